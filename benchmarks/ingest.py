@@ -1,0 +1,111 @@
+"""Ingest benchmark: `whytrend load` against a raw sqlite3 executemany of the same rows.
+
+Generates an N-row long CSV (default 5 million: 10 metrics x 1,000 areas x 500 months),
+loads it with the real `whytrend load` command (validation on) in a child process, and in
+the same run inserts the same rows with `sqlite3.executemany` in one transaction into a
+plain table. Prints rows/s for both, their ratio, and each one's peak memory (max RSS).
+
+    .venv/bin/python benchmarks/ingest.py [--rows 5000000] [--keep DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+log = logging.getLogger("benchmarks.ingest")
+
+METRICS, AREAS = 10, 1000
+
+
+def write_csv(path: Path, rows: int) -> None:
+    months = max(1, -(-rows // (METRICS * AREAS)))
+    written = 0
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["period", "area", "metric", "value"])
+        for m in range(months):
+            period = f"{1980 + m // 12}-{m % 12 + 1:02d}"
+            for a in range(AREAS):
+                for k in range(METRICS):
+                    if written == rows:
+                        return
+                    out.writerow([period, f"E{a:08d}", f"metric_{k}", f"{(a * 7 + k * 13 + m) % 9973 + 0.25}"])
+                    written += 1
+
+
+def write_manifest(path: Path, data: Path) -> None:
+    metrics = "\n".join(
+        f'[[metric]]\ncode = "metric_{k}"\nname = "Metric {k}"\ndepartment = "BEN"\nunit = "count"\n'
+        for k in range(METRICS))
+    path.write_text(
+        '[[department]]\ncode = "BEN"\nname = "Benchmark"\n\n' + metrics +
+        f'\n[[source]]\nid = "bench"\ndepartment = "BEN"\npath = "{data.name}"\nperiod_column = "period"\n'
+        'area_column = "area"\nmetric_column = "metric"\nvalue_column = "value"\n')
+
+
+def raw_baseline(data: Path, db: Path) -> float:
+    """Parse with csv and executemany into a plain table in one transaction: the floor to compare with."""
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE raw (period TEXT, area TEXT, metric TEXT, value REAL)")
+    start = time.perf_counter()
+    with data.open(newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        with conn:
+            conn.executemany("INSERT INTO raw VALUES (?, ?, ?, ?)", ((p, a, m, float(v)) for p, a, m, v in reader))
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def child_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep the files")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="whytrend-ingest-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data, manifest = work / "long.csv", work / "manifest.toml"
+    t0 = time.perf_counter()
+    write_csv(data, args.rows)
+    write_manifest(manifest, data)
+    log.info("generated %s rows (%.0f MB) in %.1f s", f"{args.rows:,}", data.stat().st_size / 1e6, time.perf_counter() - t0)
+
+    whytrend = [sys.executable, "-m", "dashapp.cli", "load", str(manifest), "--db", str(work / "whytrend.db"),
+                "--no-precompute"]
+    for db in ("whytrend.db", "raw.db"):
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"{db}{suffix}").unlink(missing_ok=True)
+    start = time.perf_counter()
+    done = subprocess.run(whytrend, capture_output=True, text=True, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    ours = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"whytrend load failed:\n{done.stdout}\n{done.stderr}")
+    ours_peak = child_peak_rss_mb()
+
+    baseline = raw_baseline(data, work / "raw.db")
+    base_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"rows                       {args.rows:>12,}")
+    print(f"whytrend load (validated)  {args.rows / ours:>12,.0f} rows/s  {ours:7.1f} s  peak RSS {ours_peak:,.0f} MB")
+    print(f"sqlite3 executemany (raw)  {args.rows / baseline:>12,.0f} rows/s  {baseline:7.1f} s  peak RSS {base_peak:,.0f} MB")
+    print(f"ratio whytrend / raw       {baseline / ours:>12.2f}")
+    print(done.stdout.strip().splitlines()[0] if done.stdout.strip() else "")
+
+
+if __name__ == "__main__":
+    main()

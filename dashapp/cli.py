@@ -1,0 +1,162 @@
+"""The ``whytrend`` command: a thin shell that parses options, calls the library, and
+turns domain errors into one-paragraph messages (in one place: :class:`_Cli`).
+
+Heavy imports (pandas, scikit-learn, dash) happen inside commands so ``whytrend --help``
+and ``whytrend sources`` start quickly.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from loaders.errors import WhytrendError
+
+log = logging.getLogger("whytrend")
+
+DB_HELP = "SQLAlchemy URL or SQLite file path (default: $WHYTREND_DB, else ./whytrend.db)."
+
+
+class _Cli(click.Group):
+    """Every WhytrendError becomes ``Error: <message>`` on stderr with exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except WhytrendError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _store(db: str | None):
+    from loaders import Store
+
+    return Store(db)
+
+
+@click.group(cls=_Cli)
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.version_option(package_name="whytrend")
+def main(verbose: int) -> None:
+    """whytrend: why did this departmental metric move?"""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--source", "only", multiple=True, help="Load only this source id (repeatable).")
+@click.option("--no-precompute", is_flag=True, help="Skip refreshing cached explanations after the load.")
+def load(manifest: Path, db: str | None, only: tuple[str, ...], no_precompute: bool) -> None:
+    """Load every source of MANIFEST, one vintage per source."""
+    from loaders import load_manifest_file
+
+    store = _store(db)
+    outcomes = load_manifest_file(store, manifest, only=only or None, on_source=_print_outcome)
+    if not no_precompute and any(o.status == "loaded" for o in outcomes):
+        _precompute(store)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of {len(outcomes)} source{'s' if len(outcomes) != 1 else ''} failed and wrote nothing: "
+            + ", ".join(o.source_id for o in failed) + ". Earlier vintages are untouched; fix the problems above and load again.")
+
+
+def _print_outcome(outcome) -> None:
+    if outcome.status == "failed":
+        click.echo(f"FAILED  {outcome.message}", err=True)
+        if outcome.report is not None:
+            for problem in outcome.report.problems[:20]:
+                click.echo(f"        - {problem.message}", err=True)
+        return
+    if outcome.status == "unchanged":
+        click.echo(f"same    {outcome.message}")
+        return
+    click.echo(
+        f"loaded  {outcome.source_id}: vintage {outcome.load_id}; {outcome.rows_read:,} rows read, "
+        f"{outcome.values_loaded:,} values loaded ({outcome.values_new:,} new, {outcome.values_revised:,} revised, "
+        f"{outcome.values_withdrawn:,} withdrawn), {outcome.rows_quarantined:,} rows quarantined; "
+        f"quality grade {outcome.grade}")
+    for reason in outcome.grade_reasons:
+        click.echo(f"        {reason}")
+
+
+def _precompute(store) -> None:
+    try:
+        from explain import precompute
+    except ImportError:  # engine not installed in this build
+        return
+    summary = precompute(store)
+    click.echo(f"explanations refreshed: {summary}")
+
+
+@main.command()
+@click.option("--db", default=None, help=DB_HELP)
+def sources(db: str | None) -> None:
+    """List sources with their latest vintage and quality grade."""
+    frame = _store(db).sources_frame()
+    if frame.empty:
+        click.echo("No sources loaded yet. Run `whytrend load MANIFEST.toml` or `whytrend demo`.")
+        return
+    for row in frame.itertuples():
+        vintage = f"vintage {int(row.vintage)}" if row.vintage == row.vintage and row.vintage is not None else "never loaded"
+        click.echo(f"{row.source:<32} {row.department:<6} {vintage:<12} grade {row.grade or '-'}  "
+                   f"{int(row.rows_loaded or 0):>10,} values  {row.period_min or ''}..{row.period_max or ''}  {row.title}")
+
+
+@main.command()
+@click.argument("source")
+@click.option("--db", default=None, help=DB_HELP)
+def loads(source: str, db: str | None) -> None:
+    """Vintage history of SOURCE: row counts, revisions, grades and their reasons."""
+    store = _store(db)
+    frame = store.loads_frame(source)
+    if frame.empty:
+        known = store.sources_frame()
+        names = ", ".join(known["source"]) if not known.empty else "none loaded yet"
+        raise click.ClickException(f"No loads of source '{source}'. Sources: {names}.")
+    for row in frame.itertuples():
+        click.echo(
+            f"vintage {row.id:>4}  {row.finished_at or row.started_at}  grade {row.grade}  "
+            f"{row.rows_read:,} rows read, {row.rows_loaded:,} values, {row.rows_quarantined:,} quarantined, "
+            f"{row.values_new:,} new, {row.values_revised:,} revised, {row.values_withdrawn:,} withdrawn  "
+            f"sha256 {row.file_sha256[:12]}")
+        for reason in json.loads(row.grade_reasons or "[]"):
+            click.echo(f"              {reason}")
+
+
+@main.command()
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--dir", "directory", default="whytrend-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Where to write the demo files.")
+@click.option("--no-serve", is_flag=True, help="Load the demo and print a summary without starting the app.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+def demo(db: str | None, directory: Path, no_serve: bool, host: str, port: int) -> None:
+    """Write the bundled demo data, load it through the real loaders (two vintages), and serve the app."""
+    from loaders.demo_load import run_demo
+
+    store = _store(db)
+    summary = run_demo(store, directory, on_source=_print_outcome)
+    _precompute(store)
+    for line in summary.lines():
+        click.echo(line)
+    if not no_serve:
+        _serve(store, host, port, debug=False, workers=2)
+
+
+def _serve(store, host: str, port: int, *, debug: bool, workers: int) -> None:
+    try:
+        from dashapp.server import serve
+    except ImportError:
+        click.echo("The app is not part of this build; the demo is loaded in " + store.url)
+        return
+    serve(store.url, host=host, port=port, debug=debug, workers=workers)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,538 @@
+"""L1: is the movement real, or within normal variation?
+
+With history, an XmR (individuals and moving range) chart as NHS "Making Data Count" uses
+it: limits come from a baseline of earlier points, and four special-cause rules decide
+which points are signals. With two periods only, an interval on the change: Poisson-based
+for counts, a bootstrap over segments otherwise.
+
+Missing values (None, nan, ±inf) are skipped, not imputed: they stay in the chart's
+``values`` (so indices keep matching period labels) but take no part in the centre, the
+moving ranges or the rules; a run or a trend continues across a gap, and a moving range is
+taken between the two present points either side of it. Missing points are reported with
+no rules and 'common_cause'.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from explain.errors import ExplainError
+
+__all__ = [
+    "XmrChart",
+    "Significance",
+    "xmr_chart",
+    "assess_movement",
+    "count_change_interval",
+    "bootstrap_change_interval",
+    "format_number",
+]
+
+LIMIT_FACTOR = 2.66  # 3 sigma: 3 / d2 with d2 = 1.128 for moving ranges of 2
+NEAR_FACTOR = 1.77  # about 2 sigma
+MR_EXCLUDE_FACTOR = 3.267  # D4 for n = 2: a moving range this large is itself a signal
+TRIAL_POINTS = 12
+
+_Direction = Literal["up", "down"]
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class XmrChart:
+    """An XmR chart: limits from the baseline, rules and variation for every point."""
+
+    values: tuple[float, ...]
+    centre: float
+    mr_bar: float
+    upper_limit: float
+    lower_limit: float
+    upper_near: float
+    lower_near: float
+    trial_limits: bool
+    baseline: tuple[int, int]
+    rules: tuple[frozenset[int], ...]
+    variation: tuple[str, ...]
+
+    def summary(self) -> dict[str, Any]:
+        """The limits and the baseline (not every point), JSON-ready."""
+        return {
+            "centre": _json_float(self.centre),
+            "mr_bar": _json_float(self.mr_bar),
+            "upper_limit": _json_float(self.upper_limit),
+            "lower_limit": _json_float(self.lower_limit),
+            "upper_near": _json_float(self.upper_near),
+            "lower_near": _json_float(self.lower_near),
+            "trial_limits": self.trial_limits,
+            "baseline": [self.baseline[0], self.baseline[1]],
+            "n_points": len(self.values),
+            "special_cause_points": [i for i, r in enumerate(self.rules) if r],
+        }
+
+
+@dataclass(frozen=True)
+class Significance:
+    """Whether a movement is beyond normal variation, how that was judged, and one sentence."""
+
+    method: str  # 'xmr' | 'poisson' | 'bootstrap' | 'none'
+    beyond_normal_variation: bool | None
+    verdict: str  # 'improvement' | 'concern' | 'neutral' | 'common_cause' | 'unknown'
+    detail: str
+    ci_low: float | None = None
+    ci_high: float | None = None
+    chart: XmrChart | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; the chart is summarised by its limits."""
+        return {
+            "method": self.method,
+            "beyond_normal_variation": self.beyond_normal_variation,
+            "verdict": self.verdict,
+            "detail": self.detail,
+            "ci_low": _json_float(self.ci_low),
+            "ci_high": _json_float(self.ci_high),
+            "chart": None if self.chart is None else self.chart.summary(),
+        }
+
+
+def _json_float(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# --------------------------------------------------------------------------- formatting
+def format_number(value: float, *, signed: bool = False) -> str:
+    """Thousands separators and rounding a reader can take in: 12,345 / 123.4 / 12.35 / 0.0123."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    magnitude = abs(value)
+    if round(magnitude) >= 1000:
+        text = f"{magnitude:,.0f}"
+    elif round(magnitude, 1) >= 100:
+        text = f"{magnitude:.1f}"
+    elif round(magnitude, 2) >= 1:
+        text = f"{magnitude:.2f}"
+    elif magnitude == 0:
+        text = "0"
+    else:
+        text = f"{magnitude:.3g}"
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    if text == "0":
+        return "0"
+    sign = "-" if value < 0 else ("+" if signed else "")
+    return sign + text
+
+
+def _variation_for(direction: _Direction | None, higher_is_better: bool | None) -> str:
+    if direction is None or higher_is_better is None:
+        return "neutral"
+    good = (direction == "up") == bool(higher_is_better)
+    return "improvement" if good else "concern"
+
+
+# --------------------------------------------------------------------------- XmR
+def _as_array(values: Sequence[float]) -> np.ndarray:
+    try:
+        array = np.array([np.nan if v is None or v is pd.NA else v for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ExplainError("A time series must contain only numbers (or gaps).") from None
+    if array.ndim != 1:
+        raise ExplainError("A time series must be a flat sequence of numbers.")
+    array[~np.isfinite(array)] = np.nan
+    return array
+
+
+def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
+    """[start, stop) of every maximal run of True."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, flag in enumerate(flags):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(flags)))
+    return runs
+
+
+def _moving_range_mean(points: np.ndarray) -> float:
+    """Mean moving range, after leaving out ranges ≥ 3.267 × the first mean (once)."""
+    ranges = np.abs(np.diff(points))
+    mr_bar = float(np.mean(ranges))
+    if mr_bar > 0:
+        kept = ranges[ranges < MR_EXCLUDE_FACTOR * mr_bar]
+        mr_bar = float(np.mean(kept))  # never empty: the smallest range is at most the mean
+    return mr_bar
+
+
+def xmr_chart(
+    values: Sequence[float],
+    *,
+    baseline: tuple[int, int] | None = None,
+    higher_is_better: bool | None = None,
+    run_length: int = 7,
+    trend_length: int = 7,
+) -> XmrChart:
+    """Build an XmR chart and apply the special-cause rules to every point.
+
+    Rules, in priority (a point's colour follows the highest-priority rule that flags it):
+    (1) beyond a process limit; (2) ``trend_length`` points in a row each strictly above
+    (or below) the one before; (3) 2 of 3 points in a row beyond the same near band
+    (±1.77 mR̄; only the points beyond it are flagged); (4) ``run_length`` points in a row
+    strictly on one side of the centre. Every point of a qualifying run is flagged. A
+    point flagged both ways by its top rule (the peak of a rise then a fall) takes the
+    next rule's direction, else its side of the centre.
+    """
+    x = _as_array(values)
+    n = len(x)
+    for name, length in (("run_length", run_length), ("trend_length", trend_length)):
+        if not isinstance(length, (int, np.integer)) or length < 2:
+            raise ExplainError(f"{name} must be a whole number of at least 2, not {length!r}.")
+    start, stop = (0, n) if baseline is None else (int(baseline[0]), int(baseline[1]))
+    if not 0 <= start < stop <= n:
+        raise ExplainError(f"The baseline [{start}, {stop}) does not fit a series of {n} points.")
+    present = np.flatnonzero(~np.isnan(x))
+    base_points = x[[i for i in present if start <= i < stop]]
+    if len(base_points) < 2:
+        raise ExplainError(
+            f"Process limits need at least 2 values in the baseline; there are {len(base_points)}."
+        )
+    centre = math.fsum(base_points) / len(base_points)
+    mr_bar = _moving_range_mean(base_points)
+    ucl, lcl = centre + LIMIT_FACTOR * mr_bar, centre - LIMIT_FACTOR * mr_bar
+    upper_near, lower_near = centre + NEAR_FACTOR * mr_bar, centre - NEAR_FACTOR * mr_bar
+
+    y = x[present]
+    m = len(y)
+    # flags[k][rule] = set of directions that rule gives point k (of the present points)
+    flags: list[dict[int, set[str]]] = [{} for _ in range(m)]
+
+    def flag(k: int, rule: int, direction: str) -> None:
+        flags[k].setdefault(rule, set()).add(direction)
+
+    for k in range(m):
+        if y[k] > ucl:
+            flag(k, 1, "up")
+        elif y[k] < lcl:
+            flag(k, 1, "down")
+    diffs = np.diff(y)
+    for direction, steps in (("up", diffs > 0), ("down", diffs < 0)):
+        for s, e in _runs(list(steps)):
+            if e - s + 1 >= trend_length:  # e - s steps join e - s + 1 points
+                for k in range(s, e + 1):
+                    flag(k, 2, direction)
+    for k in range(m - 2):
+        window = range(k, k + 3)
+        for direction, beyond in (("up", [j for j in window if y[j] > upper_near]),
+                                  ("down", [j for j in window if y[j] < lower_near])):
+            if len(beyond) >= 2:
+                for j in beyond:
+                    flag(j, 3, direction)
+    for direction, side in (("up", y > centre), ("down", y < centre)):
+        for s, e in _runs(list(side)):
+            if e - s >= run_length:
+                for k in range(s, e):
+                    flag(k, 4, direction)
+
+    rules: list[frozenset[int]] = [frozenset()] * n
+    variation: list[str] = ["common_cause"] * n
+    for k, index in enumerate(present):
+        if not flags[k]:
+            continue
+        rules[index] = frozenset(flags[k])
+        heading: _Direction | None = None
+        for rule in sorted(flags[k]):
+            if len(flags[k][rule]) == 1:
+                heading = next(iter(flags[k][rule]))  # type: ignore[assignment]
+                break
+        else:
+            heading = "up" if y[k] > centre else ("down" if y[k] < centre else None)
+        variation[index] = _variation_for(heading, higher_is_better)
+    return XmrChart(
+        values=tuple(float(v) for v in x),
+        centre=centre,
+        mr_bar=mr_bar,
+        upper_limit=ucl,
+        lower_limit=lcl,
+        upper_near=upper_near,
+        lower_near=lower_near,
+        trial_limits=len(base_points) < TRIAL_POINTS,
+        baseline=(start, stop),
+        rules=tuple(rules),
+        variation=tuple(variation),
+    )
+
+
+def _run_back(x: np.ndarray, index: int, inside: Callable[[float, float], bool]) -> list[int]:
+    """Present indices of the run ending at ``index``: walk back while inside(earlier, later) holds."""
+    present = [i for i in range(index + 1) if not np.isnan(x[i])]
+    run = [present[-1]]
+    for i in reversed(present[:-1]):
+        if inside(x[i], x[run[-1]]):
+            run.append(i)
+        else:
+            break
+    return run[::-1]
+
+
+def _describe_signal(chart: XmrChart, x: np.ndarray, labels: Sequence[str], index: int, basis: str) -> str:
+    rules = chart.rules[index]
+    label = labels[index]
+    value = x[index]
+    top = min(rules)
+    if top == 1:
+        if value > chart.upper_limit:
+            return f"{label} is above the upper process limit ({format_number(chart.upper_limit)}) set on {basis}."
+        return f"{label} is below the lower process limit ({format_number(chart.lower_limit)}) set on {basis}."
+    if top == 2:
+        before = [i for i in range(index) if not np.isnan(x[i])][-1]
+        rising = value > x[before]
+        run = _run_back(x, index, (lambda p, c: p < c) if rising else (lambda p, c: p > c))
+        word = "rise" if rising else "fall"
+        return (
+            f"{label} ends {len(run)} points in a row that each {word} ({labels[run[0]]} to {label}), "
+            "a trend beyond normal variation."
+        )
+    if top == 3:
+        upper = value > chart.upper_near
+        near = chart.upper_near if upper else chart.lower_near
+        present = [i for i in range(index + 1) if not np.isnan(x[i])][-3:]
+        others = [i for i in present[:-1] if (x[i] > near if upper else x[i] < near)]
+        side = "upper" if upper else "lower"
+        with_other = f" and {labels[others[-1]]}" if others else ""
+        return (
+            f"{label}{with_other} are 2 of 3 points in a row close to the {side} process limit "
+            f"(beyond {format_number(near)}) set on {basis}, a sign of special cause."
+        )
+    above = value > chart.centre
+    run = _run_back(x, index, (lambda p, c: p > chart.centre) if above else (lambda p, c: p < chart.centre))
+    side = "above" if above else "below"
+    return (
+        f"{label} ends a run of {len(run)} points in a row {side} the centre line "
+        f"({format_number(chart.centre)}) set on {basis}, a shift beyond normal variation."
+    )
+
+
+def assess_movement(
+    values: Sequence[float],
+    labels: Sequence[str],
+    index_from: int,
+    index_to: int,
+    *,
+    higher_is_better: bool | None = None,
+    run_length: int = 7,
+    max_baseline: int = 24,
+    trend_length: int | None = None,
+) -> Significance:
+    """Is the value at ``index_to`` beyond the normal variation of the history up to ``index_from``?
+
+    Limits come from the last ``max_baseline`` present values up to and including
+    ``index_from`` (fewer than 12: trial limits, said in the detail). The chart covers the
+    series up to ``index_to`` (later points are ignored), so the points after
+    ``index_from`` are judged against limits set before them. The movement is beyond normal
+    variation when ``index_to`` itself is flagged by a rule (for a run or trend, one that
+    ends at it). Fewer than 2 baseline values, or no value at ``index_to``: method 'none',
+    verdict 'unknown'. ``trend_length`` defaults to ``run_length``.
+    """
+    x = _as_array(values)
+    n = len(x)
+    if len(labels) != n:
+        raise ExplainError(f"There are {n} values but {len(labels)} period labels.")
+    if not (0 <= index_from < index_to < n):
+        raise ExplainError(
+            f"The periods compared must be in order and inside the series of {n} points "
+            f"(got positions {index_from} and {index_to})."
+        )
+    if max_baseline < 2:
+        raise ExplainError(f"max_baseline must be at least 2, not {max_baseline}.")
+    labels = [str(label) for label in labels]
+    if np.isnan(x[index_to]):
+        detail = f"There is no value for {labels[index_to]}, so its movement cannot be judged."
+        return Significance("none", None, "unknown", detail)
+    history = [i for i in range(index_from + 1) if not np.isnan(x[i])][-max_baseline:]
+    if len(history) < 2:
+        return Significance(
+            "none",
+            None,
+            "unknown",
+            f"There are too few values up to {labels[index_from]} ({len(history)}) to set process limits, "
+            "so whether the change is beyond normal variation is not known.",
+        )
+    chart = xmr_chart(
+        x[: index_to + 1],
+        baseline=(history[0], index_from + 1),
+        higher_is_better=higher_is_better,
+        run_length=run_length,
+        trend_length=run_length if trend_length is None else trend_length,
+    )
+    basis = f"the {len(history)} periods from {labels[history[0]]} to {labels[history[-1]]}"
+    if chart.trial_limits:
+        basis += f" (trial limits, as there are fewer than {TRIAL_POINTS})"
+    if chart.rules[index_to]:
+        return Significance(
+            "xmr", True, chart.variation[index_to], _describe_signal(chart, x, labels, index_to, basis), chart=chart
+        )
+    detail = (
+        f"The change is within normal variation (common cause): {labels[index_to]} lies within the process "
+        f"limits ({format_number(chart.lower_limit)} to {format_number(chart.upper_limit)}) set on {basis}."
+    )
+    return Significance("xmr", False, "common_cause", detail, chart=chart)
+
+
+# --------------------------------------------------------------------------- two periods only
+def _check_confidence(confidence: float) -> float:
+    try:
+        confidence = float(confidence)
+    except (TypeError, ValueError):
+        raise ExplainError(f"The confidence level must be a number between 0 and 1, not {confidence!r}.") from None
+    if not 0 < confidence < 1:
+        raise ExplainError(f"The confidence level must be between 0 and 1 (e.g. 0.95), not {confidence}.")
+    return confidence
+
+
+def _interval_verdict(low: float, high: float, change: float, higher_is_better: bool | None) -> tuple[bool, str]:
+    beyond = bool(low > 0 or high < 0)
+    if not beyond:
+        return False, "common_cause"
+    return True, _variation_for("up" if change > 0 else "down", higher_is_better)
+
+
+def _garwood(count: float, alpha: float) -> tuple[float, float]:
+    """Exact (Garwood) Poisson limits for one count, through the gamma distribution."""
+    low = 0.0 if count == 0 else float(stats.gamma.ppf(alpha / 2, count))
+    high = float(stats.gamma.ppf(1 - alpha / 2, count + 1))
+    return low, high
+
+
+def count_change_interval(
+    count_from: float,
+    count_to: float,
+    *,
+    confidence: float = 0.95,
+    higher_is_better: bool | None = None,
+) -> Significance:
+    """Interval on the change between two counts, each treated as a Poisson count.
+
+    Method: MOVER (method of variance estimates recovery; Zou & Donner 2008, as applied to
+    Poisson differences by Li, Tang & Wong 2011) combining the exact Garwood limits of each
+    count. It stays sensible for small and zero counts, where the plain normal interval
+    (b − a ± z√(a + b)), which it approaches for large counts, does not. Non-integer counts
+    (e.g. rounded published figures) use the continuous extension of the same limits.
+    """
+    conf = _check_confidence(confidence)
+    a = _count(count_from, "from")
+    b = _count(count_to, "to")
+    alpha = 1 - conf
+    low_a, high_a = _garwood(a, alpha)
+    low_b, high_b = _garwood(b, alpha)
+    change = b - a
+    low = change - math.hypot(b - low_b, high_a - a)
+    high = change + math.hypot(high_b - b, a - low_a)
+    beyond, verdict = _interval_verdict(low, high, change, higher_is_better)
+    pct = f"{conf * 100:g}%"
+    outcome = "excludes zero, so the change is beyond normal variation" if beyond else (
+        "includes zero, so the change is within normal variation (common cause)"
+    )
+    detail = (
+        f"The count moved by {format_number(change, signed=True)} ({format_number(a)} to {format_number(b)}); "
+        f"the {pct} interval on the change, {format_number(low, signed=True)} to {format_number(high, signed=True)} "
+        f"(exact Poisson limits per count combined by MOVER), {outcome}."
+    )
+    return Significance("poisson", beyond, verdict, detail, ci_low=low, ci_high=high)
+
+
+def _count(value: float, side: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ExplainError(f"The {side} count must be a number, not {value!r}.") from None
+    if not math.isfinite(number) or number < 0:
+        raise ExplainError(f"The {side} count must be zero or more, not {number}.")
+    return number
+
+
+def bootstrap_change_interval(
+    values_from: Sequence[float],
+    values_to: Sequence[float],
+    *,
+    paired: bool = True,
+    n_boot: int = 2000,
+    random_state: int = 0,
+    confidence: float = 0.95,
+    statistic: Literal["sum", "mean"] = "sum",
+    higher_is_better: bool | None = None,
+) -> Significance:
+    """Percentile bootstrap interval on the parent's change, resampling segments.
+
+    ``statistic`` says how segments make the parent: 'sum' (a total; the default, as most
+    parents are sums of their areas) or 'mean'. Paired: the segments are the same in both
+    periods (aligned by position) and whole segments are resampled, so each keeps its own
+    before and after; a pair with a missing side is dropped. Unpaired: each period's
+    segments are resampled on their own, missing values dropped. Fewer than 2 segments
+    (in either period, unpaired) gives method 'none'. The same ``random_state`` gives the
+    same interval.
+    """
+    conf = _check_confidence(confidence)
+    if statistic not in ("sum", "mean"):
+        raise ExplainError(f"The bootstrap statistic must be 'sum' or 'mean', not {statistic!r}.")
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
+        raise ExplainError(f"n_boot must be a whole number of at least 10, not {n_boot!r}.")
+    a = _as_array(values_from)
+    b = _as_array(values_to)
+    reduce = np.sum if statistic == "sum" else np.mean
+    rng = np.random.default_rng(random_state)
+    if paired:
+        if len(a) != len(b):
+            raise ExplainError(
+                f"A paired bootstrap needs the same segments in both periods ({len(a)} and {len(b)} given)."
+            )
+        keep = ~(np.isnan(a) | np.isnan(b))
+        diffs = b[keep] - a[keep]
+        sizes = (len(diffs),)
+        change = float(reduce(diffs))
+    else:
+        a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+        sizes = (len(a), len(b))
+        change = float(reduce(b) - reduce(a))
+    if min(sizes) < 2:
+        return Significance(
+            "none", None, "unknown",
+            "There are too few segments to judge the change by resampling them.",
+        )
+    draws = np.empty(n_boot)
+    per_chunk = max(1, 2_000_000 // max(sizes))
+    for first in range(0, n_boot, per_chunk):
+        count = min(per_chunk, n_boot - first)
+        if paired:
+            picks = rng.integers(0, sizes[0], size=(count, sizes[0]))
+            draws[first:first + count] = reduce(diffs[picks], axis=1)
+        else:
+            picks_a = rng.integers(0, sizes[0], size=(count, sizes[0]))
+            picks_b = rng.integers(0, sizes[1], size=(count, sizes[1]))
+            draws[first:first + count] = reduce(b[picks_b], axis=1) - reduce(a[picks_a], axis=1)
+    alpha = 1 - conf
+    low, high = (float(q) for q in np.quantile(draws, [alpha / 2, 1 - alpha / 2]))
+    beyond, verdict = _interval_verdict(low, high, change, higher_is_better)
+    pct = f"{conf * 100:g}%"
+    how = f"{n_boot:,} resamples of {sizes[0]:,} segments, paired" if paired else (
+        f"{n_boot:,} resamples of {sizes[0]:,} and {sizes[1]:,} segments"
+    )
+    outcome = "excludes zero, so it is beyond normal variation" if beyond else (
+        "includes zero, so it is within normal variation (common cause)"
+    )
+    what = "total" if statistic == "sum" else "mean"
+    detail = (
+        f"The change in the {what} of {format_number(change, signed=True)} has a {pct} bootstrap interval of "
+        f"{format_number(low, signed=True)} to {format_number(high, signed=True)} ({how}), which {outcome}."
+    )
+    return Significance("bootstrap", beyond, verdict, detail, ci_low=low, ci_high=high)

@@ -1,0 +1,39 @@
+"""Typed errors that the CLI and the app turn into one-paragraph messages.
+
+Every error a user can cause derives from :class:`WhytrendError`; its ``str()`` is the
+message a user sees (what, where, what to do), so the shells never add a traceback.
+Programming errors stay ordinary exceptions.
+"""
+from __future__ import annotations
+
+
+class WhytrendError(Exception):
+    """Base of every error caused by user input or data (shown without a traceback)."""
+
+
+class ManifestError(WhytrendError):
+    """The manifest cannot be used: bad TOML, unknown key, missing or inconsistent field."""
+
+
+class ReadError(WhytrendError):
+    """A file or HTTP response cannot be read as a table (unreadable, empty, wrong format)."""
+
+
+class PeriodError(WhytrendError):
+    """A period spelling is not one whytrend knows."""
+
+
+class StructuralError(WhytrendError):
+    """A source fails as a whole (missing column, unknown metric, duplicate keys); nothing is written.
+
+    ``report`` carries the full validation report when one exists, so callers can show every
+    problem and not only the first.
+    """
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class StoreError(WhytrendError):
+    """The database cannot be opened or is of an unknown or newer schema version."""

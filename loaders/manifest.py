@@ -1,0 +1,435 @@
+"""Parse and check a whytrend manifest (TOML) into frozen dataclasses.
+
+The manifest is the public contract between a department's files and the store
+(see the README). Every problem is reported with the key and, where TOML lets us find
+it, the line, because the people who write manifests are analysts editing by hand.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ManifestError
+from .periods import FREQUENCY_NAMES
+
+AGGREGATIONS = ("sum", "mean", "formula")
+FORMATS = ("csv", "xlsx", "ods", "json")
+LAYOUTS = ("long", "single", "wide", "wide_by_period")
+MODEL_KINDS = ("linear", "gradient_boosting")
+PSEUDO_DRIVERS = ("trend", "seasonality")
+CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: str
+    level: str = ""
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    name: str
+    department: str
+    unit: str = ""
+    aggregation: str = "sum"
+    higher_is_better: bool | None = None
+    formula: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file or API endpoint and how its cells map to (metric, area, period, breakdown)."""
+
+    id: str
+    department: str
+    title: str = ""
+    path: str | None = None
+    url: str | None = None
+    format: str = "csv"
+    sheet: str | None = None
+    skip_rows: int | None = None
+    layout: str = "long"
+    period_column: str | None = None
+    period_frequency: str | None = None  # frequency code ('M', 'FY', ...) used to read dates
+    area_column: str | None = None
+    area_name_column: str | None = None
+    area: str | None = None
+    metric_column: str | None = None
+    value_column: str | None = None
+    metric: str | None = None
+    value_columns: tuple[tuple[str, str], ...] = ()  # (column header, metric code)
+    dimension_columns: tuple[str, ...] = ()
+    total_values: tuple[str, ...] = ()
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    provisional_column: str | None = None
+    encoding: str | None = None
+    records_path: str | None = None
+    next_path: str | None = None
+    page_param: str | None = None
+    expected_lag_days: int | None = None
+    base_dir: Path = field(default=Path("."), compare=False)
+
+    @property
+    def location(self) -> str:
+        """Absolute file path or URL, as the readers want it."""
+        if self.url:
+            return self.url
+        assert self.path is not None
+        return str((self.base_dir / self.path).resolve())
+
+    def metrics(self) -> tuple[str, ...]:
+        """Metric codes this source can write (long layout: unknown until read)."""
+        if self.layout in ("single", "wide_by_period"):
+            return (self.metric,) if self.metric else ()
+        if self.layout == "wide":
+            return tuple(m for _, m in self.value_columns)
+        return ()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    metric: str
+    drivers: tuple[str, ...]
+    kind: str = "gradient_boosting"
+    pseudo_drivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    period: str
+    title: str
+    description: str = ""
+    metrics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    departments: tuple[Department, ...] = ()
+    areas: tuple[Area, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    sources: tuple[Source, ...] = ()
+    models: tuple[ModelSpec, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    def metric(self, code: str) -> Metric | None:
+        return next((m for m in self.metrics if m.code == code), None)
+
+
+# key -> (type check, required)
+_SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "department": {"code": ((str,), True), "name": ((str,), True)},
+    "area": {
+        "code": ((str,), True), "name": ((str,), True),
+        "level": ((str,), False), "parent": ((str,), False),
+    },
+    "metric": {
+        "code": ((str,), True), "name": ((str,), True), "department": ((str,), True),
+        "unit": ((str,), False), "aggregation": ((str,), False),
+        "higher_is_better": ((bool,), False), "formula": ((str,), False),
+        "description": ((str,), False),
+    },
+    "source": {
+        "id": ((str,), True), "department": ((str,), True), "title": ((str,), False),
+        "path": ((str,), False), "url": ((str,), False), "format": ((str,), False),
+        "sheet": ((str,), False), "skip_rows": ((int,), False), "layout": ((str,), False),
+        "period_column": ((str,), False), "period_frequency": ((str,), False),
+        "area_column": ((str,), False), "area_name_column": ((str,), False),
+        "area": ((str,), False), "metric_column": ((str,), False),
+        "value_column": ((str,), False), "metric": ((str,), False),
+        "value_columns": ((dict,), False), "dimension_columns": ((list,), False),
+        "total_values": ((list,), False), "where": ((dict,), False),
+        "provisional_column": ((str,), False), "encoding": ((str,), False),
+        "records_path": ((str,), False), "next_path": ((str,), False),
+        "page_param": ((str,), False), "expected_lag_days": ((int,), False),
+    },
+    "model": {
+        "metric": ((str,), True), "drivers": ((list,), True), "kind": ((str,), False),
+        "pseudo_drivers": ((list,), False),
+    },
+    "event": {
+        "period": ((str,), True), "title": ((str,), True), "description": ((str,), False),
+        "metrics": ((list,), False),
+    },
+}
+_PLURAL = {"department": "departments", "area": "areas", "metric": "metrics",
+           "source": "sources", "model": "models", "event": "events"}
+
+
+class _Lines:
+    """Finds the line of a ``[[table]]`` entry or key in the raw text, for messages."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def table(self, name: str, index: int) -> int | None:
+        seen = -1
+        pattern = re.compile(rf"^\s*\[\[\s*{re.escape(name)}\s*\]\]")
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                seen += 1
+                if seen == index:
+                    return number
+        return None
+
+    def key(self, name: str, index: int, key: str) -> int | None:
+        start = self.table(name, index)
+        if start is None:
+            return None
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for number in range(start + 1, len(self.lines) + 1):
+            line = self.lines[number - 1]
+            if re.match(r"^\s*\[", line):
+                return None
+            if pattern.match(line):
+                return number
+        return None
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and check a manifest; raise ManifestError listing every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ManifestError(f"Manifest {path} does not exist. Check the path.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"Manifest {path} cannot be read as UTF-8 text: {exc}.") from None
+    return parse_manifest(text, base_dir=path.resolve().parent, path=path)
+
+
+def parse_manifest(text: str, *, base_dir: Path, path: Path | None = None) -> Manifest:
+    """Parse manifest text; ``base_dir`` anchors relative source paths."""
+    where = str(path) if path else "manifest"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"{where} is not valid TOML: {exc}. Fix the syntax and load again.") from None
+    lines = _Lines(text)
+    problems: list[str] = []
+
+    for key in data:
+        if key not in _SPECS:
+            problems.append(
+                f"unknown top-level key '{key}'"
+                + _at(lines.table(key, 0))
+                + f" (allowed: {', '.join('[[' + k + ']]' for k in _SPECS)})"
+            )
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for name, spec in _SPECS.items():
+        raw = data.get(name, [])
+        if not isinstance(raw, list):
+            problems.append(f"'{name}' must be written as [[{name}]] tables")
+            continue
+        checked = []
+        for index, entry in enumerate(raw):
+            for key, value in entry.items():
+                if key not in spec:
+                    problems.append(
+                        f"unknown key '{key}' in [[{name}]] number {index + 1}"
+                        + _at(lines.key(name, index, key))
+                        + f" (allowed: {', '.join(spec)})"
+                    )
+                    continue
+                types, _ = spec[key]
+                if not isinstance(value, types) or (int in types and isinstance(value, bool)):
+                    problems.append(
+                        f"'{key}' in [[{name}]] number {index + 1}{_at(lines.key(name, index, key))}"
+                        f" must be {' or '.join(t.__name__ for t in types)}, not {type(value).__name__}"
+                    )
+            for key, (_, required) in spec.items():
+                if required and key not in entry:
+                    problems.append(f"[[{name}]] number {index + 1}{_at(lines.table(name, index))} has no '{key}'")
+            checked.append(entry)
+        entries[name] = checked
+    if problems:
+        raise ManifestError(_summary(where, problems))
+
+    manifest = Manifest(
+        path=path or base_dir / "manifest.toml",
+        departments=tuple(Department(**e) for e in entries["department"]),
+        areas=tuple(Area(**e) for e in entries["area"]),
+        metrics=tuple(_metric(e) for e in entries["metric"]),
+        sources=tuple(_source(e, base_dir, problems, lines, i) for i, e in enumerate(entries["source"])),
+        models=tuple(
+            ModelSpec(
+                metric=e["metric"], drivers=tuple(e["drivers"]),
+                kind=e.get("kind", "gradient_boosting"), pseudo_drivers=tuple(e.get("pseudo_drivers", ())),
+            )
+            for e in entries["model"]
+        ),
+        events=tuple(
+            Event(period=e["period"], title=e["title"], description=e.get("description", ""),
+                  metrics=tuple(e.get("metrics", ())))
+            for e in entries["event"]
+        ),
+    )
+    problems.extend(_cross_check(manifest, lines))
+    if problems:
+        raise ManifestError(_summary(where, problems))
+    return manifest
+
+
+def _at(line: int | None) -> str:
+    return f" (line {line})" if line else ""
+
+
+def _summary(where: str, problems: list[str]) -> str:
+    head = f"{where} has {len(problems)} problem{'s' if len(problems) != 1 else ''}: "
+    return head + "; ".join(problems) + ". Fix the manifest and load again."
+
+
+def _metric(entry: dict[str, Any]) -> Metric:
+    return Metric(**{k: entry[k] for k in entry})
+
+
+def _source(entry: dict[str, Any], base_dir: Path, problems: list[str], lines: _Lines, index: int) -> Source:
+    values = dict(entry)
+    label = f"source '{entry.get('id')}'"
+    if "value_columns" in values:
+        values["value_columns"] = tuple((str(k), str(v)) for k, v in values["value_columns"].items())
+    if "where" in values:
+        values["where"] = tuple(
+            (str(k), tuple(str(x) for x in (v if isinstance(v, list) else [v])))
+            for k, v in values["where"].items()
+        )
+    for key in ("dimension_columns", "total_values"):
+        if key in values:
+            values[key] = tuple(str(x) for x in values[key])
+    if "period_frequency" in values:
+        name = values["period_frequency"]
+        if name not in FREQUENCY_NAMES:
+            problems.append(
+                f"{label}: period_frequency '{name}'{_at(lines.key('source', index, 'period_frequency'))}"
+                f" is not one of {', '.join(FREQUENCY_NAMES)}"
+            )
+            values.pop("period_frequency")
+        else:
+            values["period_frequency"] = FREQUENCY_NAMES[name]
+    if bool(values.get("path")) == bool(values.get("url")):
+        problems.append(f"{label}{_at(lines.table('source', index))} needs exactly one of 'path' or 'url'")
+    if "format" not in values:
+        target = str(values.get("path") or values.get("url") or "")
+        suffix = Path(target.split("?")[0]).suffix.lower().lstrip(".")
+        values["format"] = {"xlsm": "xlsx", "txt": "csv"}.get(suffix, suffix) if suffix else "csv"
+    if values["format"] not in FORMATS:
+        problems.append(f"{label}: format '{values['format']}' is not one of {', '.join(FORMATS)}")
+    if "layout" not in values:
+        values["layout"] = _infer_layout(values)
+    if values["layout"] not in LAYOUTS:
+        problems.append(f"{label}: layout '{values['layout']}' is not one of {', '.join(LAYOUTS)}")
+    else:
+        problems.extend(f"{label}: {p}" for p in _layout_problems(values))
+    if not values.get("area_column") and not values.get("area"):
+        problems.append(f"{label} needs 'area_column' (a column of area codes) or 'area' (one fixed area code)")
+    return Source(**values, base_dir=base_dir)
+
+
+def _infer_layout(values: dict[str, Any]) -> str:
+    if values.get("metric_column"):
+        return "long"
+    if values.get("value_columns"):
+        return "wide"
+    if values.get("metric") and values.get("value_column"):
+        return "single"
+    if values.get("metric"):
+        return "wide_by_period"
+    return "long"
+
+
+def _layout_problems(values: dict[str, Any]) -> list[str]:
+    layout = values["layout"]
+    needs = {
+        "long": ("period_column", "metric_column", "value_column"),
+        "single": ("period_column", "metric", "value_column"),
+        "wide": ("period_column", "value_columns"),
+        "wide_by_period": ("metric",),
+    }[layout]
+    return [f"layout '{layout}' needs '{key}'" for key in needs if not values.get(key)]
+
+
+def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:
+    """Consistency across tables: duplicates, unknown references, formulas, models."""
+    problems: list[str] = []
+    for name, items, key in (
+        ("department", manifest.departments, "code"), ("area", manifest.areas, "code"),
+        ("metric", manifest.metrics, "code"), ("source", manifest.sources, "id"),
+    ):
+        seen: set[str] = set()
+        for item in items:
+            value = getattr(item, key)
+            if value in seen:
+                problems.append(f"{name} {key} '{value}' is declared twice")
+            seen.add(value)
+    departments = {d.code for d in manifest.departments}
+    areas = {a.code for a in manifest.areas}
+    metrics = {m.code: m for m in manifest.metrics}
+    for area in manifest.areas:
+        if area.parent and area.parent not in areas:
+            problems.append(f"area '{area.code}' has parent '{area.parent}', which is not declared as an [[area]]")
+    problems.extend(_cycles(manifest.areas))
+    for metric in manifest.metrics:
+        if not CODE_RE.match(metric.code):
+            problems.append(f"metric code '{metric.code}' must be letters, digits and underscores (it is used in formulas)")
+        if metric.department not in departments:
+            problems.append(f"metric '{metric.code}' names department '{metric.department}', which is not declared")
+        if metric.aggregation not in AGGREGATIONS:
+            problems.append(f"metric '{metric.code}' aggregation '{metric.aggregation}' is not one of {', '.join(AGGREGATIONS)}")
+        if metric.aggregation == "formula" and not metric.formula:
+            problems.append(f"metric '{metric.code}' has aggregation 'formula' but no formula")
+        if metric.formula:
+            names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", metric.formula))
+            unknown = sorted(n for n in names if n not in metrics)
+            if unknown:
+                problems.append(f"metric '{metric.code}' formula uses {', '.join(repr(u) for u in unknown)}, not declared as metrics")
+            if metric.code in names:
+                problems.append(f"metric '{metric.code}' formula refers to itself")
+    for source in manifest.sources:
+        if source.department not in departments:
+            problems.append(f"source '{source.id}' names department '{source.department}', which is not declared")
+        for code in source.metrics():
+            if code not in metrics:
+                problems.append(f"source '{source.id}' writes metric '{code}', which is not declared as a [[metric]]")
+    for spec in manifest.models:
+        if spec.metric not in metrics:
+            problems.append(f"[[model]] for '{spec.metric}': no such metric")
+        for driver in spec.drivers:
+            if driver not in metrics:
+                problems.append(f"[[model]] for '{spec.metric}': driver '{driver}' is not a declared metric")
+        if spec.kind not in MODEL_KINDS:
+            problems.append(f"[[model]] for '{spec.metric}': kind '{spec.kind}' is not one of {', '.join(MODEL_KINDS)}")
+        for pseudo in spec.pseudo_drivers:
+            if pseudo not in PSEUDO_DRIVERS:
+                problems.append(f"[[model]] for '{spec.metric}': pseudo-driver '{pseudo}' is not one of {', '.join(PSEUDO_DRIVERS)}")
+    for event in manifest.events:
+        for code in event.metrics:
+            if code not in metrics:
+                problems.append(f"[[event]] '{event.title}' names metric '{code}', which is not declared")
+    return problems
+
+
+def _cycles(areas: tuple[Area, ...]) -> list[str]:
+    parent = {a.code: a.parent for a in areas}
+    problems = []
+    for code in parent:
+        seen, current = set(), code
+        while current is not None:
+            if current in seen:
+                problems.append(f"area hierarchy has a cycle through '{code}'")
+                break
+            seen.add(current)
+            current = parent.get(current)
+    return problems

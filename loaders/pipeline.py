@@ -1,0 +1,471 @@
+"""Load the sources of a manifest into the store, one transaction per source.
+
+For each source: hash the file (a byte-identical reload is a no-op that says so), read it
+in chunks, validate (problems become a report; bad rows are quarantined), check keys are
+unique, compare with the latest earlier values (new / revised / unchanged / withdrawn),
+write the changed values as a new vintage, derive breakdown totals, parent-area roll-ups
+and formula metrics, grade the load, and commit. Any structural problem raises before the
+commit, so nothing of that source is written and every earlier vintage is untouched.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, insert, select, update
+
+from . import rollup
+from . import schema as s
+from .errors import StructuralError, WhytrendError
+from .manifest import Manifest, Source, load_manifest
+from .periods import from_key
+from .quality import QualityGrade, grade_load
+from .readers import ReadOptions, file_sha256, open_table
+from .rollup import KEY, Hierarchy, pack_keys
+from .store import Store, day_to_iso, frame_of, iso_to_day, latest_load, now
+from .validate import ValidationReport, check_header, expected_columns, normalise_chunk, period_columns, raw_json
+
+log = logging.getLogger(__name__)
+BATCH = 100_000
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """What happened to one source; ``status`` is 'loaded', 'unchanged' or 'failed'."""
+
+    source_id: str
+    status: str
+    message: str = ""
+    load_id: int | None = None
+    rows_read: int = 0
+    values_loaded: int = 0
+    rows_quarantined: int = 0
+    values_new: int = 0
+    values_revised: int = 0
+    values_withdrawn: int = 0
+    grade: str = ""
+    grade_reasons: tuple[str, ...] = ()
+    report: ValidationReport | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "source_id", "status", "message", "load_id", "rows_read", "values_loaded", "rows_quarantined",
+            "values_new", "values_revised", "values_withdrawn", "grade")} | {"grade_reasons": list(self.grade_reasons)}
+
+
+def load_manifest_file(
+    store: Store,
+    manifest: Manifest | str | Path,
+    *,
+    only: Sequence[str] | None = None,
+    on_source: Callable[[SourceOutcome], None] | None = None,
+) -> list[SourceOutcome]:
+    """Load every source (or those in ``only``) of a manifest; failures do not stop the others."""
+    if not isinstance(manifest, Manifest):
+        manifest = load_manifest(manifest)
+    chosen = manifest.sources
+    if only:
+        unknown = sorted(set(only) - {src.id for src in manifest.sources})
+        if unknown:
+            raise WhytrendError(f"Source {', '.join(unknown)} is not in {manifest.path}. "
+                                f"Sources there: {', '.join(src.id for src in manifest.sources)}.")
+        chosen = tuple(src for src in manifest.sources if src.id in only)
+    if not chosen:
+        with store.engine.begin() as conn:
+            store.sync_manifest(conn, manifest)
+    outcomes = []
+    for source in chosen:
+        outcome = load_source(store, manifest, source)
+        outcomes.append(outcome)
+        if on_source:
+            on_source(outcome)
+    return outcomes
+
+
+def load_source(store: Store, manifest: Manifest, source: Source, *, location: str | None = None) -> SourceOutcome:
+    """Load one source as a new vintage, atomically; structural failures return status 'failed'."""
+    location = location or source.location
+    try:
+        sha = None if source.url and not location.startswith(("/", ".")) else file_sha256(location)
+        if sha is not None:
+            with store.engine.connect() as conn:
+                previous = latest_load(conn, source.id)
+            if previous and previous.sha256 == sha:
+                return SourceOutcome(source.id, "unchanged", f"{source.id}: file unchanged since vintage "
+                                     f"{previous.load_id} (same SHA-256); nothing loaded.", previous.load_id)
+        info, chunks = open_table(location, _read_options(source))
+        sha = sha or info.sha256 or ""
+        if source.url and sha:
+            with store.engine.connect() as conn:
+                previous = latest_load(conn, source.id)
+            if previous and previous.sha256 == sha:
+                return SourceOutcome(source.id, "unchanged", f"{source.id}: response unchanged since vintage "
+                                     f"{previous.load_id}; nothing loaded.", previous.load_id)
+        with store.engine.begin() as conn:
+            return _Loader(store, conn, manifest, source, location, sha).run(info, chunks)
+    except StructuralError as exc:
+        report = exc.report if isinstance(exc.report, ValidationReport) else None
+        return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.",
+                             report=report, rows_read=report.rows_read if report else 0)
+    except WhytrendError as exc:
+        return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.")
+
+
+def preview_source(store: Store, manifest: Manifest, source: Source, location: str) -> tuple[ValidationReport, pd.DataFrame]:
+    """Validate a file for a source without writing anything (the app's upload preview)."""
+    info, chunks = open_table(location, _read_options(source))
+    report = ValidationReport(source.id, location, info.sheet)
+    columns = check_header(info, source, report)
+    sample = []
+    if not report.failed():
+        wide = period_columns(info, source) if source.layout == "wide_by_period" else None
+        for chunk in chunks:
+            clean = normalise_chunk(chunk, info, source, manifest, columns, report, wide)
+            if sum(len(x) for x in sample) < 50:
+                sample.append(clean.rows.head(50))
+    rows = pd.concat(sample, ignore_index=True) if sample else pd.DataFrame()
+    return report, rows
+
+
+def _read_options(source: Source) -> ReadOptions:
+    return ReadOptions(
+        format=source.format, sheet=source.sheet, skip_rows=source.skip_rows,
+        expected_columns=tuple(dict.fromkeys(name for _, name in expected_columns(source))),
+        encoding=source.encoding, records_path=source.records_path, next_path=source.next_path,
+        page_param=source.page_param,
+    )
+
+
+class _Loader:
+    """The steps of one source's load inside one transaction (state kept between steps)."""
+
+    def __init__(self, store: Store, conn: Connection, manifest: Manifest, source: Source, location: str, sha: str):
+        self.store, self.conn, self.manifest, self.source, self.location, self.sha = (
+            store, conn, manifest, source, location, sha)
+        self.period_keys: dict[tuple[str, str], int] = {}
+        self.period_keys_inv: dict[int, tuple[str, str]] = {}
+        self.statuses: list[str] = [""]
+
+    # -------------------------------------------------------------- main flow
+    def run(self, info, chunks) -> SourceOutcome:
+        conn, source = self.conn, self.source
+        self.store.sync_manifest(conn, self.manifest)
+        self._upsert_source()
+        started = now()
+        self.load_id = conn.execute(insert(s.loads).values(
+            source_id=source.id, file_sha256=self.sha, started_at=started, status="loading")).inserted_primary_key[0]
+        report = ValidationReport(source.id, self.location, info.sheet)
+        columns = check_header(info, source, report)
+        if report.failed():
+            raise StructuralError(report.summary(), report)
+        wide = period_columns(info, source) if source.layout == "wide_by_period" else None
+        self.metric_ids = self.store.metric_ids(conn)
+        parts, quarantined = [], 0
+        for chunk in chunks:
+            clean = normalise_chunk(chunk, info, source, self.manifest, columns, report, wide)
+            self._quarantine(clean.quarantined, info.sheet)
+            quarantined += len(clean.quarantined)
+            if not clean.rows.empty:
+                parts.append(self._encode(clean.rows))
+        if report.failed():
+            raise StructuralError(report.summary(), report)
+        leaves = (pd.concat(parts, ignore_index=True) if parts else
+                  pd.DataFrame({c: pd.Series(dtype="int64") for c in KEY + ["row", "status_code"]}
+                               | {"value": pd.Series(dtype=float)}))
+        leaves, exact_duplicates = self._check_duplicates(leaves, report)
+        leaves["status"] = np.asarray(self.statuses, dtype=object)[leaves["status_code"].to_numpy()]
+        leaves = leaves.drop(columns=["status_code"])
+
+        metric_ids = sorted(set(leaves["metric_id"].tolist()))
+        previous = self._previous(metric_ids)
+        counts = self._write_changes(leaves, previous, derived=False)
+        derived = self._derive(leaves, metric_ids)
+        self._write_changes(derived, previous, derived=True)
+        self._write_formula_metrics(metric_ids)
+
+        grade = self._grade(leaves, report, exact_duplicates, counts, previous)
+        periods = [self.period_keys_inv[pk] for pk in leaves["pk"].unique()] if len(leaves) else []
+        labels = sorted(from_key(f, p) for f, p in periods)
+        conn.execute(insert(s.load_metrics), [dict(load_id=self.load_id, metric_id=m) for m in metric_ids]) \
+            if metric_ids else None
+        conn.execute(update(s.loads).where(s.loads.c.id == self.load_id).values(
+            finished_at=now(), status="ok", rows_read=report.rows_read, rows_loaded=len(leaves),
+            rows_quarantined=quarantined, values_new=counts["new"], values_revised=counts["revised"],
+            values_withdrawn=counts["withdrawn"], values_unchanged=counts["unchanged"],
+            period_min=labels[0].label if labels else None, period_max=labels[-1].label if labels else None,
+            grade=grade.grade, grade_reasons=json.dumps(list(grade.reasons)),
+            report=json.dumps(report.to_dict() | {"quality": grade.to_dict()}),
+        ))
+        log.info("loaded %s as vintage %d: %d values, %d quarantined rows", source.id, self.load_id,
+                 len(leaves), quarantined)
+        return SourceOutcome(
+            source.id, "loaded", f"{source.id}: loaded as vintage {self.load_id}.", self.load_id,
+            rows_read=report.rows_read, values_loaded=len(leaves), rows_quarantined=quarantined,
+            values_new=counts["new"], values_revised=counts["revised"], values_withdrawn=counts["withdrawn"],
+            grade=grade.grade, grade_reasons=grade.reasons, report=report,
+        )
+
+    # ------------------------------------------------------------------ steps
+    def _upsert_source(self) -> None:
+        spec = {k: v for k, v in self.source.__dict__.items() if k != "base_dir"}
+        values = dict(department_code=self.source.department, title=self.source.title,
+                      location=self.source.url or str(self.source.path), format=self.source.format,
+                      spec=json.dumps(spec, default=str))
+        exists = self.conn.execute(select(s.sources.c.id).where(s.sources.c.id == self.source.id)).first()
+        if exists:
+            self.conn.execute(update(s.sources).where(s.sources.c.id == self.source.id).values(**values))
+        else:
+            self.conn.execute(insert(s.sources).values(id=self.source.id, **values))
+
+    def _encode(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Codes to integer ids (creating undeclared areas and new breakdown keys).
+
+        Each column is factorised so dictionaries are consulted once per distinct code,
+        not once per row: this is the hot loop of a multi-million-row load."""
+        names = dict(zip(rows["area"], rows["area_name"])) if rows["area_name"].ne("").any() else None
+        area_codes, areas = pd.factorize(rows["area"])
+        area_ids = self.store.ensure_areas(self.conn, areas, names)
+        bd_codes, breakdowns = pd.factorize(rows["breakdown"])
+        breakdown_ids = self.store.ensure_breakdowns(self.conn, breakdowns)
+        metric_codes, metrics = pd.factorize(rows["metric"])
+        period_codes, pairs = pd.factorize(rows["freq"] + "|" + rows["period"])
+        for pair in pairs:
+            key = tuple(pair.split("|", 1))
+            if key not in self.period_keys:
+                self.period_keys[key] = len(self.period_keys)
+                self.period_keys_inv[self.period_keys[key]] = key
+        status_codes, statuses = pd.factorize(rows["status"])
+        for name in statuses:
+            if name not in self.statuses:
+                self.statuses.append(name)
+
+        def lookup(codes: np.ndarray, uniques, mapping) -> np.ndarray:
+            return np.array([mapping(u) for u in uniques], dtype=np.int64)[codes]
+
+        return pd.DataFrame({
+            "metric_id": lookup(metric_codes, metrics, self.metric_ids.__getitem__),
+            "area_id": lookup(area_codes, areas, area_ids.__getitem__),
+            "breakdown_id": lookup(bd_codes, breakdowns, breakdown_ids.__getitem__),
+            "pk": lookup(period_codes, pairs, lambda p: self.period_keys[tuple(p.split("|", 1))]),
+            "value": rows["value"].to_numpy(dtype=float),
+            "status_code": lookup(status_codes, statuses, self.statuses.index),
+            "row": rows["row"].to_numpy(dtype=np.int64),
+        })
+
+    def _check_duplicates(self, leaves: pd.DataFrame, report: ValidationReport) -> tuple[pd.DataFrame, int]:
+        """Exact repeats are dropped with a warning; conflicting values for one key fail the source."""
+        if leaves.empty:
+            return leaves, 0
+        packed = pack_keys(leaves)
+        order = np.argsort(packed, kind="stable")
+        sorted_keys = packed[order]
+        repeat = np.zeros(len(packed), dtype=bool)
+        repeat[order[1:]] = sorted_keys[1:] == sorted_keys[:-1]
+        if not repeat.any():
+            return leaves, 0
+        dup_keys = np.unique(packed[repeat])
+        involved = leaves[np.isin(packed, dup_keys)].assign(_key=packed[np.isin(packed, dup_keys)])
+        exact = 0
+        for key, group in involved.groupby("_key", sort=True):
+            values = group[["value", "status_code"]].astype(float).fillna(-1.7e308)
+            if len(values.drop_duplicates()) == 1:
+                for row in group["row"].iloc[1:]:
+                    report.add("exact-duplicate", row=int(row), value=str(int(group["row"].iloc[0])))
+                exact += len(group) - 1
+            else:
+                first = group.iloc[0]
+                label = self._describe_key(first)
+                report.add("duplicate-key", rows=", ".join(str(int(r)) for r in group["row"].head(5)), value=label)
+        if report.failed():
+            raise StructuralError(report.summary(), report)
+        return leaves[~repeat].reset_index(drop=True), exact
+
+    def _describe_key(self, row: pd.Series) -> str:
+        metric = {v: k for k, v in self.metric_ids.items()}[int(row["metric_id"])]
+        area = {v: k for k, v in self.store.area_ids(self.conn).items()}[int(row["area_id"])]
+        freq, period = self.period_keys_inv[int(row["pk"])]
+        return f"metric {metric}, area {area}, period {from_key(freq, period).label}"
+
+    def _previous(self, metric_ids: list[int], *, include_current: bool = False) -> pd.DataFrame:
+        """Latest earlier value of every key of these metrics, with the source that wrote it
+        (``include_current``: the latest including what this load has written so far)."""
+        columns = KEY + ["value", "status", "load_id", "derived", "source_id"]
+        if not metric_ids:
+            return pd.DataFrame(columns=columns)
+        o = s.observations
+        query = (select(o.c.metric_id, o.c.area_id, o.c.breakdown_id, o.c.freq, o.c.period, o.c.value, o.c.status,
+                        o.c.load_id, o.c.derived)
+                 .where(o.c.metric_id.in_(metric_ids),
+                        o.c.load_id <= self.load_id if include_current else o.c.load_id < self.load_id)
+                 .order_by(o.c.metric_id, o.c.area_id, o.c.breakdown_id, o.c.freq, o.c.period, o.c.load_id))
+        frame = frame_of(self.conn.execute(query), ["metric_id", "area_id", "breakdown_id", "freq", "period", "value",
+                                                     "status", "load_id", "derived"])
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        frame = frame.drop_duplicates(["metric_id", "area_id", "breakdown_id", "freq", "period"], keep="last")
+        frame = frame[frame["status"] != "withdrawn"]
+        codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([frame["freq"], frame["period"]]))
+        pks = []
+        for freq_code, day in uniques:
+            key = (s.FREQ_LETTERS[int(freq_code)], day_to_iso(day))
+            if key not in self.period_keys:
+                self.period_keys[key] = len(self.period_keys)
+                self.period_keys_inv[self.period_keys[key]] = key
+            pks.append(self.period_keys[key])
+        frame["pk"] = np.array(pks, dtype=np.int64)[codes]
+        sources = dict(self.conn.execute(select(s.loads.c.id, s.loads.c.source_id)).all())
+        frame["source_id"] = frame["load_id"].map(sources)
+        frame["value"] = frame["value"].astype(float)
+        return frame[columns].reset_index(drop=True)
+
+    def _write_changes(self, current: pd.DataFrame, previous: pd.DataFrame, *, derived: bool) -> dict[str, int]:
+        """Insert keys that are new or changed; withdraw this source's leaf keys that disappeared."""
+        kind = previous[previous["derived"] > 0] if derived else previous[previous["derived"] == 0]
+        counts = {"new": 0, "revised": 0, "unchanged": 0, "withdrawn": 0}
+        if current.empty and kind.empty:
+            return counts
+        if kind.empty:
+            changed = current
+            counts["new"] = len(current)
+        else:
+            old = kind.set_index(pack_keys(kind))
+            keys = pack_keys(current)
+            known = np.isin(keys, old.index.to_numpy())
+            prior = old.reindex(keys[known])
+            same_value = np.isclose(current["value"].to_numpy()[known], prior["value"].to_numpy(), rtol=1e-12,
+                                    atol=0.0, equal_nan=True)
+            same = same_value & (current["status"].to_numpy()[known] == prior["status"].to_numpy())
+            unchanged = np.zeros(len(current), dtype=bool)
+            unchanged[np.flatnonzero(known)[same]] = True
+            counts["new"] = int((~known).sum())
+            counts["revised"] = int(known.sum() - same.sum())
+            counts["unchanged"] = int(unchanged.sum())
+            changed = current[~unchanged]
+            if not derived:
+                mine = kind[kind["source_id"] == self.source.id]
+                gone = mine[~np.isin(pack_keys(mine), keys)]
+            else:
+                gone = kind[~np.isin(pack_keys(kind), keys) & kind["metric_id"].isin(self._single_source_metrics(kind))]
+            if not gone.empty:
+                counts["withdrawn"] = len(gone)
+                self._insert(gone.assign(value=np.nan, status="withdrawn"), derived_codes=gone["derived"].to_numpy())
+        if not changed.empty:
+            codes = changed["derived"].to_numpy() if derived else np.zeros(len(changed), dtype=np.int64)
+            self._insert(changed, derived_codes=codes)
+        return counts
+
+    def _single_source_metrics(self, frame: pd.DataFrame) -> list[int]:
+        sources = frame[frame["derived"] == 0].groupby("metric_id")["source_id"].nunique()
+        return [int(m) for m in frame["metric_id"].unique() if sources.get(m, 0) <= 1]
+
+    def _insert(self, rows: pd.DataFrame, *, derived_codes: np.ndarray) -> None:
+        """executemany through the DBAPI cursor (the fast path measured in performance.md), in
+        primary-key order so the clustered table is appended to rather than split."""
+        order = np.lexsort((rows["pk"].map(self._period_rank()).to_numpy(), rows["breakdown_id"].to_numpy(),
+                            rows["area_id"].to_numpy(), rows["metric_id"].to_numpy()))
+        rows, derived_codes = rows.iloc[order], derived_codes[order]
+        keys = [self.period_keys_inv[i] for i in range(len(self.period_keys_inv))]
+        pk = rows["pk"].to_numpy()
+        freq = np.array([s.FREQ_CODES[f] for f, _ in keys], dtype=np.int64)[pk]
+        period = np.array([iso_to_day(p) for _, p in keys], dtype=np.int64)[pk]
+        value = rows["value"].to_numpy(dtype=float)
+        arrays = (rows["metric_id"].to_numpy(), rows["area_id"].to_numpy(), rows["breakdown_id"].to_numpy(), freq,
+                  period, value, rows["status"].to_numpy(dtype=object), np.asarray(derived_codes))
+        marker = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        sql = ("INSERT INTO observations (metric_id, area_id, breakdown_id, freq, period, value, status, derived, "
+               f"load_id) VALUES ({', '.join([marker] * 8)}, {int(self.load_id)})")
+        cursor = self.conn.connection.driver_connection.cursor()
+        try:
+            for start in range(0, len(rows), BATCH):  # tuples built per batch keep memory flat
+                part = [a[start:start + BATCH].tolist() for a in arrays]
+                if np.isnan(value[start:start + BATCH]).any():
+                    part[5] = [None if v != v else v for v in part[5]]
+                cursor.executemany(sql, zip(*part))
+        finally:
+            cursor.close()
+
+    def _period_rank(self) -> dict[int, int]:
+        """Period keys ranked by (freq, start) as the primary key sorts them."""
+        ranked = sorted(self.period_keys_inv, key=self.period_keys_inv.get)
+        return {pk: rank for rank, pk in enumerate(ranked)}
+
+    def _quarantine(self, rows: list[tuple[int, dict, list[str]]], sheet: str | None) -> None:
+        if rows:
+            self.conn.execute(insert(s.quarantine), [
+                dict(load_id=self.load_id, row_number=row, sheet=sheet, raw=raw_json(raw), reasons=json.dumps(reasons))
+                for row, raw, reasons in rows])
+
+    def _hierarchy(self) -> Hierarchy:
+        rows = self.conn.execute(select(s.areas.c.id, s.areas.c.parent_id, s.areas.c.code)).all()
+        whole = next(r.id for r in rows if r.code == s.WHOLE_AREA)
+        return Hierarchy({r.id: r.parent_id for r in rows if r.id != whole}, whole)
+
+    def _derive(self, leaves: pd.DataFrame, metric_ids: list[int]) -> pd.DataFrame:
+        """Breakdown totals, then area roll-ups over every breakdown, from all current leaves."""
+        if leaves.empty:
+            return rollup._empty()
+        aggregation = {row.id: row.aggregation for row in self.conn.execute(
+            select(s.metrics.c.id, s.metrics.c.aggregation))}
+        how = {m: ("mean" if aggregation[m] == "mean" else "sum") for m in metric_ids}
+        base = self._with_other_sources(leaves, metric_ids)[KEY + ["value", "status"]]
+        keys = {r.id: r.key for r in self.conn.execute(select(s.breakdowns.c.id, s.breakdowns.c.key))}
+        used = {int(b): keys[int(b)] for b in base["breakdown_id"].unique()}
+        key_ids = self.store.ensure_breakdowns(self.conn, rollup.marginal_keys(used)) if used else {}
+        totals = rollup.breakdown_totals(base, used, how, key_ids)
+        values = pd.concat([base, totals[KEY + ["value", "status"]]], ignore_index=True) if len(totals) else base
+        areas = rollup.area_rollups(values, self._hierarchy(), how)
+        return pd.concat([totals, areas], ignore_index=True)
+
+    def _with_other_sources(self, leaves: pd.DataFrame, metric_ids: list[int]) -> pd.DataFrame:
+        """Roll-ups must cover every source of a metric: add the latest leaves other sources wrote."""
+        other = self.conn.execute(
+            select(s.load_metrics.c.metric_id).join(s.loads, s.loads.c.id == s.load_metrics.c.load_id)
+            .where(s.load_metrics.c.metric_id.in_(metric_ids), s.loads.c.source_id != self.source.id).distinct()
+        ).scalars().all()
+        if not other:
+            return leaves
+        previous = self._previous(list(other))
+        extra = previous[(previous["derived"] == 0) & (previous["source_id"] != self.source.id)]
+        extra = extra[~np.isin(pack_keys(extra), pack_keys(leaves))]
+        return pd.concat([leaves, extra[leaves.columns.intersection(extra.columns)]], ignore_index=True)
+
+    def _write_formula_metrics(self, metric_ids: list[int]) -> None:
+        """Metrics with aggregation 'formula' over components this load touched: evaluate at every key
+        (leaf areas, roll-ups and the whole alike, so a parent's value is the formula of its rolled-up
+        components)."""
+        rows = self.conn.execute(select(s.metrics)).all()
+        codes = {r.code: r.id for r in rows}
+        touched = {r.code for r in rows if r.id in set(metric_ids)}
+        for metric in rows:
+            if metric.aggregation != "formula" or not metric.formula:
+                continue
+            names = set(rollup.re.findall(r"[A-Za-z_][A-Za-z0-9_]*", metric.formula))
+            if not names & touched:
+                continue
+            components = self._previous([codes[n] for n in names if n in codes], include_current=True)
+            values = rollup.formula_values(components, metric.formula, codes, metric.id)
+            self._write_changes(values, self._previous([metric.id]), derived=True)
+
+    def _grade(self, leaves, report, exact_duplicates, counts, previous) -> QualityGrade:
+        order = {}
+        latest_end, latest_freq = None, None
+        used = set(leaves["pk"].unique().tolist())
+        for pk, (freq, start) in self.period_keys_inv.items():
+            period = from_key(freq, start)
+            order[pk] = period.ordinal
+            if pk in used and (latest_end is None or period.end > latest_end):
+                latest_end, latest_freq = period.end, freq
+        published = int((previous["derived"] == 0).sum()) if not previous.empty else 0
+        return grade_load(
+            leaves=leaves, period_order=order, rows_read=report.rows_read,
+            rows_quarantined=report.rows_quarantined, exact_duplicates=exact_duplicates,
+            values_revised=counts["revised"], values_previously_published=published,
+            latest_period_end=latest_end, latest_freq=latest_freq, loaded_on=dt.date.today(),
+            expected_lag_days=self.source.expected_lag_days,
+        )

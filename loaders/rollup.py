@@ -1,0 +1,243 @@
+"""Values the store derives at load time: totals over breakdowns, parent areas, formula metrics.
+
+They are computed once here and stored, so that a chart or an explanation reads a value by
+its exact key instead of aggregating raw rows on every request. All functions are pure
+(DataFrames in, DataFrames out) so they are tested without a database.
+
+Frames use integer keys: ``metric_id, area_id, breakdown_id, pk`` (a period-key code) plus
+``value`` (float, NaN when missing) and ``status``.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .schema import AREA_ROLLUP, BREAKDOWN_TOTAL, FORMULA
+
+log = logging.getLogger(__name__)
+
+KEY = ["metric_id", "area_id", "breakdown_id", "pk"]
+PROVISIONAL, INCOMPLETE = "p", "incomplete"
+_BITS = (15, 22, 10, 16)  # metric, area, breakdown, period-key widths packed into one int64
+
+
+def pack_keys(frame: pd.DataFrame) -> np.ndarray:
+    """One int64 per row for the integer key, so membership tests and duplicate checks on
+    millions of rows are numpy sorts instead of Python tuples."""
+    packed = np.zeros(len(frame), dtype=np.int64)
+    for column, bits in zip(KEY, _BITS):
+        values = frame[column].to_numpy(dtype=np.int64)
+        if len(values) and (values.min() < 0 or values.max() >= 1 << bits):
+            raise OverflowError(f"{column} id exceeds {bits} bits; the store is larger than whytrend supports")
+        packed = (packed << bits) | values
+    return packed
+
+
+def unpack_keys(packed: np.ndarray) -> pd.DataFrame:
+    columns = {}
+    for column, bits in zip(reversed(KEY), reversed(_BITS)):
+        columns[column] = (packed & ((1 << bits) - 1)).astype(np.int64)
+        packed = packed >> bits
+    return pd.DataFrame({c: columns[c] for c in KEY})
+
+
+def _without(frame: pd.DataFrame, provided: np.ndarray) -> pd.DataFrame:
+    """Rows of ``frame`` whose key is not among ``provided`` (packed keys)."""
+    if frame.empty or not len(provided):
+        return frame
+    return frame[~np.isin(pack_keys(frame), provided)]
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Parent of every area id (None for a root) and the id of the whole."""
+
+    parent: Mapping[int, int | None]
+    whole_id: int
+
+    def depth(self) -> dict[int, int]:
+        depth: dict[int, int] = {}
+        for area in self.parent:
+            d, current, seen = 0, self.parent.get(area), {area}
+            while current is not None and current not in seen:
+                seen.add(current)
+                d += 1
+                current = self.parent.get(current)
+            depth[area] = d
+        return depth
+
+
+def _aggregate(frame: pd.DataFrame, by: list[str], how: str) -> pd.DataFrame:
+    """Sum or mean of ``value`` by ``by``; status 'p' if any part is provisional, else
+    'incomplete' if any part is missing (the value then covers the parts that exist)."""
+    flags = frame.assign(_missing=frame["value"].isna() | frame["status"].eq(INCOMPLETE), _provisional=frame["status"].eq(PROVISIONAL))
+    grouped = flags.groupby(by, sort=False, observed=True)
+    value = grouped["value"].sum(min_count=1) if how == "sum" else grouped["value"].mean()
+    marks = grouped[["_missing", "_provisional"]].any()
+    out = value.rename("value").to_frame().join(marks).reset_index()
+    out["status"] = np.where(out["_provisional"], PROVISIONAL, np.where(out["_missing"], INCOMPLETE, ""))
+    return out.drop(columns=["_missing", "_provisional"])
+
+
+def breakdown_totals(leaves: pd.DataFrame, breakdown_keys: Mapping[int, str], how: Mapping[int, str],
+                     key_ids: Mapping[str, int]) -> pd.DataFrame:
+    """Totals over breakdowns (id 0) and single-dimension marginals, where not provided.
+
+    ``breakdown_keys`` maps breakdown id -> 'dim=value;dim2=value2'; ``key_ids`` maps a
+    key back to its id (the caller creates ids for new marginal keys first: see
+    :func:`marginal_keys`). ``how`` maps metric id -> 'sum' | 'mean'.
+    """
+    split = leaves[leaves["breakdown_id"] != 0]
+    if split.empty:
+        return _empty()
+    provided = pack_keys(leaves)
+    pieces = []
+    dims = {bid: _parse_key(key) for bid, key in breakdown_keys.items()}
+    targets: dict[int, list[int]] = {}
+    for bid in split["breakdown_id"].unique():
+        parts = dims[int(bid)]
+        out = [0]
+        if len(parts) > 1:
+            out += [key_ids[f"{d}={v}"] for d, v in parts.items()]
+        targets[int(bid)] = out
+    for target_position in range(max(len(t) for t in targets.values())):
+        mapping = {bid: t[target_position] for bid, t in targets.items() if len(t) > target_position}
+        part = split[split["breakdown_id"].isin(list(mapping))].copy()
+        part["breakdown_id"] = part["breakdown_id"].map(mapping)
+        for how_name, group in part.groupby(part["metric_id"].map(how), sort=False):
+            pieces.append(_aggregate(group, KEY, how_name))
+    if not pieces:
+        return _empty()
+    out = pd.concat(pieces, ignore_index=True)
+    out = _without(out, provided).copy()
+    out["derived"] = BREAKDOWN_TOTAL
+    return out.reset_index(drop=True)
+
+
+def marginal_keys(breakdown_keys: Mapping[int, str]) -> set[str]:
+    """Single-dimension keys needed for marginals of multi-dimension breakdowns."""
+    keys: set[str] = set()
+    for key in breakdown_keys.values():
+        parts = _parse_key(key)
+        if len(parts) > 1:
+            keys.update(f"{d}={v}" for d, v in parts.items())
+    return keys
+
+
+def area_rollups(values: pd.DataFrame, hierarchy: Hierarchy, how: Mapping[int, str]) -> pd.DataFrame:
+    """Parent-area values bottom-up, and the whole over root areas.
+
+    A parent's value is the source's own value when it gave one, else the aggregate of its
+    direct children's values (given or rolled up), so every level sums (or averages) its
+    children exactly.
+    """
+    if values.empty:
+        return _empty()
+    known = values[KEY + ["value", "status"]]
+    depth = hierarchy.depth()
+    parent = hierarchy.parent
+    parents = {p for p in parent.values() if p is not None} | {hierarchy.whole_id}
+    provided = pack_keys(known[known["area_id"].isin(parents)])  # only parents can collide with roll-ups
+    current = known.copy()
+    current["depth"] = current["area_id"].map(depth).fillna(0).astype(int)
+    produced = []
+    for level in range(int(current["depth"].max()), 0, -1):
+        rows = current[current["depth"] == level].copy()
+        rows["area_id"] = rows["area_id"].map(parent)
+        rows = rows[rows["area_id"].notna()]
+        rows["area_id"] = rows["area_id"].astype(int)
+        agg = _by_method(rows, how)
+        agg = _without(agg, provided).copy()
+        if agg.empty:
+            continue
+        agg["depth"] = level - 1
+        produced.append(agg)
+        current = pd.concat([current, agg], ignore_index=True)
+    roots = current[(current["depth"] == 0) & (current["area_id"] != hierarchy.whole_id)].copy()
+    if not roots.empty:
+        roots["area_id"] = hierarchy.whole_id
+        whole = _by_method(roots, how)
+        whole = _without(whole, provided)
+        produced.append(whole)
+    if not produced:
+        return _empty()
+    out = pd.concat(produced, ignore_index=True).drop(columns="depth", errors="ignore")
+    out["derived"] = AREA_ROLLUP
+    return out[KEY + ["value", "status", "derived"]].reset_index(drop=True)
+
+
+def _by_method(rows: pd.DataFrame, how: Mapping[int, str]) -> pd.DataFrame:
+    pieces = [_aggregate(group, KEY, name) for name, group in rows.groupby(rows["metric_id"].map(how), sort=False)]
+    return pd.concat(pieces, ignore_index=True) if pieces else _empty()
+
+
+def formula_values(components: pd.DataFrame, formula: str, codes: Mapping[str, int], metric_id: int) -> pd.DataFrame:
+    """Evaluate a formula metric on every key where all its components have values.
+
+    ``components``: rows of the component metrics (any areas, breakdowns, periods).
+    Evaluation is vectorised and safe (no eval of user text: names are substituted by
+    columns of a frame and the arithmetic checked by the engine's formula parser).
+    """
+    from_code = {v: k for k, v in codes.items()}
+    names = [n for n in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))]
+    wide = components.assign(metric=components["metric_id"].map(from_code))
+    wide = wide[wide["metric"].isin(names)]
+    if wide.empty:
+        return _empty()
+    table = wide.pivot_table(index=["area_id", "breakdown_id", "pk"], columns="metric", values="value",
+                             aggfunc="first", dropna=False)
+    if any(n not in table.columns for n in names):
+        return _empty()
+    marks = wide.assign(p=wide["status"] == PROVISIONAL, i=wide["status"] == INCOMPLETE).groupby(
+        ["area_id", "breakdown_id", "pk"])[["p", "i"]].any().reindex(table.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = evaluate_arithmetic(formula, {n: table[n].to_numpy(dtype=float) for n in names})
+    out = table.index.to_frame(index=False)
+    out["value"] = np.where(np.isfinite(value), value, np.nan)
+    out["status"] = np.where(marks["p"].to_numpy(), PROVISIONAL, np.where(marks["i"].to_numpy(), INCOMPLETE, ""))
+    out["metric_id"] = metric_id
+    out["derived"] = FORMULA
+    out = out[out["value"].notna() | table.notna().all(axis=1).to_numpy()]
+    return out[KEY + ["value", "status", "derived"]].reset_index(drop=True)
+
+
+def evaluate_arithmetic(formula: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Evaluate + - * / ** and parentheses over numpy arrays via a checked AST walk."""
+    import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.Pow: operator.pow}
+
+    def walk(node: ast.AST):
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return ops[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = walk(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id in columns:
+            return columns[node.id]
+        raise ValueError(f"formula '{formula}' uses something other than numbers, metric codes and + - * / **")
+
+    return np.asarray(walk(ast.parse(formula, mode="eval")), dtype=float)
+
+
+def _parse_key(key: str) -> dict[str, str]:
+    if not key:
+        return {}
+    return dict(part.split("=", 1) for part in key.split(";"))
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64") for c in KEY}
+                        | {"value": pd.Series(dtype=float), "status": pd.Series(dtype=object),
+                           "derived": pd.Series(dtype="int64")})

@@ -1,0 +1,341 @@
+"""Turn raw table chunks into clean long rows plus a report of every problem.
+
+Errors are data (as in frictionless): each problem is a :class:`Problem` made from a
+message template that names the file, sheet, row, column and value. Row-level problems
+quarantine the row (or, in wide layouts, the one bad cell) and loading goes on;
+structural problems (missing columns, unknown metric codes, duplicate keys) make the
+whole source fail so that nothing of it is written.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .manifest import Manifest, Source
+from .periods import parse_period_series
+from .readers import TableChunk, TableInfo
+from .values import parse_value_series
+
+log = logging.getLogger(__name__)
+
+STRUCTURAL, QUARANTINE, WARNING = "structural", "quarantine", "warning"
+TRUTHY = {"true", "t", "yes", "y", "1", "p", "provisional"}
+MAX_KEPT = 2000  # problems kept verbatim per report; the rest are counted by code
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "missing-column": (STRUCTURAL, "{where}: column '{column}' (manifest key '{key}') is not in the header "
+                                   "(row {header_row}), which has: {columns}. Fix the column name in the manifest or the file."),
+    "unknown-metric": (STRUCTURAL, "{where}, row {row}, column '{column}': metric code '{value}' is not declared in the "
+                                   "manifest. Declare it as a [[metric]], or drop such rows with 'where'."),
+    "no-period-columns": (STRUCTURAL, "{where}: no column header reads as a period (layout 'wide_by_period'); headers are: "
+                                      "{columns}. Check the layout and the header row (skip_rows)."),
+    "duplicate-key": (STRUCTURAL, "{where}: rows {rows} give different values for the same metric, area, period and "
+                                  "breakdown ({value}). Keep one of them and load again."),
+    "exact-duplicate": (WARNING, "{where}: row {row} repeats row {value} exactly; the repeat was ignored."),
+    "bad-value": (QUARANTINE, "{where}, row {row}, column '{column}': '{value}' is {reason}; quarantined."),
+    "bad-period": (QUARANTINE, "{where}, row {row}, column '{column}': {reason}; the row was quarantined."),
+    "blank-area": (QUARANTINE, "{where}, row {row}, column '{column}': the area code is blank; the row was quarantined."),
+    "blank-dimension": (QUARANTINE, "{where}, row {row}, column '{column}': the breakdown value is blank; "
+                                    "the row was quarantined."),
+    "blank-metric": (QUARANTINE, "{where}, row {row}, column '{column}': the metric code is blank; the row was quarantined."),
+    "reader-warning": (WARNING, "{where}: {reason}"),
+    "parent-mismatch": (WARNING, "{where}: the published value for {value} differs from the sum of its areas by {reason}."),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    severity: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity, "message": self.message,
+                "row": self.row, "column": self.column, "value": self.value}
+
+
+@dataclass
+class ValidationReport:
+    """Every problem of one source read, plus the counts a load summary prints."""
+
+    source_id: str
+    location: str
+    sheet: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    rows_read: int = 0
+    rows_filtered: int = 0
+    rows_quarantined: int = 0
+    values_loaded: int = 0
+
+    @property
+    def where(self) -> str:
+        return f"{self.location} (sheet {self.sheet})" if self.sheet else self.location
+
+    def add(self, code: str, **fields: Any) -> Problem:
+        severity, template = TEMPLATES[code]
+        fields.setdefault("where", self.where)
+        value = fields.get("value")
+        if isinstance(value, str) and len(value) > 80:
+            fields["value"] = value[:77] + "..."
+        problem = Problem(code, severity, template.format(**fields), fields.get("row"), fields.get("column"),
+                          None if value is None else str(fields["value"]))
+        self.counts[code] += 1
+        if len(self.problems) < MAX_KEPT:
+            self.problems.append(problem)
+        return problem
+
+    @property
+    def structural(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == STRUCTURAL]
+
+    def failed(self) -> bool:
+        return any(TEMPLATES[code][0] == STRUCTURAL for code in self.counts)
+
+    def summary(self, limit: int = 5) -> str:
+        """One paragraph: the structural problems first, then counts of the others."""
+        first = self.structural or self.problems
+        shown = " ".join(p.message for p in first[:limit])
+        more = sum(self.counts.values()) - min(limit, len(first))
+        if more > 0:
+            shown += f" ({more} more problem{'s' if more != 1 else ''}: " + ", ".join(
+                f"{n} {code}" for code, n in sorted(self.counts.items())) + ")"
+        return shown
+
+    def to_dict(self, limit: int = 200) -> dict[str, Any]:
+        return {
+            "source": self.source_id, "location": self.location, "sheet": self.sheet,
+            "rows_read": self.rows_read, "rows_filtered": self.rows_filtered,
+            "rows_quarantined": self.rows_quarantined, "values_loaded": self.values_loaded,
+            "counts": dict(self.counts), "problems": [p.to_dict() for p in self.problems[:limit]],
+        }
+
+
+@dataclass(frozen=True)
+class CleanChunk:
+    """Long rows ready for the store, and the rows set aside."""
+
+    rows: pd.DataFrame  # row, metric, area, area_name, breakdown, freq, period, value, status
+    quarantined: list[tuple[int, dict[str, Any], list[str]]]  # (row number, raw cells, reasons)
+
+
+def expected_columns(source: Source) -> tuple[tuple[str, str], ...]:
+    """(manifest key, column name) pairs the source needs in the header."""
+    pairs: list[tuple[str, str]] = []
+    for key in ("period_column", "area_column", "area_name_column", "metric_column", "value_column",
+                "provisional_column"):
+        name = getattr(source, key)
+        if name:
+            pairs.append((key, name))
+    pairs += [("value_columns", column) for column, _ in source.value_columns]
+    pairs += [("dimension_columns", column) for column in source.dimension_columns]
+    pairs += [("where", column) for column, _ in source.where]
+    return tuple(pairs)
+
+
+def check_header(info: TableInfo, source: Source, report: ValidationReport) -> dict[str, str]:
+    """Map each needed manifest column to the file's spelling; report missing ones."""
+    lookup = {_fold(c): c for c in info.columns}
+    resolved: dict[str, str] = {}
+    for key, name in expected_columns(source):
+        actual = lookup.get(_fold(name))
+        if actual is None:
+            report.add("missing-column", column=name, key=key, header_row=info.header_row,
+                       columns=", ".join(f"'{c}'" for c in info.columns[:30]))
+        else:
+            resolved[name] = actual
+    for warning in info.warnings:
+        report.add("reader-warning", reason=warning)
+    if source.layout == "wide_by_period" and not period_columns(info, source):
+        report.add("no-period-columns", columns=", ".join(f"'{c}'" for c in info.columns[:30]))
+    return resolved
+
+
+def period_columns(info: TableInfo, source: Source) -> dict[str, tuple[str, str]]:
+    """For wide_by_period: header -> (freq, period start) for each header that reads as a period."""
+    used = {_fold(n) for _, n in expected_columns(source)}
+    candidates = [c for c in info.columns if _fold(c) not in used]
+    parsed = parse_period_series(pd.Series(candidates, dtype=object), prefer=source.period_frequency)
+    return {c: (f, p) for c, f, p, e in zip(candidates, parsed.freq, parsed.start, parsed.error) if e is None}
+
+
+def normalise_chunk(
+    chunk: TableChunk,
+    info: TableInfo,
+    source: Source,
+    manifest: Manifest,
+    columns: dict[str, str],
+    report: ValidationReport,
+    wide_periods: dict[str, tuple[str, str]] | None = None,
+) -> CleanChunk:
+    """Validate one chunk and reshape it to long rows; problems go to ``report``."""
+    frame = chunk.frame
+    rows = pd.Series(np.arange(chunk.first_row, chunk.first_row + len(frame)), index=frame.index)
+    report.rows_read += len(frame)
+    for column, allowed in source.where:
+        keep = _text(frame[columns[column]]).isin(allowed)
+        report.rows_filtered += int((~keep).sum())
+        frame, rows = frame[keep], rows[keep]
+    if frame.empty:
+        return CleanChunk(_empty_rows(), [])
+
+    reasons: dict[int, list[str]] = {}
+    bad_row = pd.Series(False, index=frame.index)
+    rows_by_index = dict(zip(frame.index, rows.to_numpy()))
+
+    def flag(mask: pd.Series, code: str, column: str, detail: pd.Series | None = None) -> None:
+        if not mask.any():
+            return
+        picked = mask.to_numpy()
+        cells = frame[column].to_numpy()[picked] if column in frame else [""] * int(picked.sum())
+        details = detail.to_numpy()[picked] if detail is not None else [None] * int(picked.sum())
+        for idx, row, raw, why in zip(frame.index[picked], rows.to_numpy()[picked], cells, details):
+            problem = report.add(code, row=int(row), column=column, value=_cell_text(raw), reason=why)
+            reasons.setdefault(idx, []).append(problem.message)
+
+    # keys shared by every value of a row
+    if source.area:
+        area = pd.Series(source.area, index=frame.index)
+    else:
+        area = _text(frame[columns[source.area_column]])
+        blank = area == ""
+        flag(blank, "blank-area", columns[source.area_column])
+        bad_row |= blank
+    area_name = (_text(frame[columns[source.area_name_column]]) if source.area_name_column
+                 else pd.Series("", index=frame.index))
+    breakdown = pd.Series("", index=frame.index)
+    for dim in source.dimension_columns:
+        text = _text(frame[columns[dim]])
+        blank = text == ""
+        flag(blank, "blank-dimension", columns[dim])
+        bad_row |= blank
+        part = (dim + "=" + text).where(~text.isin(source.total_values), "")
+        breakdown = _join_keys(breakdown, part)
+    if source.period_column:
+        column = columns[source.period_column]
+        parsed = parse_period_series(frame[column], prefer=source.period_frequency)
+        bad_period = parsed.error.notna()
+        flag(bad_period, "bad-period", column, parsed.error)
+        bad_row |= bad_period
+        freq, period = parsed.freq, parsed.start
+    else:
+        freq = period = pd.Series("", index=frame.index)
+    provisional = (_text(frame[columns[source.provisional_column]]).str.lower().isin(TRUTHY)
+                   if source.provisional_column else pd.Series(False, index=frame.index))
+
+    # reshape to one row per value
+    long = _melt(frame, source, columns, wide_periods or {})
+    long = long[~long["index"].map(bad_row)]
+    if source.layout == "long":
+        codes = long["metric"]
+        blank = codes == ""
+        if blank.any():
+            for src in long.loc[blank, "index"]:
+                problem = report.add("blank-metric", row=int(rows_by_index[src]), column=columns[source.metric_column], value="")
+                reasons.setdefault(src, []).append(problem.message)
+            long = long[~blank]
+        known = {m.code for m in manifest.metrics}
+        unknown = ~long["metric"].isin(known)
+        if unknown.any():
+            first = long[unknown].drop_duplicates("metric")
+            for src, code in zip(first["index"], first["metric"]):
+                report.add("unknown-metric", row=int(rows_by_index[src]), column=columns[source.metric_column], value=code)
+            long = long[~unknown]
+    units = {m.code: m.unit for m in manifest.metrics}
+    parts = []
+    for code, group in long.groupby("metric", sort=False):
+        parsed = parse_value_series(group["raw"], unit=units.get(code, ""))
+        parts.append(group.assign(value=parsed.value.to_numpy(), status=parsed.status.to_numpy(),
+                                  error=parsed.error.to_numpy()))
+    long = pd.concat(parts) if parts else long.assign(value=np.nan, status="", error=None)
+    bad_value = long["error"].notna()
+    for src, col, raw, err in zip(long.loc[bad_value, "index"], long.loc[bad_value, "column"],
+                                  long.loc[bad_value, "raw"], long.loc[bad_value, "error"]):
+        problem = report.add("bad-value", row=int(rows_by_index[src]), column=col, value=_cell_text(raw), reason=err)
+        reasons.setdefault(src, []).append(problem.message)
+    long = long[~bad_value]
+
+    src = long["index"]
+    status = long["status"].where(~(provisional.reindex(src).to_numpy() & (long["status"] == "").to_numpy()), "p")
+    if source.layout == "wide_by_period":
+        freq_v, period_v = long["freq"].to_numpy(), long["period"].to_numpy()
+    else:
+        freq_v, period_v = freq.reindex(src).to_numpy(), period.reindex(src).to_numpy()
+    out = pd.DataFrame({
+        "row": rows.reindex(src).to_numpy(), "metric": long["metric"].to_numpy(),
+        "area": area.reindex(src).to_numpy(), "area_name": area_name.reindex(src).to_numpy(),
+        "breakdown": breakdown.reindex(src).to_numpy(), "freq": freq_v, "period": period_v,
+        "value": long["value"].to_numpy(dtype="float64"), "status": status.to_numpy(),
+    })
+    bad = sorted(reasons)
+    raw = frame.loc[bad].to_dict("records") if bad else []
+    quarantined = [(int(rows_by_index[idx]), {str(k): _cell_text(v) for k, v in cells.items()}, reasons[idx])
+                   for idx, cells in zip(bad, raw)]
+    report.rows_quarantined += len(quarantined)
+    report.values_loaded += len(out)
+    return CleanChunk(out, quarantined)
+
+
+def _melt(frame: pd.DataFrame, source: Source, columns: dict[str, str],
+          wide_periods: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """One row per value: index (source row label), column, metric, raw [, freq, period]."""
+    index = frame.index.to_numpy()
+    if source.layout == "long":
+        return pd.DataFrame({"index": index, "column": columns[source.value_column],
+                             "metric": _text(frame[columns[source.metric_column]]).to_numpy(),
+                             "raw": frame[columns[source.value_column]].to_numpy()})
+    if source.layout == "single":
+        return pd.DataFrame({"index": index, "column": columns[source.value_column], "metric": source.metric,
+                             "raw": frame[columns[source.value_column]].to_numpy()})
+    if source.layout == "wide":
+        pieces = [pd.DataFrame({"index": index, "column": columns[col], "metric": code,
+                                "raw": frame[columns[col]].to_numpy()}) for col, code in source.value_columns]
+        return pd.concat(pieces, ignore_index=True)
+    pieces = [pd.DataFrame({"index": index, "column": col, "metric": source.metric, "raw": frame[col].to_numpy(),
+                            "freq": f, "period": p}) for col, (f, p) in wide_periods.items()]
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _fold(name: str) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Cells as stripped text ('' for empty); numbers that are whole print without '.0'."""
+    if pd.api.types.is_string_dtype(series) or pd.api.types.infer_dtype(series, skipna=True) == "string":
+        out = series.str.strip()
+    else:
+        out = series.map(_cell_text)
+    return out.fillna("").astype(object)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _join_keys(left: pd.Series, right: pd.Series) -> pd.Series:
+    both = (left != "") & (right != "")
+    return (left + np.where(both, ";", "") + right).astype(object)
+
+
+def _empty_rows() -> pd.DataFrame:
+    return pd.DataFrame(columns=["row", "metric", "area", "area_name", "breakdown", "freq", "period", "value", "status"])
+
+
+def raw_json(cells: dict[str, Any]) -> str:
+    return json.dumps(cells, ensure_ascii=False)

@@ -1,0 +1,47 @@
+"""Shared fixtures: a real SQLite file per test, manifest writing, the shared real data."""
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture
+def store(tmp_path):
+    from loaders import Store
+
+    return Store(tmp_path / "store.db")
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write(name, text) -> Path: a dedented text file in the test's folder."""
+
+    def _write(name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding=encoding)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """../shared/data/real beside the repo; tests using it skip cleanly when it is absent."""
+    if not SHARED_REAL.is_dir():
+        pytest.skip("../shared/data/real is not present")
+    return SHARED_REAL
+
+
+def real_file(name: str) -> Path:
+    path = SHARED_REAL / name
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    return path

@@ -1,0 +1,241 @@
+"""Formula parsing: what is allowed, what is refused (and named), evaluation, structure."""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+import pytest
+
+from explain.errors import ExplainError
+from explain.formula import Formula, parse_formula
+from loaders.errors import WhytrendError
+
+
+# ----------------------------------------------------------------------------- allowed syntax
+@pytest.mark.parametrize(
+    ("text", "components"),
+    [
+        ("within_4h / attendances", ("within_4h", "attendances")),
+        ("100 * within_4h / attendances", ("within_4h", "attendances")),
+        ("100 * (capacity - pupils) / capacity", ("capacity", "pupils")),
+        ("caseload * avg_award / 1000000", ("caseload", "avg_award")),
+        ("-a + +b", ("a", "b")),
+        ("a ** 2 + a ** -1 + a ** (1 / 2)", ("a",)),
+        ("1.5e3 * _x1 - X_2", ("_x1", "X_2")),
+        ("  (a)  ", ("a",)),
+        ("42", ()),
+        ("b * a + a * c", ("b", "a", "c")),
+    ],
+)
+def test_allowed_syntax_and_components_in_order_of_first_appearance(text: str, components: tuple[str, ...]) -> None:
+    formula = parse_formula(text)
+    assert formula.components == components
+    assert formula.text == text.strip()
+    assert str(formula) == text.strip()
+
+
+# ----------------------------------------------------------------------------- forbidden syntax
+@pytest.mark.parametrize(
+    ("text", "piece"),
+    [
+        ("__import__('os')", "__import__('os')"),
+        ("a.b", "a.b"),
+        ("f(x)", "f(x)"),
+        ("a[0]", "a[0]"),
+        ("lambda: 1", "lambda: 1"),
+        ("a < b", "a < b"),
+        ("a and b", "a and b"),
+        ("a // b", "a // b"),
+        ("a % b", "a % b"),
+        ("a @ b", "a @ b"),
+        ("a | b", "a | b"),
+        ("~a", "~a"),
+        ("not a", "not a"),
+        ("'text'", "'text'"),
+        ("a if b else c", "a if b else c"),
+        ("[a, b]", "[a, b]"),
+        ("{a}", "{a}"),
+        ("(a := 1)", "a := 1"),
+        ("True + a", "True"),
+        ("None", "None"),
+        ("1j * a", "1j"),
+        ("(1).real", "(1).real"),
+        ("a ** b", "b"),
+        ("2 ** a", "a"),
+        ("a.__class__.__mro__", "a.__class__.__mro__"),
+    ],
+)
+def test_forbidden_syntax_is_a_user_error_naming_the_piece(text: str, piece: str) -> None:
+    with pytest.raises(ExplainError) as caught:
+        parse_formula(text)
+    assert isinstance(caught.value, WhytrendError)
+    assert piece in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "a +", "a; b", "a = 1", "import os", "a b", "1e999 * a", "é + 1"])
+def test_malformed_or_unsafe_text_is_a_user_error(text: str) -> None:
+    with pytest.raises(ExplainError):
+        parse_formula(text)
+
+
+def test_deep_nesting_and_huge_text_are_user_errors() -> None:
+    with pytest.raises(ExplainError):
+        parse_formula("(" * 500 + "a" + ")" * 500)
+    with pytest.raises(ExplainError):
+        parse_formula("a + " * 5000 + "a")
+
+
+def test_no_eval_or_exec_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (compile is left alone: ast.parse itself uses it, only to build a syntax tree)
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("eval/exec must not be used on formulas")
+
+    monkeypatch.setattr(builtins, "eval", refuse)
+    monkeypatch.setattr(builtins, "exec", refuse)
+    formula = parse_formula("100 * (capacity - pupils) / capacity")
+    assert formula.evaluate({"capacity": 200.0, "pupils": 150.0}) == pytest.approx(25.0)
+
+
+def test_formula_built_by_hand_is_parsed_and_checked() -> None:
+    assert Formula("x * y", ("x", "y")).evaluate({"x": 2, "y": 3}) == 6.0
+    with pytest.raises(ExplainError):
+        Formula("x * y", ("y", "x"))
+    with pytest.raises(ExplainError):
+        Formula("f(x)", ("x",))
+
+
+# ----------------------------------------------------------------------------- evaluation
+CASES = [
+    ("a + b * c", lambda a, b, c: a + b * c),
+    ("(a + b) * c", lambda a, b, c: (a + b) * c),
+    ("a - b - c", lambda a, b, c: a - b - c),
+    ("a / b / c", lambda a, b, c: a / b / c),
+    ("-a ** 2 + b", lambda a, b, c: -(a**2) + b),
+    ("a ** -1 * c", lambda a, b, c: a**-1 * c),
+    ("2 ** 3 ** 2 * a", lambda a, b, c: 2 ** 3**2 * a),
+    ("100 * (a - b) / c", lambda a, b, c: 100 * (a - b) / c),
+    ("-(a - -b) / +c", lambda a, b, c: -(a - -b) / +c),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_evaluation_matches_python_arithmetic(text: str, expected) -> None:
+    rng = np.random.default_rng(7)
+    formula = parse_formula(text)
+    for _ in range(20):
+        a, b, c = rng.uniform(0.5, 9.0, size=3)
+        values = {"a": a, "b": b, "c": c}
+        assert formula.evaluate({k: values[k] for k in formula.components}) == pytest.approx(
+            expected(a, b, c), rel=1e-12
+        )
+
+
+def test_evaluation_is_vectorised_and_broadcasts() -> None:
+    formula = parse_formula("100 * within_4h / attendances")
+    within = np.array([90.0, 45.0, 10.0])
+    result = formula.evaluate({"within_4h": within, "attendances": 100.0})
+    assert isinstance(result, np.ndarray)
+    np.testing.assert_allclose(result, [90.0, 45.0, 10.0])
+    scalar = formula.evaluate({"within_4h": 3, "attendances": 4})
+    assert isinstance(scalar, float) and scalar == 75.0
+
+
+def test_division_by_zero_is_nan_not_an_error() -> None:
+    formula = parse_formula("a / b")
+    assert math.isnan(formula.evaluate({"a": 1.0, "b": 0.0}))
+    assert math.isnan(formula.evaluate({"a": 0.0, "b": 0.0}))
+    result = formula.evaluate({"a": np.array([1.0, 0.0, 2.0, -3.0]), "b": np.array([0.0, 0.0, 4.0, 0.0])})
+    assert np.isnan(result[[0, 1, 3]]).all() and result[2] == 0.5
+
+
+def test_missing_or_non_numeric_component_is_a_user_error() -> None:
+    formula = parse_formula("a * b")
+    with pytest.raises(ExplainError, match="'b'"):
+        formula.evaluate({"a": 1.0})
+    with pytest.raises(ExplainError, match="'b'"):
+        formula.evaluate({"a": 1.0, "b": "lots"})
+
+
+# ----------------------------------------------------------------------------- structure
+@pytest.mark.parametrize(
+    ("text", "linear"),
+    [
+        ("a + 2 * b - c / 4 + 3", True),
+        ("100 * x / 1000", True),
+        ("(a + b) * 2", True),
+        ("-(a - b)", True),
+        ("2 ** 3 * a", True),
+        ("a ** 1", True),
+        ("a - a", True),
+        ("a * b", False),
+        ("a / b", False),
+        ("a ** 2", False),
+        ("a / 0", False),
+        ("1 - b / a", False),
+    ],
+)
+def test_is_linear(text: str, linear: bool) -> None:
+    assert parse_formula(text).is_linear() is linear
+
+
+def test_linear_coefficients() -> None:
+    coefs, const = parse_formula("3 + 2 * (a - b) / 4 - c").linear_coefficients()
+    assert coefs == {"a": 0.5, "b": -0.5, "c": -1.0}
+    assert const == 3.0
+    assert parse_formula("a * b").linear_coefficients() is None
+
+
+@pytest.mark.parametrize(
+    ("text", "num", "den", "coef"),
+    [
+        ("within_4h / attendances", "within_4h", "attendances", 1.0),
+        ("100 * within_4h / attendances", "within_4h", "attendances", 100.0),
+        ("100 * (capacity - pupils) / capacity", "capacity - pupils", "capacity", 100.0),
+        ("within_4h / attendances * 100", "within_4h", "attendances", 100.0),
+        ("100 * (within_4h / attendances)", "within_4h", "attendances", 100.0),
+        ("a / b / 1000", "a", "b", 0.001),
+        ("a / (2 * b)", "a", "b", 0.5),
+        ("-a / b", "a", "b", -1.0),
+        ("(a + b) / (c + d)", "a + b", "c + d", 1.0),
+        ("(a - 1) / (2 * b + 3)", "a - 1", "2 * b + 3", 1.0),
+    ],
+)
+def test_ratio_parts_detects_c_times_linear_over_linear(text: str, num: str, den: str, coef: float) -> None:
+    formula = parse_formula(text)
+    parts = formula.ratio_parts()
+    assert parts is not None
+    n, d, c = parts
+    assert (n.text, d.text) == (num, den)
+    assert c == pytest.approx(coef, rel=1e-15)
+    assert n.is_linear() and d.is_linear()
+    # c * N / D reproduces the formula, and the parts' text parses back to the same parts
+    rng = np.random.default_rng(3)
+    values = {name: rng.uniform(1.0, 5.0, size=50) for name in formula.components}
+    np.testing.assert_allclose(
+        c * n.evaluate(values) / d.evaluate(values), formula.evaluate(values), rtol=1e-12
+    )
+    assert parse_formula(n.text).components == n.components
+
+
+@pytest.mark.parametrize(
+    "text", ["a * b / c", "a + b", "a / b + 1", "1 - b / a", "a / (b * c)", "a", "100 / a", "a ** 2 / b"]
+)
+def test_ratio_parts_is_none_otherwise(text: str) -> None:
+    assert parse_formula(text).ratio_parts() is None
+
+
+def test_product_powers() -> None:
+    coef, powers = parse_formula("2.5 * a ** 2 * b / c / 10").product_powers()
+    assert coef == pytest.approx(0.25)
+    assert powers == {"a": 2.0, "b": 1.0, "c": -1.0}
+    assert parse_formula("a * a * b").product_powers() == (1.0, {"a": 2.0, "b": 1.0})
+    assert parse_formula("a * b + c").product_powers() is None
+
+
+def test_formula_is_frozen_and_hashable() -> None:
+    formula = parse_formula("a * b")
+    with pytest.raises(AttributeError):
+        formula.text = "c"  # type: ignore[misc]
+    assert formula == parse_formula("a * b")
+    assert len({formula, parse_formula("a * b")}) == 1
