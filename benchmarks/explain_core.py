@@ -11,7 +11,8 @@ model (one thread), and reports:
   with a 100-row background, as time ratios against our whole.
 
 Targets (issue brief): one area ≤ 20 ms, whole ≤ 200 ms, bulk ≥ 2,000 explanations/s.
-Run: ``/work/venv/bin/python benchmarks/explain_core.py`` (add ``--numpy`` for the numpy kernel).
+Run: ``/work/venv/bin/python benchmarks/explain_core.py`` (``--numpy`` for the numpy kernel,
+``--bootstrap 20`` to add the area bootstrap's fit time and the whole with intervals).
 Machines are noisy (±25%): compare ratios within one run.
 """
 from __future__ import annotations
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--numpy", action="store_true", help="use the pure-numpy kernel instead of numba")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                        help="also fit N area-bootstrap refits and time the whole with intervals")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.numpy:
@@ -70,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import shap
 
-    from explain.attribution import attribute_change
-    from explain.drivers import DriverModel, one_thread
+    from explain.attribution import attribute_change, attribute_with_intervals
+    from explain.drivers import DriverModel, fit_with_bootstrap, one_thread
     from explain.treeshap import baseline_shap, leaf_table, numba_available
 
     panel = build_panel()
@@ -114,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         int_exp = shap.TreeExplainer(est, data=masker, feature_perturbation="interventional")
         int_s = _median_time(lambda: int_exp.shap_values(d_b, check_additivity=False), 1)
 
+    boot_fit_s = intervals_ms = None
+    if args.bootstrap:
+        t0 = time.perf_counter()
+        fitted = fit_with_bootstrap(model, panel, n_bootstrap=args.bootstrap)
+        boot_fit_s = time.perf_counter() - t0
+        attribute_with_intervals(fitted, rows_a, rows_b)  # builds each model's tree table once
+        intervals_ms = _median_time(lambda: attribute_with_intervals(fitted, rows_a, rows_b), args.repeats) * 1e3
+
     whole_s = whole_ms / 1e3
     log.info("panel: %d rows (%d areas × %d periods), %d drivers + trend + seasonality",
              len(panel), panel.area.nunique(), panel.period_ordinal.nunique(), len(drivers))
@@ -123,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info("one area (1 pair):                  %8.2f ms   (target <= 20 ms)", one_ms)
     log.info("whole (400 pairs):                  %8.2f ms   (target <= 200 ms)", whole_ms)
     log.info("bulk:                               %8.0f explanations/s   (target >= 2,000)", bulk_rate)
+    if boot_fit_s is not None:
+        log.info("fit + %d bootstrap refits:           %8.2f s", args.bootstrap, boot_fit_s)
+        log.info("whole with intervals (%d models):    %8.2f ms", args.bootstrap + 1, intervals_ms)
     log.info("shap TreeExplainer path-dependent, 400 rows: %8.2f s = %6.1f× our whole", path_s, path_s / whole_s)
     log.info("shap TreeExplainer interventional, 100-row bg, 400 rows: %8.2f s = %6.1f× our whole", int_s, int_s / whole_s)
     return 0

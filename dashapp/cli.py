@@ -86,12 +86,114 @@ def _print_outcome(outcome) -> None:
 
 
 def _precompute(store) -> None:
-    try:
-        from explain import precompute
-    except ImportError:  # engine not installed in this build
-        return
+    from explain import precompute
+
     summary = precompute(store)
     click.echo(f"explanations refreshed: {summary}")
+
+
+@main.command()
+@click.argument("metric")
+@click.option("--from", "period_from", required=True, help="Start period, e.g. 2024-01, 2023-24, 2024-Q1.")
+@click.option("--to", "period_to", required=True, help="End period.")
+@click.option("--area", default=None, help="Area code (default: the whole).")
+@click.option("--by", default=None, help="Split segments by this breakdown dimension instead of child areas.")
+@click.option("--as-at", "as_at", default=None, type=int, help="Use the data as at this vintage.")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON object.")
+def explain(metric: str, period_from: str, period_to: str, area: str | None, by: str | None, as_at: int | None,
+            db: str | None, as_json: bool) -> None:
+    """Explain the movement of METRIC between two periods."""
+    from explain import explain_change
+
+    result = explain_change(_store(db), metric, period_from, period_to, area=area, by=by, as_at=as_at)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    click.echo(result.narrative)
+    from explain.narrative import signed
+
+    for title, rows in (("Drivers", [(d.driver, d.contribution) for d in result.drivers]),
+                        ("Formula components", [(c.component, c.contribution) for c in result.components]),
+                        ("Segments", [(sg.name, sg.contribution) for sg in result.segments[:10]])):
+        if rows:
+            click.echo(f"\n{title}:")
+            for name, value in rows:
+                click.echo(f"  {name:<40} {signed(value, result.unit)}")
+    if result.drivers:
+        click.echo(f"  {'unexplained':<40} {signed(result.unexplained, result.unit)}")
+
+
+@main.command()
+@click.argument("metric")
+@click.option("--drivers", default=None, help="Comma-separated driver metric codes (default: the manifest's [[model]]).")
+@click.option("--kind", type=click.Choice(["linear", "gradient_boosting"]), default=None)
+@click.option("--pseudo-drivers", default=None, help="Comma-separated: trend, seasonality.")
+@click.option("--tune", is_flag=True, help="Search hyperparameters with the same time-aware splits.")
+@click.option("--db", default=None, help=DB_HELP)
+def fit(metric: str, drivers: str | None, kind: str | None, pseudo_drivers: str | None, tune: bool,
+        db: str | None) -> None:
+    """Fit (and optionally tune) the driver model of METRIC and save a new version."""
+    from explain import fit_driver_model, precompute
+
+    store = _store(db)
+    version = fit_driver_model(
+        store, metric, drivers=_split(drivers), kind=kind, pseudo_drivers=_split(pseudo_drivers),
+        tune_hyperparameters=tune, progress=lambda done, total, message: log.info("%s (%d/%d)", message, done, total))
+    scores = version.scores
+    click.echo(f"{metric}: model version {version.version} ({version.kind}) on drivers {', '.join(version.drivers)}"
+               f"{' + ' + ', '.join(version.pseudo_drivers) if version.pseudo_drivers else ''}")
+    click.echo(f"  time-aware CV ({scores.get('n_splits')} expanding-window splits): R² {scores.get('r2'):.3f}, "
+               f"MAE {scores.get('mae'):,.4g}; naive baseline (last value) R² {scores.get('baseline_r2'):.3f}, "
+               f"MAE {scores.get('baseline_mae'):,.4g}")
+    click.echo(f"  data vintage {version.data_vintage}, training data sha256 {version.training_hash[:12]}")
+    click.echo(f"  explanations refreshed: {precompute(store, metrics=[metric])}")
+
+
+@main.group()
+def users() -> None:
+    """Manage who can sign in to the app (roles: viewer, analyst, admin)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "analyst", "admin"]), default="viewer", show_default=True)
+@click.option("--department", default=None, help="Department code; the user then sees only its metrics.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters (prompted when omitted).")
+@click.option("--replace", is_flag=True, help="Replace an existing user's password, role and department.")
+@click.option("--db", default=None, help=DB_HELP)
+def users_add(username: str, role: str, department: str | None, password: str, replace: bool, db: str | None) -> None:
+    """Add a user."""
+    from loaders.accounts import add_user
+
+    user = add_user(_store(db), username, password, role=role, department=department, replace=replace)
+    click.echo(f"added {user.username} ({user.role}{', ' + user.department if user.department else ', all departments'})")
+
+
+@users.command("remove")
+@click.argument("username")
+@click.option("--db", default=None, help=DB_HELP)
+def users_remove(username: str, db: str | None) -> None:
+    """Remove a user."""
+    from loaders.accounts import remove_user
+
+    remove_user(_store(db), username)
+    click.echo(f"removed {username}")
+
+
+@users.command("list")
+@click.option("--db", default=None, help=DB_HELP)
+def users_list(db: str | None) -> None:
+    """List users with their roles and departments."""
+    from loaders.accounts import list_users
+
+    for user in list_users(_store(db)):
+        click.echo(f"{user.username:<24} {user.role:<8} {user.department or 'all departments'}")
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [part.strip() for part in text.split(",") if part.strip()] if text else None
 
 
 @main.command()

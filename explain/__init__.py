@@ -1,0 +1,31 @@
+"""whytrend's explanation engine: why did a metric move between two periods?
+
+Public API (everything else is internal)::
+
+    from explain import open_store, explain_change, fit_driver_model, precompute
+
+    store = open_store("whytrend.db")
+    result = explain_change(store, "uc_caseload", "2025-09", "2026-09", area="E12000001")
+    result.to_dict()      # the JSON object of the public contract
+    result.narrative      # plain English for senior officials
+
+Results are frozen dataclasses (:mod:`explain.results`). This package never imports dash
+or plotly; :mod:`explain.data` is its only module that touches the database.
+"""
+from .api import (activate_model, cached_explanation, comparison_periods, explain_change, headline, precompute,
+                  trend)
+from .data import (WHOLE, AreaTree, area_tree, events, latest_grade, list_metrics, metric_changes, metric_frame,
+                   metric_info, metric_sources, open_store, source_spec)
+from .errors import AdditivityError, ExplainError, ModelError
+from .models import activate_version, build_panel, fit_driver_model, get_version, list_versions, load_fitted
+from .results import (AreaInfo, ComponentPart, DriverContribution, Explanation, Headline, MetricInfo, ModelSummary,
+                      ModelVersion, PrecomputeSummary, SegmentPart, Trend, TrendPoint)
+
+__all__ = [
+    "WHOLE", "AdditivityError", "AreaInfo", "AreaTree", "ComponentPart", "DriverContribution", "ExplainError",
+    "Explanation", "Headline", "MetricInfo", "ModelError", "ModelSummary", "ModelVersion", "PrecomputeSummary",
+    "SegmentPart", "Trend", "TrendPoint", "activate_model", "activate_version", "area_tree", "build_panel",
+    "cached_explanation", "comparison_periods", "events", "explain_change", "fit_driver_model", "get_version",
+    "headline", "latest_grade", "list_metrics", "list_versions", "load_fitted", "metric_changes", "metric_frame",
+    "metric_info", "metric_sources", "open_store", "precompute", "source_spec", "trend",
+]

@@ -284,6 +284,65 @@ def _instability_warnings(whole: dict, low: dict, high: dict, confidence: float)
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class BootstrapAttribution:
+    """Per-area attributions of the same pairs under the model and each bootstrap refit.
+
+    Computed once per period pair for every area; any group of areas (a region, the whole)
+    then gets its point attribution and interval by summing rows, which is exact because
+    paired baseline SHAP of a sum is the sum of the areas' values.
+    """
+
+    point: PairedAttribution
+    boot_phi: np.ndarray  # (n_bootstrap, n_areas, n_features)
+
+    def for_areas(self, areas=None, *, weights: np.ndarray | None = None,
+                  confidence: float = 0.9) -> AttributionWithIntervals:
+        """Intervals for the areas named (default all), weighted like ``PairedAttribution.total``."""
+        if not 0.0 < confidence < 1.0:
+            raise ModelError("confidence must be between 0 and 1, for example 0.9")
+        point = self.point
+        if areas is not None:
+            position = {a: i for i, a in enumerate(point.areas)}
+            index = np.array([position[a] for a in areas if a in position], dtype=int)
+            point = PairedAttribution(
+                features=point.features, areas=tuple(point.areas[i] for i in index),
+                phi=_readonly(point.phi[index]), pred_from=_readonly(point.pred_from[index]),
+                pred_to=_readonly(point.pred_to[index]), actual_from=_readonly(point.actual_from[index]),
+                actual_to=_readonly(point.actual_to[index]), unpaired=point.unpaired)
+            boot_phi = self.boot_phi[:, index, :]
+        else:
+            boot_phi = self.boot_phi
+        w = None if weights is None else _weights(weights, len(point.areas))
+        boot_whole = boot_phi.sum(axis=1) if w is None else np.einsum("bnk,n->bk", boot_phi, w)
+        q = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
+        area_low, area_high = np.percentile(boot_phi, q, axis=0)
+        w_low, w_high = np.percentile(boot_whole, q, axis=0)
+        whole = point.total(w)
+        whole_low = {f: float(v) for f, v in zip(point.features, w_low)}
+        whole_high = {f: float(v) for f, v in zip(point.features, w_high)}
+        msgs = _instability_warnings(whole, whole_low, whole_high, confidence)
+        return AttributionWithIntervals(
+            attribution=point, confidence=float(confidence), whole=whole, whole_low=whole_low,
+            whole_high=whole_high, area_low=_readonly(area_low), area_high=_readonly(area_high),
+            bootstrap_whole=_readonly(boot_whole), warnings=msgs, weights=None if w is None else _readonly(w))
+
+
+def attribute_all(fitted: FittedDrivers, rows_from: pd.DataFrame, rows_to: pd.DataFrame) -> BootstrapAttribution:
+    """Paired attributions of every area under the model and every bootstrap refit."""
+    if len(fitted.bootstrap_models) < 2:
+        raise ModelError(
+            "Intervals need a model fitted with at least 2 bootstrap refits; refit it with bootstrapping"
+        )
+    point = attribute_change(fitted.model, rows_from, rows_to)
+    boot_phi = []
+    for m in fitted.bootstrap_models:
+        if tuple(m.feature_names_) != point.features:
+            raise ModelError("The bootstrap models do not have the same drivers as the model; refit it")
+        boot_phi.append(attribute_change(m, rows_from, rows_to).phi)
+    return BootstrapAttribution(point, _readonly(np.stack(boot_phi)))
+
+
 def attribute_with_intervals(
     fitted: FittedDrivers,
     rows_from: pd.DataFrame,
@@ -296,43 +355,10 @@ def attribute_with_intervals(
     the SAME pairs (percentile method). Needs at least 2 bootstrap models."""
     if not 0.0 < confidence < 1.0:
         raise ModelError("confidence must be between 0 and 1, for example 0.9")
-    if len(fitted.bootstrap_models) < 2:
-        raise ModelError(
-            "Intervals need a model fitted with at least 2 bootstrap refits; refit it with bootstrapping"
-        )
-    point = attribute_change(fitted.model, rows_from, rows_to)
-    w = None if weights is None else _weights(weights, len(point.areas))
-    boot_phi = []
-    boot_whole = []
-    for m in fitted.bootstrap_models:
-        if tuple(m.feature_names_) != point.features:
-            raise ModelError("The bootstrap models do not have the same drivers as the model; refit it")
-        att = attribute_change(m, rows_from, rows_to)
-        boot_phi.append(att.phi)
-        boot_whole.append([att.total(w)[f] for f in point.features])
-    boot_phi = np.stack(boot_phi)            # (B, n_areas, n_features)
-    boot_whole = np.asarray(boot_whole)       # (B, n_features)
-    q = [(1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100]
-    area_low, area_high = np.percentile(boot_phi, q, axis=0)
-    w_low, w_high = np.percentile(boot_whole, q, axis=0)
-    whole = point.total(w)
-    whole_low = {f: float(v) for f, v in zip(point.features, w_low)}
-    whole_high = {f: float(v) for f, v in zip(point.features, w_high)}
-    msgs = _instability_warnings(whole, whole_low, whole_high, confidence)
-    for m in msgs:
+    result = attribute_all(fitted, rows_from, rows_to).for_areas(weights=weights, confidence=confidence)
+    for m in result.warnings:
         log.info("attribution: %s", m)
-    return AttributionWithIntervals(
-        attribution=point,
-        confidence=float(confidence),
-        whole=whole,
-        whole_low=whole_low,
-        whole_high=whole_high,
-        area_low=_readonly(area_low),
-        area_high=_readonly(area_high),
-        bootstrap_whole=_readonly(boot_whole),
-        warnings=msgs,
-        weights=None if w is None else _readonly(w),
-    )
+    return result
 
 
 # ----------------------------------------------------------------------------- unpaired groups

@@ -70,8 +70,10 @@ def one_thread() -> Iterator[None]:
     """Limit OpenMP/BLAS pools to one thread for the duration (see performance.md on contention).
 
     A ``ThreadpoolController`` is built once (inspecting loaded libraries takes ~5 ms); applying
-    its limit afterwards costs microseconds, so this can wrap every predict. Without threadpoolctl
-    (it ships with scikit-learn, so only in odd installs) set ``OMP_NUM_THREADS=1`` instead.
+    its limit afterwards costs microseconds, so this can wrap every predict. Limits are
+    process-wide, so in a threaded web worker an overlapping exit can briefly restore the default
+    for another thread: run workers and background jobs with ``OMP_NUM_THREADS=1`` as well.
+    Without threadpoolctl (it ships with scikit-learn) that variable is the only control.
     """
     global _CONTROLLER
     try:
@@ -574,9 +576,10 @@ def fit_with_bootstrap(
     replacement (all periods of a drawn area come together, so within-area correlation is kept).
 
     Same seed → identical draws and models. Cost: (1 + n_bootstrap) fits with the SAME
-    hyperparameters (no re-tuning); for GBM at 48k rows × 22 features × 200 trees one fit takes a
-    few seconds on one thread, so the default 20 refits take about a minute: run it in a
-    background job. ``progress(done, total)`` after each fit; ``should_stop()`` before each, raising
+    hyperparameters (no re-tuning). Measured for GBM at 48k rows × 22 features × 200 trees
+    (benchmarks/explain_core.py): ~0.8–2.4 s per fit on one thread, so the default 20 refits take
+    roughly 20–50 s, a background job rather than a request; a linear fit is milliseconds. Each
+    bootstrap model is about as large as the main one in the saved artefact. ``progress(done, total)`` after each fit; ``should_stop()`` before each, raising
     ModelError("Fitting was cancelled").
     """
     if n_bootstrap < 0:

@@ -44,7 +44,7 @@ ALLOWED_TYPES: tuple[str, ...] = (
 _PAYLOAD_KEYS = {"model", "bootstrap_models", "feature_names", "training_hash", "n_rows"}
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     return {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "skops": skops.__version__}
 
 
@@ -67,7 +67,7 @@ def dump_model(fitted: FittedDrivers) -> bytes:
         "training_hash": str(fitted.training_hash),
         "n_rows": int(fitted.n_rows),
     }
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **_versions()}
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, **library_versions()}
     buf = io.BytesIO(sio.dumps(payload, compression=zipfile.ZIP_DEFLATED))
     with zipfile.ZipFile(buf, "a", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(HEADER_NAME, json.dumps(header, sort_keys=True))
@@ -95,7 +95,7 @@ def _check_versions(header: dict, metric: str | None) -> None:
             f"This model was saved in whytrend artefact format {fv} and this version reads format "
             f"{FORMAT_VERSION}; {refit}"
         )
-    now = _versions()
+    now = library_versions()
     saved_sk = str(header.get("scikit-learn"))
     if saved_sk != now["scikit-learn"]:
         # Exact match: the trees live in private scikit-learn structures that change between releases.

@@ -3,7 +3,7 @@
 Why this module exists: whytrend explains f(x_B) − f(x_A) for each area with that area's own row
 in period A as the *one-row* background. ``shap.TreeExplainer`` can do that, but only one
 background per explainer, so a panel of 400 areas would need 400 explainers (far too slow).
-Here the fitted ensemble is flattened once into a *leaf table* and every pair is explained in
+Here the fitted ensemble is read once (cached per estimator) and each pair takes tens of
 microseconds.
 
 The maths. A leaf is reached by a point z iff, for every feature j split on along its path, z_j
@@ -22,10 +22,20 @@ with P = N = ∅ is reached by both points and cancels. Consequences used by tes
 exactly (up to float rounding); a feature with x_j == r_j (or both NaN) never enters P or N and
 gets exactly 0.
 
-Two kernels compute the same thing: a numba one (``cache=True`` so the JIT cost is paid once
-per machine, single-threaded on purpose; see performance.md on contention) and a pure-numpy
-one used when numba is missing or ``WHYTREND_NO_NUMBA=1`` is set. Both are tested against shap
-and against brute force over all 2^k coalitions.
+Two kernels compute the same thing. The numba one walks each tree depth-first from the root,
+following x and r together and branching only where they part (a split on j may branch only if j
+is not already committed the other way), so it touches just the nodes some hybrid can reach;
+it is compiled with ``cache=True`` (the JIT cost is paid once per machine) and runs on one
+thread on purpose (performance.md on contention). The numpy one evaluates the leaf table
+vectorised over blocks of pairs; it is used when numba is missing (shap itself depends on numba,
+so that is rare) or ``WHYTREND_NO_NUMBA=1`` is set, and is about 10× slower. Both are tested
+against shap and against brute force over all 2^k coalitions.
+
+Known shap difference: shap 0.51's TreeExplainer on HistGradientBoosting is not float64-exact
+(~1e-8 relative) and can route a value lying exactly on a split threshold differently from
+scikit-learn; HGB thresholds often equal training values, so on training rows shap's
+interventional values can miss additivity by a visible amount. This module follows
+scikit-learn's own rule (``z <= threshold`` goes left; NaN follows ``missing_go_to_left``).
 """
 from __future__ import annotations
 

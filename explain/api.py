@@ -1,0 +1,216 @@
+"""The public operations: explain a change, precompute the cache, and the views pages read
+(headline cards and trends). Thin functions over :class:`explain.engine.MetricContext`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Callable
+
+import numpy as np
+
+from loaders import Store
+from loaders.periods import from_key
+
+from . import cache
+from .data import (WHOLE, area_tree, events, latest_grade, list_metrics, metric_frame, metric_info,
+                   resolve_area, resolve_period)
+from .engine import MetricContext
+from .errors import ExplainError
+from .models import activate_version
+from .results import Explanation, Headline, PrecomputeSummary, Trend, TrendPoint
+from .significance import xmr_chart
+
+log = logging.getLogger(__name__)
+SPARK_POINTS = 24
+
+
+def explain_change(
+    store: Store,
+    metric: str,
+    period_from: str,
+    period_to: str,
+    *,
+    area: str | None = None,
+    by: str | None = None,
+    as_at: int | None = None,
+    use_cache: bool = True,
+    fit_if_missing: bool = True,
+) -> Explanation:
+    """Why ``metric`` moved from ``period_from`` to ``period_to`` for ``area`` (None = the whole).
+
+    Reads a precomputed explanation when one exists for the current data vintage and model
+    version; otherwise computes it (fitting version 1 of the driver model first when the
+    metric has a model spec but no fitted version) and caches it.
+    """
+    ctx = MetricContext.load(store, metric, as_at=as_at, fit_if_missing=fit_if_missing)
+    code = resolve_area(ctx.tree, area)
+    a = resolve_period(ctx.info, period_from, ctx.periods).label
+    b = resolve_period(ctx.info, period_to, ctx.periods).label
+    cacheable = use_cache and as_at is None
+    model_version = ctx.model_version.version if ctx.model_version else 0
+    if cacheable:
+        hit = cache.get(store, metric=metric, area=code, period_from=a, period_to=b, data_vintage=ctx.vintage,
+                        model_version=model_version, by=by)
+        if hit is not None:
+            return hit
+    result = ctx.explain(code, a, b, by=by)
+    if cacheable:
+        cache.put_many(store, [result], model_version=model_version)
+    return result
+
+
+def cached_explanation(store: Store, metric: str, period_from: str, period_to: str, *,
+                       area: str | None = None, by: str | None = None) -> Explanation | None:
+    """A precomputed explanation for the current vintage and model, or None (never computes)."""
+    ctx = MetricContext.load(store, metric, fit_if_missing=False)
+    version = ctx.model_version.version if ctx.model_version else 0
+    return cache.get(store, metric=metric, area=resolve_area(ctx.tree, area), period_from=period_from,
+                     period_to=period_to, data_vintage=ctx.vintage, model_version=version, by=by)
+
+
+def comparison_periods(periods: list[str], freq: str) -> dict[str, tuple[str, str]]:
+    """The default comparisons for the latest period: previous period and a year earlier."""
+    out: dict[str, tuple[str, str]] = {}
+    if len(periods) >= 2:
+        out["previous"] = (periods[-2], periods[-1])
+    if periods and freq:
+        latest = from_key(freq, _start_of(periods[-1], freq))
+        year = latest.year_earlier().label
+        if year in periods and year != periods[-1]:
+            out["year"] = (year, periods[-1])
+    return out
+
+
+def _start_of(label: str, freq: str) -> str:
+    from loaders.periods import parse_period
+
+    return parse_period(label, prefer=freq).start.isoformat()
+
+
+def precompute(
+    store: Store,
+    *,
+    metrics: list[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> PrecomputeSummary:
+    """Explain the latest period-on-period and year-on-year movement of every metric for every
+    area, and store the results keyed by data vintage and model version (pages read these)."""
+    started = time.perf_counter()
+    infos = [m for m in list_metrics(store) if metrics is None or m.code in metrics]
+    tree = area_tree(store)
+    written, skipped, done = 0, [], 0
+    for index, info in enumerate(infos):
+        if progress:
+            progress(index, len(infos), f"Explaining {info.name}")
+        try:
+            ctx = MetricContext.load(store, info.code, tree=tree)
+            if ctx.values.empty:
+                continue
+            pairs = comparison_periods(ctx.periods, info.frequency)
+            model_version = ctx.model_version.version if ctx.model_version else 0
+            already = cache.cached_pairs(store, info.code, data_vintage=ctx.vintage, model_version=model_version)
+            results = []
+            for area in sorted(set(ctx.values["area"])):
+                for a, b in dict.fromkeys(pairs.values()):
+                    if (area, a, b) in already:
+                        continue
+                    if ctx.value(area, a) is None or ctx.value(area, b) is None:
+                        continue
+                    results.append(ctx.explain(area, a, b))
+            written += cache.put_many(store, results, model_version=model_version)
+            cache.prune(store, info.code, keep_vintage=ctx.vintage, keep_model_version=model_version)
+            done += 1
+        except ExplainError as exc:
+            skipped.append(f"{info.code}: {exc}")
+            log.warning("precompute skipped %s: %s", info.code, exc)
+    if progress:
+        progress(len(infos), len(infos), "Done")
+    return PrecomputeSummary(written, done, time.perf_counter() - started, tuple(skipped))
+
+
+def activate_model(store: Store, metric: str, version: int) -> PrecomputeSummary:
+    """Make a model version active and refresh that metric's precomputed explanations."""
+    activate_version(store, metric, version)
+    return precompute(store, metrics=[metric])
+
+
+def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:
+    """The summary card of a metric: latest value, changes, SPC status, sparkline and the cached 'why'."""
+    info = metric_info(store, metric)
+    tree = area_tree(store)
+    code = resolve_area(tree, area)
+    frame = metric_frame(store, info, areas=[code])
+    frame = frame.dropna(subset=["value"]).sort_values("start")
+    grade, updated = latest_grade(store, metric)
+    if frame.empty:
+        return Headline(info, code, "", None, None, None, None, None, "unknown", (), "", 0, grade, updated)
+    labels, values = frame["period"].tolist(), frame["value"].astype(float).tolist()
+    latest = labels[-1]
+    pairs = comparison_periods(labels, info.frequency)
+    lookup = dict(zip(labels, values))
+    previous = pairs.get("previous", (None, None))[0]
+    year = pairs.get("year", (None, None))[0]
+    window = values[-SPARK_POINTS:]
+    status = "unknown"
+    if len(window) >= 3:
+        chart = xmr_chart(window, higher_is_better=info.higher_is_better)
+        status = chart.variation[-1]
+    why = ""
+    if previous:
+        try:
+            cached = cached_explanation(store, metric, previous, latest, area=code)
+        except ExplainError:
+            cached = None
+        why = cached.sentence if cached else ""
+        vintage = cached.data_vintage if cached else 0
+    else:
+        vintage = 0
+    if not vintage:
+        vintage = int(frame["load_id"].max())
+    return Headline(
+        metric=info, area=code, latest_period=latest, latest_value=lookup[latest], previous_period=previous,
+        previous_value=lookup.get(previous) if previous else None, year_ago_period=year,
+        year_ago_value=lookup.get(year) if year else None, spc_status=status, sparkline=tuple(window), why=why,
+        data_vintage=vintage, grade=grade, last_updated=updated,
+        provisional=frame["status"].iloc[-1] == "p",
+    )
+
+
+def trend(store: Store, metric: str, *, area: str | None = None, start: str | None = None, end: str | None = None,
+          as_first_published: bool = False) -> Trend:
+    """A series with XmR limits over the shown window, special causes, provisional flags and
+    the first-published value beside the latest one (what revisions changed)."""
+    info = metric_info(store, metric)
+    tree = area_tree(store)
+    code = resolve_area(tree, area)
+    latest = metric_frame(store, info, areas=[code]).sort_values("start")
+    first = metric_frame(store, info, areas=[code], first_published=True)
+    first_values = dict(zip(first["period"], first["value"]))
+    frame = latest if not as_first_published else first.sort_values("start")
+    if start:
+        frame = frame[frame["start"] >= resolve_period(info, start).start.isoformat()]
+    if end:
+        frame = frame[frame["start"] <= resolve_period(info, end).start.isoformat()]
+    values = [float(v) if v == v else math.nan for v in frame["value"]]
+    chart = xmr_chart(values, higher_is_better=info.higher_is_better) if sum(not math.isnan(v) for v in values) >= 3 \
+        else None
+    points = []
+    for i, row in enumerate(frame.itertuples()):
+        points.append(TrendPoint(
+            period=row.period, start=row.start, value=None if math.isnan(values[i]) else values[i], status=row.status,
+            first_published=_clean(first_values.get(row.period)), vintage=int(row.load_id),
+            variation=chart.variation[i] if chart else "common_cause",
+            rules=tuple(sorted(chart.rules[i])) if chart else ()))
+    return Trend(metric=metric, area=code, area_name=tree.name(code), unit=info.unit, points=tuple(points),
+                 centre=chart.centre if chart else None, upper_limit=chart.upper_limit if chart else None,
+                 lower_limit=chart.lower_limit if chart else None, trial_limits=chart.trial_limits if chart else True,
+                 events=tuple(events(store, metric)))
+
+
+def _clean(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value

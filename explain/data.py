@@ -1,0 +1,254 @@
+"""Read-only access to the store for the engine and the app (the only explain module that
+touches SQLAlchemy). Everything returns plain DataFrames or result objects.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+
+from loaders import Store
+from loaders import schema as s
+from loaders.periods import Period, PeriodError, from_key, parse_period
+
+from .errors import ExplainError
+from .results import AreaInfo, MetricInfo
+
+WHOLE = s.WHOLE_AREA
+
+
+def open_store(db: str | None = None) -> Store:
+    """A migrated store for ``db`` (URL or path; default $WHYTREND_DB or ./whytrend.db)."""
+    return Store(db)
+
+
+def list_metrics(store: Store, *, department: str | None = None) -> tuple[MetricInfo, ...]:
+    frame = store.metrics_frame()
+    if department:
+        frame = frame[frame["department_code"] == department]
+    freqs = _main_frequencies(store)
+    return tuple(_info(row, freqs.get(row["code"], "")) for row in frame.to_dict("records"))
+
+
+def metric_info(store: Store, code: str) -> MetricInfo:
+    frame = store.metrics_frame()
+    match = frame[frame["code"] == code]
+    if match.empty:
+        known = ", ".join(frame["code"].tolist()) or "none loaded yet"
+        raise ExplainError(f"Unknown metric '{code}'. Metrics in {store.url}: {known}.")
+    return _info(match.iloc[0].to_dict(), _main_frequencies(store).get(code, ""))
+
+
+def _info(row: dict, freq: str) -> MetricInfo:
+    hib = row.get("higher_is_better")
+    hib = None if hib is None or (isinstance(hib, float) and np.isnan(hib)) else bool(hib)
+    return MetricInfo(code=row["code"], name=row["name"], department=row["department_code"], unit=row["unit"] or "",
+                      aggregation=row["aggregation"], higher_is_better=hib, formula=row["formula"] or "",
+                      description=row["description"] or "", frequency=freq)
+
+
+def _main_frequencies(store: Store) -> dict[str, str]:
+    """Each metric's most used frequency, read from the whole's roll-ups (few rows)."""
+    o = s.observations
+    with store.engine.connect() as conn:
+        whole = conn.execute(select(s.areas.c.id).where(s.areas.c.code == WHOLE)).scalar()
+        rows = conn.execute(
+            select(s.metrics.c.code, o.c.freq, func.count()).select_from(o.join(s.metrics, s.metrics.c.id == o.c.metric_id))
+            .where(o.c.area_id == whole, o.c.breakdown_id == 0).group_by(s.metrics.c.code, o.c.freq)).all()
+    best: dict[str, tuple[int, str]] = {}
+    for code, freq, count in rows:
+        if code not in best or count > best[code][0]:
+            best[code] = (count, s.FREQ_LETTERS[freq])
+    return {code: freq for code, (_, freq) in best.items()}
+
+
+@dataclass(frozen=True)
+class AreaTree:
+    """The area hierarchy with helpers for children, leaves and names."""
+
+    areas: tuple[AreaInfo, ...]
+
+    @cached_property
+    def by_code(self) -> dict[str, AreaInfo]:
+        return {a.code: a for a in self.areas}
+
+    @cached_property
+    def _children(self) -> dict[str | None, list[str]]:
+        out: dict[str | None, list[str]] = {}
+        for a in self.areas:
+            if a.code != WHOLE:
+                out.setdefault(a.parent, []).append(a.code)
+        return out
+
+    def children(self, code: str) -> list[str]:
+        """Direct children; the whole's children are the root areas."""
+        if code == WHOLE:
+            return sorted(self._children.get(None, []))
+        return sorted(self._children.get(code, []))
+
+    def leaves(self, code: str) -> list[str]:
+        out, stack = [], [code]
+        while stack:
+            current = stack.pop()
+            kids = self.children(current)
+            if kids:
+                stack.extend(kids)
+            elif current != WHOLE:
+                out.append(current)
+        return sorted(out)
+
+    def name(self, code: str | None) -> str:
+        if code is None or code == WHOLE:
+            return "All areas"
+        area = self.by_code.get(code)
+        return area.name if area else code
+
+    def path(self, code: str) -> list[str]:
+        out, current = [], code
+        while current is not None and current in self.by_code:
+            out.append(current)
+            current = self.by_code[current].parent
+        return list(reversed(out))
+
+
+def area_tree(store: Store) -> AreaTree:
+    frame = store.areas_frame()
+    return AreaTree(tuple(AreaInfo(r.code, r.name, r.level or "", None if pd.isna(r.parent) else r.parent)
+                          for r in frame.itertuples()))
+
+
+def resolve_area(tree: AreaTree, area: str | None) -> str:
+    if area in (None, "", WHOLE):
+        return WHOLE
+    if area in tree.by_code:
+        return area
+    lowered = {a.name.casefold(): a.code for a in tree.areas}
+    if area.casefold() in lowered:
+        return lowered[area.casefold()]
+    raise ExplainError(f"Unknown area '{area}'. Give an area code (e.g. {', '.join(list(tree.by_code)[:3])}) "
+                       "or leave --area out for the whole.")
+
+
+def resolve_period(info: MetricInfo, text: str, available: list[str] | None = None) -> Period:
+    """Parse a period as the metric's frequency reads it ('2011-12' is a month for a monthly metric)."""
+    try:
+        period = parse_period(text, prefer=info.frequency or None)
+    except PeriodError as exc:
+        raise ExplainError(str(exc)) from None
+    if info.frequency and period.freq != info.frequency:
+        raise ExplainError(f"Period '{text}' is a {_FREQ_NAMES.get(period.freq, period.freq)} but {info.code} is "
+                           f"{_FREQ_NAMES.get(info.frequency, info.frequency)}ly data; give a period like "
+                           f"'{(available or ['?'])[-1]}'.")
+    if available is not None and period.label not in available:
+        shown = f"{available[0]} to {available[-1]}" if available else "none"
+        raise ExplainError(f"{info.code} has no value for {period.label}; periods with data: {shown}.")
+    return period
+
+
+_FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "FQ": "financial quarter", "Y": "year",
+               "FY": "financial year"}
+
+
+def metric_frame(store: Store, metric: MetricInfo | str, *, areas: list[str] | None = None,
+                 breakdown: str | None = "", as_at: int | None = None, first_published: bool = False) -> pd.DataFrame:
+    """All values of a metric at its main frequency: area, breakdown, period (label), start, value, status, load_id."""
+    info = metric if isinstance(metric, MetricInfo) else metric_info(store, metric)
+    frame = store.observations([info.code], areas=areas, breakdown=breakdown, freq=info.frequency or None,
+                               as_at=as_at, first_published=first_published)
+    if frame.empty:
+        return pd.DataFrame(columns=["area", "breakdown", "period", "start", "value", "status", "load_id"])
+    labels = {start: from_key(f, start).label for f, start in set(zip(frame["freq"], frame["period"]))}
+    return pd.DataFrame({
+        "area": frame["area"], "breakdown": frame["breakdown"],
+        "period": frame["period"].map(labels), "start": frame["period"], "value": frame["value"],
+        "status": frame["status"], "load_id": frame["load_id"],
+    })
+
+
+def data_vintage(store: Store, metrics: list[str]) -> int:
+    """The newest load that wrote any of these metrics (0 if none): the cache key's data vintage."""
+    with store.engine.connect() as conn:
+        value = conn.execute(
+            select(func.max(s.load_metrics.c.load_id)).join(s.metrics, s.metrics.c.id == s.load_metrics.c.metric_id)
+            .where(s.metrics.c.code.in_(metrics))).scalar()
+    return int(value or 0)
+
+
+def formula_components(info: MetricInfo) -> list[str]:
+    if not info.formula:
+        return []
+    from .formula import parse_formula
+
+    return list(parse_formula(info.formula).components)
+
+
+def model_spec(store: Store, metric: str) -> dict | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(s.model_specs).where(s.model_specs.c.metric_code == metric)).first()
+    if row is None:
+        return None
+    return {"drivers": tuple(json.loads(row.drivers)), "kind": row.kind,
+            "pseudo_drivers": tuple(json.loads(row.pseudo_drivers))}
+
+
+def metrics_with_models(store: Store) -> list[str]:
+    with store.engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(s.model_specs.c.metric_code).order_by(s.model_specs.c.metric_code))]
+
+
+def events(store: Store, metric: str | None = None) -> list[dict]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(s.events).order_by(s.events.c.period)).mappings().all()
+    out = []
+    for row in rows:
+        metrics = json.loads(row["metrics"])
+        if metric is None or not metrics or metric in metrics:
+            out.append({"period": row["period"], "title": row["title"], "description": row["description"],
+                        "metrics": metrics})
+    return out
+
+
+def metric_changes(store: Store, metric: str) -> pd.DataFrame:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(s.metric_changes).where(s.metric_changes.c.metric_code == metric)
+                            .order_by(s.metric_changes.c.id)).mappings().all()
+    return pd.DataFrame(rows, columns=["id", "metric_code", "changed_at", "field", "old", "new"])
+
+
+def metric_sources(store: Store, metric: str) -> pd.DataFrame:
+    """Sources that wrote a metric, with their latest vintage and grade."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(s.loads.c.source_id, func.max(s.loads.c.id).label("vintage"))
+            .join(s.load_metrics, s.load_metrics.c.load_id == s.loads.c.id)
+            .join(s.metrics, s.metrics.c.id == s.load_metrics.c.metric_id)
+            .where(s.metrics.c.code == metric).group_by(s.loads.c.source_id)).all()
+    sources = store.sources_frame()
+    if sources.empty:
+        return sources
+    wanted = {r.source_id for r in rows}
+    return sources[sources["source"].isin(wanted)].reset_index(drop=True)
+
+
+def source_spec(store: Store, source_id: str) -> dict:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(s.sources).where(s.sources.c.id == source_id)).first()
+    if row is None:
+        raise ExplainError(f"Unknown source '{source_id}'.")
+    return json.loads(row.spec) | {"department": row.department_code, "title": row.title}
+
+
+def latest_grade(store: Store, metric: str) -> tuple[str, str]:
+    """(grade, finished_at) of the newest load that wrote the metric or, for formula metrics, a component."""
+    info = metric_info(store, metric)
+    codes = [metric] + formula_components(info)
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(s.loads.c.grade, s.loads.c.finished_at).join(s.load_metrics, s.load_metrics.c.load_id == s.loads.c.id)
+            .join(s.metrics, s.metrics.c.id == s.load_metrics.c.metric_id).where(s.metrics.c.code.in_(codes))
+            .order_by(s.loads.c.id.desc()).limit(1)).first()
+    return (row.grade, row.finished_at) if row else ("", "")

@@ -1,0 +1,369 @@
+"""Assemble an explanation: significance, formula components, segments, drivers, residual,
+narrative.
+
+A :class:`MetricContext` reads everything about one metric once (all areas and periods,
+its components, its active driver model) so that explaining many areas and period pairs
+(the precompute after a load) costs arithmetic, not queries. Driver attributions are
+computed once per period pair for every leaf area and summed up the hierarchy, which is
+exact because baseline SHAP values of a sum are the sums of the parts.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from loaders import Store
+from loaders.periods import Period, from_key
+
+from . import narrative
+from .accounting import account, account_many
+from .attribution import BootstrapAttribution, attribute_all
+from .data import (WHOLE, AreaTree, area_tree, data_vintage, formula_components, list_metrics, metric_frame,
+                   metric_info, model_spec)
+from .errors import ExplainError
+from .formula import parse_formula
+from .models import build_panel, fit_driver_model, get_version, leaf_areas, load_fitted
+from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
+from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
+from .significance import assess_movement, bootstrap_change_interval, count_change_interval
+
+log = logging.getLogger(__name__)
+
+FORMULA_GAP = "Difference from the formula"
+_COUNT_WORDS = ("count", "number", "households", "people", "cases", "attendances", "admissions", "pupils",
+                "applications", "decisions", "claimants", "patients", "staff")
+
+
+@dataclass
+class MetricContext:
+    """Everything needed to explain one metric, read once."""
+
+    store: Store
+    info: MetricInfo
+    tree: AreaTree
+    as_at: int | None = None
+    fit_if_missing: bool = True
+    _attributions: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Store, metric: str, *, as_at: int | None = None, fit_if_missing: bool = True,
+             tree: AreaTree | None = None) -> "MetricContext":
+        return cls(store, metric_info(store, metric), tree or area_tree(store), as_at, fit_if_missing)
+
+    # ------------------------------------------------------------- data
+    @cached_property
+    def values(self) -> pd.DataFrame:
+        frame = metric_frame(self.store, self.info, as_at=self.as_at)
+        if frame.empty:
+            raise ExplainError(f"{self.info.code} has no data in {self.store.url}. Load its source first.")
+        return frame
+
+    @cached_property
+    def periods(self) -> list[str]:
+        starts = self.values.drop_duplicates("period").sort_values("start")
+        return starts["period"].tolist()
+
+    @cached_property
+    def _lookup(self) -> dict[tuple[str, str], float]:
+        return {(a, p): v for a, p, v in zip(self.values["area"], self.values["period"], self.values["value"])}
+
+    def value(self, area: str, period: str) -> float | None:
+        value = self._lookup.get((area, period))
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+    @cached_property
+    def components(self) -> list[str]:
+        return formula_components(self.info)
+
+    @cached_property
+    def _component_lookup(self) -> dict[str, dict[tuple[str, str], float]]:
+        out = {}
+        for code in self.components:
+            frame = metric_frame(self.store, code, as_at=self.as_at)
+            out[code] = {(a, p): v for a, p, v in zip(frame["area"], frame["period"], frame["value"])}
+        return out
+
+    def component_values(self, area: str, period: str) -> dict[str, float] | None:
+        out = {}
+        for code in self.components:
+            value = self._component_lookup[code].get((area, period))
+            if value is None or math.isnan(value):
+                return None
+            out[code] = float(value)
+        return out
+
+    @cached_property
+    def vintage(self) -> int:
+        spec = self.spec or {}
+        return data_vintage(self.store, [self.info.code, *self.components, *spec.get("drivers", ())])
+
+    @cached_property
+    def spec(self) -> dict | None:
+        return model_spec(self.store, self.info.code)
+
+    @cached_property
+    def model_version(self):
+        if not self.spec:
+            return None
+        version = get_version(self.store, self.info.code)
+        if version is None and self.fit_if_missing:
+            log.info("no model version for %s: fitting version 1", self.info.code)
+            version = fit_driver_model(self.store, self.info.code)
+        return version
+
+    @cached_property
+    def fitted(self):
+        version = self.model_version
+        return load_fitted(self.store, self.info.code, version.version) if version else None
+
+    @cached_property
+    def panel(self) -> pd.DataFrame | None:
+        if self.fitted is None:
+            return None
+        return build_panel(self.store, self.info, self.model_version.drivers, tree=self.tree, as_at=self.as_at)
+
+    @cached_property
+    def leaves(self) -> list[str]:
+        return leaf_areas(self.values, self.tree)
+
+    def leaves_under(self, area: str) -> list[str]:
+        if area == WHOLE:
+            return self.leaves
+        path_members = set()
+        for leaf in self.leaves:
+            if area in self.tree.path(leaf):
+                path_members.add(leaf)
+        return sorted(path_members)
+
+    @cached_property
+    def _areas_with_values(self) -> set[str]:
+        return set(self.values["area"])
+
+    def children(self, area: str) -> list[str]:
+        """Children with data; the whole's single root (England) is looked through to its children."""
+        kids = self.tree.children(area)
+        if area == WHOLE and len(kids) == 1:
+            return self.children(kids[0])
+        if area == WHOLE and not kids:
+            return []
+        return [k for k in kids if k in self._areas_with_values]
+
+    # --------------------------------------------------------- explanation
+    def explain(self, area: str, period_from: str, period_to: str, *, by: str | None = None) -> Explanation:
+        info = self.info
+        for label in (period_from, period_to):
+            if label not in self.periods:
+                raise ExplainError(f"{info.code} has no value for {label}; periods with data: "
+                                   f"{self.periods[0]} to {self.periods[-1]}.")
+        value_from, value_to = self.value(area, period_from), self.value(area, period_to)
+        if value_from is None or value_to is None:
+            missing = period_from if value_from is None else period_to
+            raise ExplainError(f"{info.code} has no value for {self.tree.name(area)} in {missing} "
+                               "(missing or suppressed).")
+        change = value_to - value_from
+        notes: list[str] = []
+        significance = self._significance(area, period_from, period_to)
+        components = self._components(area, period_from, period_to, change, notes)
+        segments = self._segments(area, period_from, period_to, change, by, notes)
+        drivers, unexplained, model, warnings = self._drivers(area, period_from, period_to, change, notes)
+        names = {code: self._metric_name(code) for code in [d.driver for d in drivers] + [c.component for c in components]}
+        text = narrative.narrate(
+            info=info, area_name=self.tree.name(area), period_from=period_from, period_to=period_to,
+            value_from=value_from, value_to=value_to, change=change, significance=significance, drivers=drivers,
+            unexplained=unexplained, components=components, segments=segments, model=model,
+            data_vintage=self.vintage, by=by, driver_names=names, warnings=warnings)
+        return Explanation(
+            metric=info.code, area=None if area == WHOLE else area, period_from=period_from, period_to=period_to,
+            value_from=value_from, value_to=value_to, change=change, significance=significance,
+            drivers=drivers, unexplained=unexplained, model=model, components=components, segments=segments,
+            narrative=text, data_vintage=self.vintage, by=by, unit=info.unit, metric_name=info.name,
+            area_name=self.tree.name(area), warnings=tuple(warnings), notes=tuple(notes))
+
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        return {m.code: m.name for m in list_metrics(self.store)}
+
+    def _metric_name(self, code: str) -> str:
+        """A driver or component as people call it ('claimant count'), for the narrative."""
+        name = self._names.get(code)
+        return name[0].lower() + name[1:] if name and not name[:2].isupper() else (name or code.replace("_", " "))
+
+    def _significance(self, area: str, period_from: str, period_to: str) -> dict:
+        labels = self.periods
+        series = [self.value(area, p) for p in labels]
+        i, j = labels.index(period_from), labels.index(period_to)
+        history = sum(v is not None for v in series[: i + 1])
+        if history >= 3:
+            result = assess_movement([np.nan if v is None else v for v in series], labels, i, j,
+                                     higher_is_better=self.info.higher_is_better)
+        else:
+            a, b = self.value(area, period_from), self.value(area, period_to)
+            kids = self.children(area)
+            pairs = [(self.value(k, period_from), self.value(k, period_to)) for k in kids]
+            pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+            if self._is_count(a, b):
+                result = count_change_interval(a, b, higher_is_better=self.info.higher_is_better)
+            elif len(pairs) >= 2 and self.info.aggregation in ("sum", "mean"):
+                result = bootstrap_change_interval([x for x, _ in pairs], [y for _, y in pairs],
+                                                   statistic="sum" if self.info.aggregation == "sum" else "mean",
+                                                   higher_is_better=self.info.higher_is_better)
+            else:
+                result = assess_movement([np.nan if v is None else v for v in series], labels, i, j,
+                                         higher_is_better=self.info.higher_is_better)
+        return result.to_dict()
+
+    def _is_count(self, a: float | None, b: float | None) -> bool:
+        unit = self.info.unit.lower()
+        whole = a is not None and b is not None and float(a).is_integer() and float(b).is_integer()
+        return whole and a >= 0 and b >= 0 and any(word in unit for word in _COUNT_WORDS)
+
+    def _components(self, area: str, period_from: str, period_to: str, change: float,
+                    notes: list[str]) -> tuple[ComponentPart, ...]:
+        if not self.info.formula:
+            return ()
+        formula = parse_formula(self.info.formula)
+        leaves = self.leaves_under(area) if self.info.aggregation != "formula" else []
+        if self.info.aggregation != "formula" and leaves and leaves != [area]:
+            rows_a = {leaf: self.component_values(leaf, period_from) for leaf in leaves}
+            rows_b = {leaf: self.component_values(leaf, period_to) for leaf in leaves}
+            usable = [leaf for leaf in leaves if rows_a[leaf] and rows_b[leaf]]
+            if not usable:
+                notes.append("Formula components are not available for this area's parts.")
+                return ()
+            parts = account_many(formula, pd.DataFrame([rows_a[x] for x in usable], index=usable),
+                                 pd.DataFrame([rows_b[x] for x in usable], index=usable))
+            contributions = {c: float(parts[c].sum()) for c in formula.components}
+            sums_a = {c: sum(rows_a[x][c] for x in usable) for c in formula.components}
+            sums_b = {c: sum(rows_b[x][c] for x in usable) for c in formula.components}
+            out = [ComponentPart(c, contributions[c], sums_a[c], sums_b[c]) for c in formula.components]
+        else:
+            a, b = self.component_values(area, period_from), self.component_values(area, period_to)
+            if not a or not b:
+                notes.append("Formula components are not available for this area and these periods.")
+                return ()
+            result = account(formula, a, b)
+            out = [ComponentPart(p.component, p.contribution, p.value_from, p.value_to) for p in result.components]
+        gap = change - math.fsum(p.contribution for p in out)
+        if abs(gap) > 1e-9 * max(1.0, abs(change)):
+            out.append(ComponentPart(FORMULA_GAP, gap))
+            notes.append(f"The published values differ from the formula {self.info.formula}; "
+                         f"{FORMULA_GAP.lower()} is {narrative.signed(gap, self.info.unit)}.")
+        return tuple(out)
+
+    def _segments(self, area: str, period_from: str, period_to: str, change: float, by: str | None,
+                  notes: list[str]) -> tuple[SegmentPart, ...]:
+        if by:
+            return self._breakdown_segments(area, period_from, period_to, change, by, notes)
+        kids = self.children(area)
+        if not kids:
+            return ()
+        names = {k: self.tree.name(k) for k in kids}
+        split = self._split({k: self.value(k, period_from) for k in kids}, {k: self.value(k, period_to) for k in kids},
+                            lambda k, p: self.component_values(k, p), kids, period_from, period_to, area, notes)
+        return self._to_parts(split, names, change)
+
+    def _breakdown_segments(self, area, period_from, period_to, change, by, notes) -> tuple[SegmentPart, ...]:
+        codes = [self.info.code] + self.components
+        frame = self.store.observations(codes, areas=[area], breakdown=None, periods=None, as_at=self.as_at)
+        prefix = f"{by}="
+        frame = frame[frame["breakdown"].str.startswith(prefix) & ~frame["breakdown"].str.contains(";")]
+        if frame.empty:
+            raise ExplainError(f"{self.info.code} has no breakdown by '{by}' for {self.tree.name(area)}.")
+        labels = {start: from_key(f, start).label for f, start in set(zip(frame["freq"], frame["period"]))}
+        frame = frame.assign(label=frame["period"].map(labels), segment=frame["breakdown"].str[len(prefix):])
+        lookup = {(m, sg, p): v for m, sg, p, v in zip(frame["metric"], frame["segment"], frame["label"], frame["value"])}
+        segs = sorted(frame["segment"].unique())
+
+        def comps(segment, period):
+            out = {c: lookup.get((c, segment, period)) for c in self.components}
+            return None if any(v is None or math.isnan(v) for v in out.values()) else out
+
+        split = self._split({sg: lookup.get((self.info.code, sg, period_from)) for sg in segs},
+                            {sg: lookup.get((self.info.code, sg, period_to)) for sg in segs},
+                            comps, segs, period_from, period_to, area, notes)
+        return self._to_parts(split, {sg: sg for sg in segs}, change)
+
+    def _split(self, values_from, values_to, comps, keys, period_from, period_to, area, notes) -> SegmentSplit | None:
+        aggregation = self.info.aggregation
+        parent_from, parent_to = self.value(area, period_from), self.value(area, period_to)
+        clean_from = {k: v for k, v in values_from.items() if v is not None and not math.isnan(v)}
+        clean_to = {k: v for k, v in values_to.items() if v is not None and not math.isnan(v)}
+        if aggregation == "sum":
+            return sum_segments(clean_from, clean_to, parent_from=parent_from, parent_to=parent_to)
+        if aggregation == "mean":
+            return mean_segments(clean_from, clean_to)
+        parts = parse_formula(self.info.formula).ratio_parts()
+        if parts is None:
+            notes.append("Segments are not split for this formula (only ratios of sums split into mix and rate).")
+            return None
+        numerator, denominator, scale = parts
+        num_from, den_from, num_to, den_to = {}, {}, {}, {}
+        for key in keys:
+            for period, num, den in ((period_from, num_from, den_from), (period_to, num_to, den_to)):
+                values = comps(key, period)
+                if values:
+                    num[key] = float(numerator.evaluate(values))
+                    den[key] = float(denominator.evaluate(values))
+        if not den_from or not den_to:
+            return None
+        return ratio_segments(num_from, den_from, num_to, den_to, scale=scale)
+
+    def _to_parts(self, split: SegmentSplit | None, names: dict[str, str], change: float) -> tuple[SegmentPart, ...]:
+        if split is None:
+            return ()
+        parts = [SegmentPart(sg.segment, names.get(sg.segment, sg.segment), sg.contribution, sg.value_from,
+                             sg.value_to, sg.mix, sg.rate, sg.presence) for sg in split.segments]
+        gap = change - math.fsum(p.contribution for p in parts)
+        if abs(gap) > 1e-9 * max(1.0, abs(change)):
+            parts.append(SegmentPart("other", "Not allocated to a segment", gap, presence="residual"))
+        return tuple(parts)
+
+    def _drivers(self, area, period_from, period_to, change, notes):
+        if self.fitted is None:
+            return (), change, None, ()
+        version = self.model_version
+        model = ModelSummary(version.kind, version.version, version.scores.get("r2"), version.data_vintage,
+                             version.drivers + version.pseudo_drivers, version.scores.get("baseline_r2"),
+                             version.scores.get("mae"))
+        every = self._attribution(period_from, period_to)
+        leaves = self.leaves_under(area)
+        if every is None or not set(leaves) & set(every.point.areas):
+            notes.append("The driver model has no complete driver values for these periods; nothing attributed.")
+            return (), change, model, ()
+        paired = [a for a in leaves if a in set(every.point.areas)]
+        weights = np.full(len(paired), 1.0 / len(paired)) if self.info.aggregation == "mean" else None
+        result = every.for_areas(paired, weights=weights)
+        drivers = tuple(DriverContribution(f, result.whole[f], result.whole_low[f], result.whole_high[f])
+                        for f in result.features)
+        unexplained = change - math.fsum(d.contribution for d in drivers)
+        if len(paired) < len(leaves):
+            notes.append(f"{len(leaves) - len(paired)} areas lack driver values in one of the periods; their "
+                         "movement is left in the unexplained part.")
+        return drivers, unexplained, model, result.warnings
+
+    def _attribution(self, period_from: str, period_to: str) -> BootstrapAttribution | None:
+        """Every leaf area's paired attribution under the model and its bootstrap refits, once per pair."""
+        key = (period_from, period_to)
+        if key not in self._attributions:
+            panel = self.panel
+            rows = panel.dropna(subset=list(self.model_version.drivers))
+            rows_from = rows[rows["period"] == period_from]
+            rows_to = rows[rows["period"] == period_to]
+            common = sorted(set(rows_from["area"]) & set(rows_to["area"]))
+            if not common:
+                self._attributions[key] = None
+            else:
+                self._attributions[key] = attribute_all(
+                    self.fitted, rows_from[rows_from["area"].isin(common)].sort_values("area"),
+                    rows_to[rows_to["area"].isin(common)].sort_values("area"))
+        return self._attributions[key]
+
+
+def explain_in_context(ctx: MetricContext, area: str | None, period_from: str, period_to: str, *,
+                       by: str | None = None) -> Explanation:
+    return ctx.explain(WHOLE if area in (None, "") else area, period_from, period_to, by=by)
