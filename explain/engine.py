@@ -196,15 +196,17 @@ class MetricContext:
     def _significance(self, area: str, period_from: str, period_to: str) -> dict:
         labels = self.periods
         series = [self.value(area, p) for p in labels]
-        i, j = labels.index(period_from), labels.index(period_to)
+        # a backwards comparison is judged as the forward movement between the same two periods
+        i, j = sorted((labels.index(period_from), labels.index(period_to)))
         history = sum(v is not None for v in series[: i + 1])
         if history >= 3:
             result = assess_movement([np.nan if v is None else v for v in series], labels, i, j,
                                      higher_is_better=self.info.higher_is_better)
         else:
-            a, b = self.value(area, period_from), self.value(area, period_to)
+            first, second = labels[i], labels[j]
+            a, b = self.value(area, first), self.value(area, second)
             kids = self.children(area)
-            pairs = [(self.value(k, period_from), self.value(k, period_to)) for k in kids]
+            pairs = [(self.value(k, first), self.value(k, second)) for k in kids]
             pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
             if self._is_count(a, b):
                 result = count_change_interval(a, b, higher_is_better=self.info.higher_is_better)

@@ -45,3 +45,20 @@ def real_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present")
     return path
+
+
+# --- demo store (shared by engine, app and browser tests) ---
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory):
+    """The bundled demo loaded through the real loaders (two vintages), once per test session.
+
+    Tests must not write to it (use their own store for that); model versions are fitted on
+    first use and shared.
+    """
+    from loaders import Store
+    from loaders.demo_load import run_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    store = Store(folder / "demo.db")
+    run_demo(store, folder / "files")
+    return store

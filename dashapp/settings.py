@@ -1,0 +1,73 @@
+"""Settings of the web app: one frozen object built from options or the environment.
+
+Import-light on purpose (no dash, pandas or SQLAlchemy) so the CLI can build it cheaply.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DB = "sqlite:///whytrend.db"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _default_cache_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "whytrend-cache"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the app runs.
+
+    ``db``: SQLAlchemy URL or SQLite path. ``secret_key``: signs session cookies; when None the
+    app uses the secret kept in the store (generated on first run, shared by all workers).
+    ``secure_cookies``: mark the session cookie Secure (set behind HTTPS). ``cache_dir``: the
+    diskcache folder of background callbacks. ``session_hours``: a signed-in session expires
+    after this long (checked server-side from the signed timestamp). ``trusted_origins``:
+    extra ``scheme://host[:port]`` origins accepted on POSTs besides the request's own host
+    (e.g. a reverse proxy's public name).
+    """
+
+    db: str = DEFAULT_DB
+    debug: bool = False
+    secure_cookies: bool = False
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    secret_key: str | None = field(default=None, repr=False)
+    session_hours: float = 8.0
+    trusted_origins: tuple[str, ...] = ()
+    max_upload_mb: int = 50
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        object.__setattr__(self, "trusted_origins", tuple(self.trusted_origins))
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Settings from WHYTREND_DB, WHYTREND_SECRET_KEY, WHYTREND_SECURE_COOKIES,
+        WHYTREND_CACHE_DIR, WHYTREND_DEBUG, WHYTREND_TRUSTED_ORIGINS (comma-separated);
+        keyword ``overrides`` win (None values are ignored)."""
+        env = os.environ if env is None else env
+        values: dict = {"db": env.get("WHYTREND_DB") or DEFAULT_DB}
+        if env.get("WHYTREND_SECRET_KEY"):
+            values["secret_key"] = env["WHYTREND_SECRET_KEY"]
+        if env.get("WHYTREND_SECURE_COOKIES"):
+            values["secure_cookies"] = env["WHYTREND_SECURE_COOKIES"].strip().lower() in _TRUE
+        if env.get("WHYTREND_DEBUG"):
+            values["debug"] = env["WHYTREND_DEBUG"].strip().lower() in _TRUE
+        if env.get("WHYTREND_TRUSTED_ORIGINS"):
+            values["trusted_origins"] = tuple(o.strip().rstrip("/") for o in env["WHYTREND_TRUSTED_ORIGINS"].split(",")
+                                              if o.strip())
+        if env.get("WHYTREND_CACHE_DIR"):
+            values["cache_dir"] = Path(env["WHYTREND_CACHE_DIR"])
+        else:
+            values["cache_dir"] = _default_cache_dir() / _slug(values["db"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _slug(db: str) -> str:
+    """A short stable folder name per database, so two apps on one machine do not share jobs."""
+    return hashlib.sha256(db.encode()).hexdigest()[:12]

@@ -1,0 +1,162 @@
+"""Per-process state of the app: the store and an in-process memo for page data.
+
+* :func:`configure` is called once by ``create_app``; :func:`get_store` returns one
+  :class:`loaders.Store` per process for ``settings.db``.
+* :func:`cached` memoises pure read functions (headline cards, trends, metric lists) keyed by
+  ``key_fn(*args, **kwargs)`` plus the data vintage (``store.latest_load_id()``) and the active
+  model versions, so a new load or a newly activated model is seen at once and pages never
+  recompute per request. Values are shared by every user of the process: cache results that
+  are the same for everyone and check access *before* calling the cached function.
+
+The vintage is read once per request (kept on ``flask.g``); the model-version part is
+re-read at most every :data:`MODEL_TOKEN_SECONDS` seconds per process, or at once after
+:func:`invalidate` (call it after loading data or activating a model in this process).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Callable, Hashable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from loaders import Store
+
+    from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+MODEL_TOKEN_SECONDS = 10.0
+MAX_ENTRIES = 1024  # per cached function
+
+_lock = threading.RLock()
+_settings: "Settings | None" = None
+_store: "Store | None" = None
+_model_token: tuple[float, tuple] = (0.0, ())
+_memos: list["OrderedDict[Hashable, Any]"] = []
+
+
+def configure(settings: "Settings") -> None:
+    """Use ``settings`` (its database) from now on; drops the store and every memo."""
+    global _settings, _store
+    with _lock:
+        _settings = settings
+        _store = None
+    invalidate()
+
+
+def settings() -> "Settings":
+    """The configured settings (``Settings.from_env()`` when ``configure`` was never called)."""
+    global _settings
+    if _settings is None:
+        from .settings import Settings
+
+        with _lock:
+            if _settings is None:
+                _settings = Settings.from_env()
+    return _settings
+
+
+def get_store() -> "Store":
+    """The process's store for ``settings.db`` (opened and migrated on first use)."""
+    global _store
+    if _store is None:
+        from loaders import Store
+
+        with _lock:
+            if _store is None:
+                _store = Store(settings().db)
+    return _store
+
+
+def invalidate() -> None:
+    """Forget every memoised value and the model-version token (after a load or model change)."""
+    global _model_token
+    with _lock:
+        _model_token = (0.0, ())
+        for memo in _memos:
+            memo.clear()
+    try:
+        import flask
+
+        if flask.has_request_context():
+            flask.g.pop("whytrend_vintage", None)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def data_token() -> tuple:
+    """(latest load id, active model versions): what a memoised value depends on."""
+    return (_latest_load_id(), _active_models())
+
+
+def _latest_load_id() -> int:
+    try:
+        import flask
+
+        if flask.has_request_context():
+            if "whytrend_vintage" not in flask.g:
+                flask.g.whytrend_vintage = get_store().latest_load_id()
+            return flask.g.whytrend_vintage
+    except ImportError:  # pragma: no cover
+        pass
+    return get_store().latest_load_id()
+
+
+def _active_models() -> tuple:
+    global _model_token
+    stamp, token = _model_token
+    now = time.monotonic()
+    if stamp and now - stamp < MODEL_TOKEN_SECONDS:
+        return token
+    from explain import get_version, list_metrics
+
+    store = get_store()
+    versions = []
+    for info in list_metrics(store):
+        version = get_version(store, info.code)
+        if version is not None:
+            versions.append((info.code, version.version))
+    token = tuple(versions)
+    with _lock:
+        _model_token = (now, token)
+    return token
+
+
+def cached(key_fn: Callable[..., Hashable]) -> Callable[[Callable], Callable]:
+    """Memoise a function in this process, keyed by ``key_fn(*args, **kwargs)`` and :func:`data_token`.
+
+    ::
+
+        @state.cached(lambda metric, area=None: (metric, area))
+        def headline_for(metric, area=None):
+            return explain.headline(state.get_store(), metric, area=area)
+
+    Exceptions are not cached. The wrapped function gains ``.cache_clear()``.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        memo: OrderedDict[Hashable, Any] = OrderedDict()
+        with _lock:
+            _memos.append(memo)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            key = (key_fn(*args, **kwargs), data_token())
+            with _lock:
+                if key in memo:
+                    memo.move_to_end(key)
+                    return memo[key]
+            value = fn(*args, **kwargs)
+            with _lock:
+                memo[key] = value
+                while len(memo) > MAX_ENTRIES:
+                    memo.popitem(last=False)
+            return value
+
+        wrapper.cache_clear = memo.clear  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

@@ -1,0 +1,179 @@
+"""The engine on the demo store: contract invariants, planted truth, hierarchy, antisymmetry,
+caching by vintage and model version, and the CLI's JSON contract."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from dashapp.cli import main
+from explain import (ExplainError, cached_explanation, explain_change, get_version, list_versions, metric_info,
+                     precompute)
+from loaders.demo import RECOMMENDED_WINDOWS, planted_contributions
+
+CONTRACT_KEYS = {"metric", "area", "period_from", "period_to", "value_from", "value_to", "change", "significance",
+                 "drivers", "unexplained", "model", "components", "segments", "narrative"}
+
+
+def assert_invariants(data: dict) -> None:
+    tol = 1e-6 * max(1.0, abs(data["change"]))
+    assert CONTRACT_KEYS <= set(data)
+    assert data["value_to"] - data["value_from"] == pytest.approx(data["change"], abs=tol)
+    assert math.fsum(d["contribution"] for d in data["drivers"]) + data["unexplained"] == pytest.approx(
+        data["change"], abs=tol)
+    if data["components"]:
+        assert math.fsum(c["contribution"] for c in data["components"]) == pytest.approx(data["change"], abs=tol)
+    if data["segments"]:
+        assert math.fsum(s["contribution"] for s in data["segments"]) == pytest.approx(data["change"], abs=tol)
+        for s in data["segments"]:
+            if s["mix"] is not None:
+                assert s["mix"] + s["rate"] == pytest.approx(s["contribution"], abs=tol)
+    assert {"method", "beyond_normal_variation", "detail"} <= set(data["significance"])
+
+
+@pytest.mark.parametrize("metric, area, a, b, by", [
+    ("uc_caseload", None, "2025-09", "2026-09", None),
+    ("uc_caseload", "E12000002", "2026-08", "2026-09", None),
+    ("uc_spend", None, "2025-09", "2026-09", None),
+    ("uc_spend", "E08000025", "2025-09", "2026-09", None),
+    ("ae_4h_pct", None, "2025-01", "2026-01", None),
+    ("ae_4h_pct", "E12000004", "2025-01", "2026-01", "dept_type"),
+    ("ae_attendances", None, "2021-12", "2022-12", "dept_type"),
+    ("uc_avg_award", None, "2021-11", "2021-12", None),
+    ("asylum_backlog", None, "2025-09", "2026-09", None),
+    ("unfilled_places_pct", None, "2022-23", "2023-24", None),
+])
+def test_contract_invariants_hold(demo_store, metric, area, a, b, by):
+    result = explain_change(demo_store, metric, a, b, area=area, by=by)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert_invariants(data)
+    assert data["metric"] == metric and data["area"] == area
+    if by:
+        assert all("segment" in s for s in data["segments"]) and len(data["segments"]) >= 2
+    if metric == "ae_4h_pct":  # ratio of sums: segments carry mix and rate
+        assert all(s["mix"] is not None for s in data["segments"] if s["presence"] != "residual")
+    if metric in ("uc_spend", "ae_4h_pct", "unfilled_places_pct"):
+        assert {c["component"] for c in data["components"]} >= set(metric_info(demo_store, metric).formula.split()) \
+            & {c["component"] for c in data["components"]}
+        assert len(data["components"]) >= 2
+
+
+def test_formula_components_of_spend_split_volume_and_unit_cost(demo_store):
+    result = explain_change(demo_store, "uc_spend", "2025-09", "2026-09")
+    parts = {c.component: c.contribution for c in result.components}
+    assert set(parts) == {"uc_caseload", "uc_avg_award"}  # the demo's spend is exactly the formula
+    assert math.fsum(parts.values()) == pytest.approx(result.change, rel=1e-9)
+
+
+@pytest.mark.parametrize("window", [w for w in RECOMMENDED_WINDOWS if w.metric in ("uc_caseload", "ae_attendances")
+                                    and "hard" not in w.note.lower()][:7], ids=lambda w: f"{w.metric}-{w.area}-{w.period_from}")
+def test_planted_drivers_are_recovered(demo_store, window):
+    """Linear drivers within 10% of the change, non-linear within 20%, irrelevant ones near zero."""
+    result = explain_change(demo_store, window.metric, window.period_from, window.period_to, area=window.area)
+    truth = planted_contributions(window.metric, period_from=window.period_from, period_to=window.period_to,
+                                  area=window.area)
+    found = {d.driver: d.contribution for d in result.drivers}
+    tolerance = 0.10 if window.metric == "uc_caseload" else 0.20
+    for driver, planted in truth.items():
+        if driver in found:
+            assert abs(found[driver] - planted) <= tolerance * abs(result.change), (driver, found[driver], planted)
+    assert abs(found["rainfall_mm"]) <= 0.05 * abs(result.change)
+
+
+def test_whole_is_the_sum_of_its_regions(demo_store):
+    whole = explain_change(demo_store, "uc_caseload", "2019-04", "2021-04")
+    regions = [s.segment for s in whole.segments]
+    assert len(regions) == 9
+    parts = [explain_change(demo_store, "uc_caseload", "2019-04", "2021-04", area=r) for r in regions]
+    for i, driver in enumerate(whole.drivers):
+        assert driver.contribution == pytest.approx(math.fsum(p.drivers[i].contribution for p in parts), rel=1e-9)
+    assert whole.change == pytest.approx(math.fsum(p.change for p in parts), rel=1e-12)
+    assert {s.segment: s.contribution for s in whole.segments} == pytest.approx({p.area: p.change for p in parts})
+
+
+def test_swapping_periods_negates_every_part(demo_store):
+    forward = explain_change(demo_store, "ae_4h_pct", "2025-01", "2026-01", use_cache=False)
+    back = explain_change(demo_store, "ae_4h_pct", "2026-01", "2025-01", use_cache=False)
+    assert back.change == pytest.approx(-forward.change)
+    assert [c.contribution for c in back.components] == pytest.approx([-c.contribution for c in forward.components])
+    f = {s.segment: (s.mix, s.rate) for s in forward.segments}
+    for s in back.segments:
+        assert (s.mix, s.rate) == pytest.approx((-f[s.segment][0], -f[s.segment][1]))
+    fd = explain_change(demo_store, "uc_caseload", "2024-01", "2025-01", use_cache=False)
+    bd = explain_change(demo_store, "uc_caseload", "2025-01", "2024-01", use_cache=False)
+    assert [d.contribution for d in bd.drivers] == pytest.approx([-d.contribution for d in fd.drivers])
+
+
+def test_first_explain_fits_version_one_and_records_provenance(demo_store):
+    explain_change(demo_store, "uc_caseload", "2026-08", "2026-09")
+    version = get_version(demo_store, "uc_caseload")
+    assert version is not None and version.active and version.version == min(v.version for v in
+                                                                              list_versions(demo_store, "uc_caseload"))
+    assert version.kind == "linear" and "claimant_count" in version.drivers
+    assert len(version.training_hash) == 64 and version.data_vintage >= 1
+    assert version.scores["r2"] > version.scores["baseline_r2"] - 1.0  # both reported
+    assert {"r2", "mae", "baseline_r2", "baseline_mae", "n_splits"} <= set(version.scores)
+
+
+def test_narrative_is_plain_english_with_vintage_and_model(demo_store):
+    result = explain_change(demo_store, "uc_caseload", "2019-04", "2021-04")
+    text = result.narrative
+    assert text.startswith("Universal Credit") or text.split()[0][0].isupper()
+    assert " rose by " in text and "associated" in text
+    assert not any(word in text.lower() for word in (" caused ", " because of ", " due to ", " drove "))
+    assert f"Data vintage {result.data_vintage}" in text and f"model version {result.model.version}" in text
+    assert "beyond normal variation" in text or "within normal variation" in text
+
+
+def test_precomputed_entries_are_never_served_stale(tmp_path):
+    from loaders import Store, load_manifest_file
+    from loaders.demo import write_demo, write_revision
+
+    store = Store(tmp_path / "s.db")
+    files = write_demo(tmp_path / "files")
+    load_manifest_file(store, files.manifest)
+    summary = precompute(store, metrics=["uc_spend"])
+    assert summary.explanations > 0
+    latest = explain_change(store, "uc_spend", "2026-08", "2026-09")
+    hit = cached_explanation(store, "uc_spend", "2026-08", "2026-09")
+    assert hit is not None and hit.to_dict() == latest.to_dict()
+    write_revision(tmp_path / "files")  # a new vintage revises the last three months
+    load_manifest_file(store, files.manifest)
+    assert cached_explanation(store, "uc_spend", "2026-08", "2026-09") is None
+    fresh = explain_change(store, "uc_spend", "2026-08", "2026-09")
+    assert fresh.data_vintage > latest.data_vintage and fresh.value_to != latest.value_to
+
+
+def test_unknown_inputs_are_clear_errors(demo_store):
+    with pytest.raises(ExplainError, match="Unknown metric 'nope'"):
+        explain_change(demo_store, "nope", "2024-01", "2024-02")
+    with pytest.raises(ExplainError, match="no value for 2031-01"):
+        explain_change(demo_store, "uc_caseload", "2024-01", "2031-01")
+    with pytest.raises(ExplainError, match="Unknown area"):
+        explain_change(demo_store, "uc_caseload", "2024-01", "2024-02", area="XX")
+
+
+def test_cli_explain_json_is_the_contract_object(demo_store):
+    result = CliRunner().invoke(main, ["explain", "uc_caseload", "--from", "2025-09", "--to", "2026-09", "--area",
+                                       "E12000001", "--json", "--db", demo_store.url])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert_invariants(data)
+    assert data["area"] == "E12000001" and data["model"]["kind"] == "linear"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["explain", "nope", "--from", "2024-01", "--to", "2024-02"], "Unknown metric 'nope'"),
+    (["explain", "uc_caseload", "--from", "Smarch 2024", "--to", "2024-02"], "Smarch 2024"),
+    (["loads", "no-such-source"], "No loads of source 'no-such-source'"),
+    (["fit", "uc_caseload", "--drivers", "not_a_metric"], "Unknown metric 'not_a_metric'"),
+])
+def test_cli_user_errors_are_one_paragraph_without_traceback(demo_store, args, fragment):
+    result = CliRunner().invoke(main, args + ["--db", demo_store.url])
+    assert result.exit_code == 1
+    assert fragment in result.output
+    assert "Traceback" not in result.output and result.output.startswith("Error: ")
+    assert result.output.strip().count("\n") == 0
