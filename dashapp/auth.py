@@ -24,6 +24,8 @@ Enforcement is server-side and does not trust the browser:
   query strings (``?metric=...``) and, inside dicts (``dcc.Store`` data), values under the keys
   ``metric``, ``metrics`` and ``metric_code``. Other strings inside dicts (figures, stored
   explanations naming driver metrics) are not read as metric requests.
+* Dash pages' routing callback (output ``_pages_content.children``) is exempt from the metric
+  check only: its page layouts are wrapped by ``create_app`` and show a message instead.
 * Page layouts are wrapped by ``create_app`` (:func:`guard_layout`): a page needing a role the
   user lacks, or a URL naming a metric the user may not see, shows a message instead of the page.
 """
@@ -154,13 +156,37 @@ def callback_violation(payload: Any, user, allowed: set[str], known: set[str]) -
             if re.search(r'(?:^|[."])' + re.escape(prefix), text) and not has_role(user, role):
                 return f"This needs the {role} role."
     forbidden = known - allowed
-    if forbidden:
+    if forbidden and not _is_page_router(payload):
         for key in ("inputs", "state"):
             for value in _values(payload.get(key)):
                 for code in _metric_candidates(value):
                     if code in forbidden:
                         return NO_METRIC_ACCESS
     return None
+
+
+PAGES_ROUTER_OUTPUT = "_pages_content.children"
+
+
+def _is_page_router(payload: dict) -> bool:
+    """Dash pages' own routing callback: its page layouts are wrapped by :func:`guard_layout`, which
+    shows "You do not have access to this metric" for a URL naming one (a 403 would blank the page)."""
+    output = payload.get("output")
+    if not isinstance(output, str):
+        return False
+    parts = {part for part in re.split(r"\.\.\.|^\.\.|\.\.$", output) if part}
+    if parts != {PAGES_ROUTER_OUTPUT, "_pages_store.data"}:
+        return False
+    ids = [item.get("id") for key in ("inputs", "state") for item in _flat(payload.get(key))]
+    return all(isinstance(i, str) and i.startswith("_pages_") for i in ids)
+
+
+def _flat(items) -> Iterator[dict]:
+    if isinstance(items, dict):
+        yield items
+    elif isinstance(items, list):
+        for item in items:
+            yield from _flat(item)
 
 
 def _component_ids(payload: dict) -> Iterator[str]:
@@ -223,7 +249,11 @@ def _metric_candidates(value: Any) -> Iterator[str]:
 # ------------------------------------------------------------------------- page guard
 def guard_layout(layout: Callable | Any, role: str) -> Callable:
     """Wrap a page's layout: check the role and any metric named in the URL before rendering."""
-    from .components import message
+    from dash import html
+
+    from loaders.errors import WhytrendError
+
+    from .components import GENERIC_ERROR, message
 
     def guarded(**query):
         user = current_user()
@@ -236,7 +266,16 @@ def guard_layout(layout: Callable | Any, role: str) -> Callable:
             if isinstance(value, (str, list)) and any(code in forbidden for code in _metric_candidates(value)):
                 return _denied(message(NO_METRIC_ACCESS + " Choose one of your metrics from the Metrics page.",
                                        "error"))
-        return layout(**query) if callable(layout) else layout
+        if not callable(layout):
+            return layout
+        try:
+            return layout(**query)
+        except (WhytrendError, PermissionError) as exc:
+            return html.Div([html.H1("This page could not be shown"), message(str(exc), "error")], className="page")
+        except Exception:  # noqa: BLE001 - a page's bug must not blank the app
+            log.exception("layout of a page failed for %s", user.username)
+            return html.Div([html.H1("This page could not be shown"), message(GENERIC_ERROR, "error")],
+                            className="page")
 
     guarded.__wrapped__ = layout  # type: ignore[attr-defined]
     return guarded

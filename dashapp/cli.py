@@ -247,17 +247,67 @@ def demo(db: str | None, directory: Path, no_serve: bool, host: str, port: int) 
     _precompute(store)
     for line in summary.lines():
         click.echo(line)
+    _print_demo_users(ensure_demo_users(store))
     if not no_serve:
         _serve(store, host, port, debug=False, workers=2)
 
 
+#: (user name, password, role, department) of the demo's sign-ins; fixed so the demo is easy to try.
+DEMO_USERS = (
+    ("admin", "whytrend-admin", "admin", None),
+    ("analyst", "whytrend-analyst", "analyst", None),
+    ("treasury", "whytrend-treasury", "viewer", None),
+    ("dwp", "whytrend-dwp", "viewer", "DWP"),
+    ("nhs", "whytrend-nhs", "viewer", "DHSC"),
+)
+
+
+def ensure_demo_users(store) -> list[tuple[str, str, str, str | None, bool]]:
+    """Create the demo users that do not exist yet (existing accounts are never changed).
+
+    Returns (user name, password, role, department, created) for each; the password shown for a
+    user that already existed is the demo's default, which may have been changed since."""
+    from loaders.accounts import add_user, get_user
+
+    out = []
+    for username, password, role, department in DEMO_USERS:
+        created = False
+        if get_user(store, username) is None:
+            add_user(store, username, password, role=role, department=department)
+            created = True
+        out.append((username, password, role, department, created))
+    return out
+
+
+def _print_demo_users(users) -> None:
+    click.echo("\nDemo sign-ins (demo data only; never use these passwords for real data):")
+    for username, password, role, department, created in users:
+        scope = f"{department} metrics only" if department else "all departments"
+        note = "" if created else "  (already existed; password unchanged)"
+        click.echo(f"  {username:<9} password {password:<18} {role:<8} {scope}{note}")
+
+
+@main.command()
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes (one thread each).")
+@click.option("--debug", is_flag=True, help="Dash development server with debugging (never in production).")
+def serve(db: str | None, host: str, port: int, workers: int, debug: bool) -> None:
+    """Serve the Dash app (gunicorn; --debug for the development server)."""
+    store = _store(db)
+    if not store.latest_load_id():
+        click.echo("The store has no data yet: load a manifest with `whytrend load` or run `whytrend demo`.", err=True)
+    _serve(store, host, port, debug=debug, workers=workers)
+
+
 def _serve(store, host: str, port: int, *, debug: bool, workers: int) -> None:
-    try:
-        from dashapp.server import serve
-    except ImportError:
-        click.echo("The app is not part of this build; the demo is loaded in " + store.url)
-        return
-    serve(store.url, host=host, port=port, debug=debug, workers=workers)
+    from dashapp.server import serve as run_server
+
+    click.echo(f"Serving whytrend on http://{host}:{port}/ ({'debug server' if debug else f'gunicorn, {workers} workers'}); "
+               f"database {store.url}. Press Ctrl+C to stop.")
+    run_server(store.url, host=host, port=port, debug=debug, workers=workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from explain.narrative import format_change, format_value, is_percent  # noqa: F401  (re-exported)
 
 __all__ = [
-    "FREQ_WORDS", "SPC_LABELS", "SourceSpecError", "area_from_picker", "area_label", "arrow_and_colour",
+    "FREQ_WORDS", "SPC_LABELS", "SourceSpecError", "area_from_picker", "area_label", "date_text", "arrow_and_colour",
     "change_text", "comparison_phrase", "explain_href", "format_change", "format_value", "frame_to_csv",
-    "headline_view", "neutralise_csv_cell", "parse_query", "percent_change", "source_from_spec", "sparkline_points",
+    "headline_view", "neutralise_csv_cell", "parse_query", "pct_text", "percent_change", "source_from_spec", "sparkline_points",
     "sparkline_text", "table_rows",
 ]
 
@@ -133,6 +133,14 @@ def percent_change(new: float | None, old: float | None) -> float | None:
     return (new - old) / abs(old) * 100.0
 
 
+def pct_text(pct: float) -> str:
+    """A percentage change's size: '3.1%', 'less than 0.1%' (never a misleading '0.0%')."""
+    size = abs(pct)
+    if 0 < size < 0.05:
+        return "less than 0.1%"
+    return f"{size:.1f}%"
+
+
 FREQ_WORDS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "FQ": "quarter", "Y": "year",
               "FY": "financial year"}
 
@@ -164,7 +172,7 @@ def change_text(change: float | None, pct: float | None, period_word: str, unit:
         return f"No change compared with {against}"
     word = "Increase" if change > 0 else "Decrease"
     amount = format_change(abs(change), unit)
-    share = f" ({abs(pct):.1f}%)" if pct is not None and math.isfinite(pct) and not is_percent(unit) else ""
+    share = f" ({pct_text(pct)})" if pct is not None and math.isfinite(pct) and not is_percent(unit) else ""
     return f"{word} of {amount}{share} compared with {against}"
 
 
@@ -241,14 +249,14 @@ def headline_view(headline, *, department_name: str = "") -> HeadlineView:
     for kind, old_period, old_value, change in (
             ("previous", headline.previous_period, headline.previous_value, headline.change_previous),
             ("year", headline.year_ago_period, headline.year_ago_value, headline.change_year)):
-        if old_period is None:
+        if old_period is None or (kind == "year" and old_period == headline.previous_period):
             continue
         arrow, tone = arrow_and_colour(change, info.higher_is_better)
         phrase = comparison_phrase(info.frequency, kind)
         pct = percent_change(headline.latest_value, old_value)
         amount = "no change" if not change else (("+" if change > 0 else "−") + format_change(abs(change), info.unit))
         if pct is not None and change and not is_percent(info.unit):
-            amount += f" ({abs(pct):.1f}%)"
+            amount += f" ({pct_text(pct)})"
         label = f"vs {old_period}"
         changes.append(ChangeView(label, arrow, tone, amount,
                                   change_text(change, pct, phrase, info.unit) + f" ({old_period})"))
@@ -263,10 +271,10 @@ def headline_view(headline, *, department_name: str = "") -> HeadlineView:
         sparkline_text=sparkline_text(headline.sparkline, info.unit, len(headline.sparkline)),
         why=headline.why or "No explanation has been precomputed for the latest change yet.",
         vintage=str(headline.data_vintage or "–"), grade=headline.grade or "–",
-        updated=_date_text(headline.last_updated), href=href)
+        updated=date_text(headline.last_updated), href=href)
 
 
-def _date_text(iso: str | None) -> str:
+def date_text(iso: str | None) -> str:
     """'2026-11-21T20:55:01+00:00' -> '21 November 2026 20:55 UTC' ('' stays '–')."""
     if not iso:
         return "–"

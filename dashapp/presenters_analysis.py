@@ -212,6 +212,43 @@ def comparison_choice(period_from: str, period_to: str, pairs: Mapping[str, tupl
     return "custom"
 
 
+def comparison_options(pairs: Mapping[str, tuple[str, str]], freq: str) -> list[dict[str, str]]:
+    """Radio options: the previous period, a year earlier (when the series has it), other periods."""
+    word = _FREQ_WORD.get(freq, "period")
+    out = []
+    if "previous" in pairs:
+        a, b = pairs["previous"]
+        out.append({"label": f"The previous {word}: {a} to {b}", "value": "previous"})
+    if "year" in pairs and pairs["year"] != pairs.get("previous"):
+        a, b = pairs["year"]
+        out.append({"label": f"A year earlier: {a} to {b}", "value": "year"})
+    out.append({"label": "Other periods (choose below)", "value": "custom"})
+    return out
+
+
+def choose_periods(trigger: str, comparison: str | None, start: str | None, end: str | None,
+                   pairs: Mapping[str, tuple[str, str]], periods: Sequence[str]) -> tuple[str, str, str, list[str]]:
+    """(from, to, comparison choice, notes) after a control changed on the explain page.
+
+    ``trigger``: 'metric' (back to the default), 'comparison' (the radio), 'apply' (the typed
+    periods) or anything else (keep the typed periods when this series has them)."""
+    notes: list[str] = []
+    default = pairs.get("previous") or ((periods[-1], periods[-1]) if periods else ("", ""))
+    if trigger == "metric":
+        return default[0], default[1], "previous", notes
+    if trigger == "comparison" and comparison in pairs:
+        a, b = pairs[comparison]
+        return a, b, comparison, notes
+    a, b = clean_period(start, periods), clean_period(end, periods)
+    if a is None or b is None or a == b:
+        if trigger in ("apply", "comparison"):
+            shown = f"{periods[0]} to {periods[-1]}" if periods else "none"
+            notes.append(f"Give two different periods this series has (from {shown}), for example "
+                         f"{default[0]} and {default[1]}; showing the previous period instead.")
+        return default[0], default[1], "previous", notes
+    return a, b, comparison_choice(a, b, pairs), notes
+
+
 def breakdown_dimensions(keys: Iterable[str]) -> list[str]:
     """Dimensions named by breakdown keys ('dept_type=Type 1', 'age=0-4;sex=F', '' = total)."""
     out: set[str] = set()
@@ -368,30 +405,45 @@ def special_cause_words(point, trend) -> str:
     return f"run of points {'above' if above else 'below'} the centre line"
 
 
-def trend_caption(trend, *, metric_name: str, freq: str) -> str:
-    """The finding of a trend chart in one sentence, e.g. 'Households on Universal Credit in the
-    North East rose for 7 months in a row to September 2026 (special cause: rising trend, a concern).'"""
+def _movement(trend, freq: str) -> str | None:
+    """'rose for 7 months in a row to September 2026 (208,000 households)' and the like (None: no values)."""
     points = [p for p in trend.points if p.value is not None]
-    where = "" if trend.area_name in ("", "All areas") else f" in {trend.area_name}"
     if not points:
-        return f"There are no values of {metric_name}{where} in the periods chosen."
+        return None
     last = points[-1]
     when = period_name(last.period, freq)
     values = [p.value for p in points]
     if len(points) == 1:
-        head = f"{metric_name}{where} was {format_value(last.value, trend.unit)} in {when}"
-    else:
-        change = values[-1] - values[-2]
-        rising = change > 0
-        run = _run_back(values, rising)
-        if change == 0:
-            head = f"{metric_name}{where} did not change in {when} ({format_value(last.value, trend.unit)})"
-        elif run >= 2:
-            head = (f"{metric_name}{where} {'rose' if rising else 'fell'} for {plural(run, freq_word(freq))} in a row "
-                    f"to {when} ({format_value(last.value, trend.unit)})")
-        else:
-            head = (f"{metric_name}{where} {'rose' if rising else 'fell'} by {format_change(change, trend.unit)} "
-                    f"to {format_value(last.value, trend.unit)} in {when}")
+        return f"was {format_value(last.value, trend.unit)} in {when}"
+    change = values[-1] - values[-2]
+    rising = change > 0
+    run = _run_back(values, rising)
+    if change == 0:
+        return f"did not change in {when} ({format_value(last.value, trend.unit)})"
+    if run >= 2:
+        return (f"{'rose' if rising else 'fell'} for {plural(run, freq_word(freq))} in a row to {when} "
+                f"({format_value(last.value, trend.unit)})")
+    return (f"{'rose' if rising else 'fell'} by {format_change(change, trend.unit)} to "
+            f"{format_value(last.value, trend.unit)} in {when}")
+
+
+def trend_headline(trend, *, freq: str) -> str:
+    """A chart title stating the latest movement: 'Rose for 7 months in a row to September 2026 (…)'."""
+    movement = _movement(trend, freq)
+    if movement is None:
+        return "No values in the periods chosen"
+    return movement[0].upper() + movement[1:]
+
+
+def trend_caption(trend, *, metric_name: str, freq: str) -> str:
+    """The finding of a trend chart in one sentence, e.g. 'Households on Universal Credit in the
+    North East rose for 7 months in a row to September 2026 (special cause: rising trend, a concern).'"""
+    where = "" if trend.area_name in ("", "All areas") else f" in {trend.area_name}"
+    movement = _movement(trend, freq)
+    if movement is None:
+        return f"There are no values of {metric_name}{where} in the periods chosen."
+    last = [p for p in trend.points if p.value is not None][-1]
+    head = f"{metric_name}{where} {movement}"
     if last.rules:
         words = special_cause_words(last, trend)
         variation = {"improvement": ", an improvement", "concern": ", a concern"}.get(last.variation, "")
@@ -418,21 +470,20 @@ def revised(latest: float | None, first: float | None) -> bool:
 
 
 def trend_table(trend, latest=None) -> pd.DataFrame:
-    """The chart's numbers: period, value shown, latest and first-published values, revision,
-    provisional flag, variation and rules. ``latest`` is the latest-vintage trend when ``trend``
+    """The chart's numbers: period, latest and first-published values, whether revised, provisional
+    flag, variation with its rules. ``latest`` is the latest-vintage trend when ``trend``
     shows first-published values (so both values are in the table either way)."""
     latest_values = {p.period: p.value for p in (latest or trend).points}
     rows = []
     for p in trend.points:
         latest_value = latest_values.get(p.period, p.value)
         rows.append({
-            "period": p.period, "value": p.value, "latest": latest_value, "first_published": p.first_published,
+            "period": p.period, "latest": latest_value, "first_published": p.first_published,
             "revised": "yes" if revised(latest_value, p.first_published) else "",
             "provisional": "yes" if p.status == "p" else "",
-            "variation": _VARIATION_WORD.get(p.variation, p.variation) if p.rules else "common cause",
-            "rules": " ".join(str(r) for r in p.rules), "vintage": p.vintage})
-    return pd.DataFrame(rows, columns=["period", "value", "latest", "first_published", "revised", "provisional",
-                                       "variation", "rules", "vintage"])
+            "variation": (_VARIATION_WORD.get(p.variation, p.variation) + f" (rules {' '.join(map(str, p.rules))})")
+            if p.rules else "common cause"})
+    return pd.DataFrame(rows, columns=["period", "latest", "first_published", "revised", "provisional", "variation"])
 
 
 def compare_caption(trends: Sequence, *, metric_name: str, freq: str) -> str:
@@ -537,6 +588,21 @@ def parts_table(parts: Sequence[Part], *, unit: str = "") -> pd.DataFrame:
                          for p in parts])
 
 
+def date_text(iso: str | None) -> str:
+    """'2026-11-21T21:06:52+00:00' -> '21 November 2026 21:06 UTC' (as the summary page shows it)."""
+    if not iso:
+        return ""
+    try:
+        moment = _dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    text = f"{moment.day} {moment:%B %Y}"
+    if "T" in iso:
+        offset = moment.utcoffset()
+        text += f" {moment:%H:%M}" + (" UTC" if offset is not None and not offset else "")
+    return text
+
+
 # ----------------------------------------------------------------------------- model lab
 def versions_frame(versions: Sequence) -> pd.DataFrame:
     """The versions table: version, kind, drivers, CV R², baseline R², data vintage, created, active."""
@@ -620,3 +686,55 @@ def progress_state(done: int, total: int, message: str) -> tuple[int, str]:
     """(percent 0–100, label text) for a progress bar."""
     pct = 0 if total <= 0 else max(0, min(100, round(100 * done / total)))
     return pct, f"{message} ({pct}%)"
+
+
+def driver_token(code: str) -> str:
+    """A driver's checklist value in the model lab. Not the bare metric code: a driver may belong to
+    another department (the model spec names it), and the page itself checks each token against
+    the candidates it offered this user."""
+    return f"driver:{code}"
+
+
+def driver_codes(tokens: Sequence[str] | None) -> list[str]:
+    return [t.split(":", 1)[1] for t in (tokens or []) if isinstance(t, str) and t.startswith("driver:")]
+
+
+def candidate_drivers(metric: str, *, visible: Sequence[str], configured: Sequence[str] = (),
+                      exclude: Sequence[str] = ()) -> list[str]:
+    """Drivers the lab offers for ``metric``: the configured ones (spec and active version) first,
+    then the user's other metrics; never the metric itself or ``exclude`` (e.g. metrics computed
+    from it)."""
+    out: list[str] = []
+    for code in [*configured, *visible]:
+        if code != metric and code not in exclude and code not in out:
+            out.append(code)
+    return out
+
+
+def importance_parts(frame: pd.DataFrame, names: Mapping[str, str], *, keep: int = 4) -> list[Part]:
+    parts = [Part(row.driver, display_name(row.driver, names), float(row.mean_abs)) for row in frame.itertuples()]
+    return group_small(parts, keep=keep, other_label=OTHER_DRIVERS, other_key="other_drivers")
+
+
+def residuals_caption(frame: pd.DataFrame, *, unit: str, freq: str, recent: int = 12) -> str:
+    if frame.empty:
+        return "There are no complete rows to compare the model's predictions with."
+    tail = frame.tail(recent)
+    worst = tail.loc[tail["residual"].abs().idxmax()]
+    mean_abs = float(tail["residual"].abs().mean())
+    return (f"Over the last {plural(len(tail), freq_word(freq))}, the model's prediction of the whole was off by "
+            f"{format_value(mean_abs, unit)} on average; most in {period_name(worst['period'], freq)} "
+            f"({signed(float(worst['residual']), unit)}, actual minus predicted).")
+
+
+def partial_dependence_caption(frame: pd.DataFrame, *, driver_label: str, unit: str, slope: float | None = None) -> str:
+    if frame.empty:
+        return f"No partial dependence could be computed for {driver_label}."
+    first, last = frame.iloc[0], frame.iloc[-1]
+    text = (f"Holding the other drivers at their recent values, moving {driver_label} from "
+            f"{short_number(float(first['value']))} to {short_number(float(last['value']))} moves the average "
+            f"prediction from {format_value(float(first['prediction']), unit)} to "
+            f"{format_value(float(last['prediction']), unit)}")
+    if slope is not None and math.isfinite(slope):
+        text += f" (a straight line: {round_sig(slope):g} per unit, the model's coefficient)"
+    return text + "."

@@ -1,7 +1,8 @@
 """Per-process state of the app: the store and an in-process memo for page data.
 
 * :func:`configure` is called once by ``create_app``; :func:`get_store` returns one
-  :class:`loaders.Store` per process for ``settings.db``.
+  :class:`loaders.Store` per process for ``settings.db`` (inside a request: the settings of the
+  Flask app serving it, so several apps in one process each read their own database).
 * :func:`cached` memoises pure read functions (headline cards, trends, metric lists) keyed by
   ``key_fn(*args, **kwargs)`` plus the data vintage (``store.latest_load_id()``) and the active
   model versions, so a new load or a newly activated model is seen at once and pages never
@@ -33,23 +34,36 @@ MAX_ENTRIES = 1024  # per cached function
 
 _lock = threading.RLock()
 _settings: "Settings | None" = None
-_store: "Store | None" = None
-_model_token: tuple[float, tuple] = (0.0, ())
+_stores: dict[str, "Store"] = {}
+_model_tokens: dict[str, tuple[float, tuple]] = {}
 _memos: list["OrderedDict[Hashable, Any]"] = []
+SETTINGS_KEY = "WHYTREND_SETTINGS"  # the Flask config entry create_app sets
 
 
 def configure(settings: "Settings") -> None:
-    """Use ``settings`` (its database) from now on; drops the store and every memo."""
-    global _settings, _store
+    """Use ``settings`` (its database) from now on; drops every memo.
+
+    Inside a request the settings of the Flask app serving it win (``create_app`` stores them in
+    ``server.config[SETTINGS_KEY]``), so several apps in one process (tests) each use their own
+    database."""
+    global _settings
     with _lock:
         _settings = settings
-        _store = None
     invalidate()
 
 
 def settings() -> "Settings":
-    """The configured settings (``Settings.from_env()`` when ``configure`` was never called)."""
+    """The settings of the app serving this request, else the configured ones (else from the env)."""
     global _settings
+    try:
+        import flask
+
+        if flask.has_app_context():
+            active = flask.current_app.config.get(SETTINGS_KEY)
+            if active is not None:
+                return active
+    except ImportError:  # pragma: no cover
+        pass
     if _settings is None:
         from .settings import Settings
 
@@ -60,22 +74,23 @@ def settings() -> "Settings":
 
 
 def get_store() -> "Store":
-    """The process's store for ``settings.db`` (opened and migrated on first use)."""
-    global _store
-    if _store is None:
+    """One store per process for the active settings' database (opened and migrated on first use)."""
+    db = settings().db
+    store = _stores.get(db)
+    if store is None:
         from loaders import Store
 
         with _lock:
-            if _store is None:
-                _store = Store(settings().db)
-    return _store
+            store = _stores.get(db)
+            if store is None:
+                store = _stores[db] = Store(db)
+    return store
 
 
 def invalidate() -> None:
-    """Forget every memoised value and the model-version token (after a load or model change)."""
-    global _model_token
+    """Forget every memoised value and model-version token (after a load or model change)."""
     with _lock:
-        _model_token = (0.0, ())
+        _model_tokens.clear()
         for memo in _memos:
             memo.clear()
     try:
@@ -88,8 +103,8 @@ def invalidate() -> None:
 
 
 def data_token() -> tuple:
-    """(latest load id, active model versions): what a memoised value depends on."""
-    return (_latest_load_id(), _active_models())
+    """(database, latest load id, active model versions): what a memoised value depends on."""
+    return (settings().db, _latest_load_id(), _active_models())
 
 
 def _latest_load_id() -> int:
@@ -106,8 +121,8 @@ def _latest_load_id() -> int:
 
 
 def _active_models() -> tuple:
-    global _model_token
-    stamp, token = _model_token
+    db = settings().db
+    stamp, token = _model_tokens.get(db, (0.0, ()))
     now = time.monotonic()
     if stamp and now - stamp < MODEL_TOKEN_SECONDS:
         return token
@@ -121,7 +136,7 @@ def _active_models() -> tuple:
             versions.append((info.code, version.version))
     token = tuple(versions)
     with _lock:
-        _model_token = (now, token)
+        _model_tokens[db] = (now, token)
     return token
 
 

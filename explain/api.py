@@ -73,13 +73,20 @@ def cached_explanation(store: Store, metric: str, period_from: str, period_to: s
 def comparison_periods(periods: list[str], freq: str) -> dict[str, tuple[str, str]]:
     """The default comparisons for the latest period: previous period and a year earlier."""
     out: dict[str, tuple[str, str]] = {}
-    if len(periods) >= 2:
-        out["previous"] = (periods[-2], periods[-1])
-    if periods and freq:
-        latest = from_key(freq, _start_of(periods[-1], freq))
-        year = latest.year_earlier().label
-        if year in periods and year != periods[-1]:
-            out["year"] = (year, periods[-1])
+    if not periods:
+        return out
+    if not freq:
+        if len(periods) >= 2:
+            out["previous"] = (periods[-2], periods[-1])
+        return out
+    latest = from_key(freq, _start_of(periods[-1], freq))
+    available = set(periods)
+    previous = latest.shift(-1).label  # the period before, not the last one stored: a gap is not a month
+    if previous in available:
+        out["previous"] = (previous, periods[-1])
+    year = latest.year_earlier().label
+    if year in available and year != periods[-1]:
+        out["year"] = (year, periods[-1])
     return out
 
 
@@ -119,7 +126,7 @@ def precompute(
                     if ctx.value(area, a) is None or ctx.value(area, b) is None:
                         continue
                     results.append(ctx.explain(area, a, b))
-            written += cache.put_many(store, results, model_version=model_version)
+            written += cache.put_many(store, results, model_version=model_version, replace=False)
             cache.prune(store, info.code, keep_vintage=ctx.vintage, keep_model_version=model_version)
             done += 1
         except ExplainError as exc:

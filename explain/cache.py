@@ -30,8 +30,10 @@ def get(store: Store, *, metric: str, area: str | None, period_from: str, period
     return Explanation.from_dict(json.loads(payload)) if payload else None
 
 
-def put_many(store: Store, explanations: list[Explanation], *, model_version: int) -> int:
-    """Store explanations (replacing any with the same key); returns how many were written."""
+def put_many(store: Store, explanations: list[Explanation], *, model_version: int, replace: bool = True) -> int:
+    """Store explanations; returns how many were written. ``replace=False`` when the caller
+    knows none of the keys exists yet (the precompute checks first), which saves a delete
+    per row."""
     if not explanations:
         return 0
     t = s.explanations
@@ -40,7 +42,7 @@ def put_many(store: Store, explanations: list[Explanation], *, model_version: in
                  area_code=e.area or WHOLE, by=e.by or "", period_from=e.period_from, period_to=e.period_to,
                  payload=json.dumps(e.to_dict()), created_at=created) for e in explanations]
     with store.engine.begin() as conn:
-        for row in rows:
+        for row in rows if replace else ():
             conn.execute(delete(t).where(and_(
                 t.c.metric_code == row["metric_code"], t.c.area_code == row["area_code"], t.c.by == row["by"],
                 t.c.period_from == row["period_from"], t.c.period_to == row["period_to"],

@@ -161,7 +161,8 @@ def metric_frame(store: Store, metric: MetricInfo | str, *, areas: list[str] | N
                                as_at=as_at, first_published=first_published)
     if frame.empty:
         return pd.DataFrame(columns=["area", "breakdown", "period", "start", "value", "status", "load_id"])
-    labels = {start: from_key(f, start).label for f, start in set(zip(frame["freq"], frame["period"]))}
+    keys = frame[["freq", "period"]].drop_duplicates()
+    labels = {start: from_key(f, start).label for f, start in zip(keys["freq"].tolist(), keys["period"].tolist())}
     return pd.DataFrame({
         "area": frame["area"], "breakdown": frame["breakdown"],
         "period": frame["period"].map(labels), "start": frame["period"], "value": frame["value"],

@@ -27,13 +27,15 @@ import pandas as pd
 from loaders import Store
 
 from .attribution import attribute_change
-from .data import metric_info
+from .data import list_metrics, metric_info, metrics_with_models
+from .data import model_spec as _model_spec
 from .drivers import FittedDrivers
 from .errors import ModelError
-from .models import build_panel, get_version, load_fitted
+from .models import build_panel, get_version, list_versions, load_fitted
 from .results import MetricInfo, ModelVersion
 
-__all__ = ["Diagnosed", "importance", "partial_dependence", "residuals", "load_diagnosed", "DEFAULT_PERIODS"]
+__all__ = ["Diagnosed", "importance", "partial_dependence", "residuals", "load_diagnosed", "modelled_metrics",
+           "model_spec", "DEFAULT_PERIODS"]
 
 #: How many recent periods importance and partial dependence look at (a year of months).
 DEFAULT_PERIODS = 12
@@ -162,6 +164,18 @@ def residuals(store: Store | Diagnosed, metric: str | None = None, version: int 
         actual=("y", how), predicted=("predicted", how), n_areas=("area", "size")).reset_index()
     grouped["residual"] = grouped["actual"] - grouped["predicted"]
     return grouped[["period", "start", "actual", "predicted", "residual", "n_areas"]]
+
+
+def modelled_metrics(store: Store) -> list[str]:
+    """Metrics with a driver model spec (a ``[[model]]`` entry) or at least one fitted version."""
+    codes = set(metrics_with_models(store))
+    codes.update(m.code for m in list_metrics(store) if m.code not in codes and list_versions(store, m.code))
+    return sorted(codes)
+
+
+def model_spec(store: Store, metric: str) -> dict | None:
+    """The metric's configured model (drivers, kind, pseudo_drivers) or None."""
+    return _model_spec(store, metric)
 
 
 def linear_slope(frame: pd.DataFrame) -> float:

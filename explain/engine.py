@@ -70,7 +70,25 @@ class MetricContext:
 
     @cached_property
     def _lookup(self) -> dict[tuple[str, str], float]:
-        return {(a, p): v for a, p, v in zip(self.values["area"], self.values["period"], self.values["value"])}
+        frame = self.values
+        return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
+
+    @cached_property
+    def _series(self) -> dict[str, list[float]]:
+        """Each area's values aligned to ``periods`` (NaN where missing), built once."""
+        position = {p: i for i, p in enumerate(self.periods)}
+        out: dict[str, list[float]] = {}
+        for (area, period), value in self._lookup.items():
+            out.setdefault(area, [math.nan] * len(position))[position[period]] = value
+        return out
+
+    @cached_property
+    def _status(self) -> dict[tuple[str, str], str]:
+        frame = self.values[self.values["status"] != ""]
+        return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["status"].tolist()))
+
+    def status(self, area: str, period: str) -> str:
+        return self._status.get((area, period), "")
 
     def value(self, area: str, period: str) -> float | None:
         value = self._lookup.get((area, period))
@@ -85,7 +103,7 @@ class MetricContext:
         out = {}
         for code in self.components:
             frame = metric_frame(self.store, code, as_at=self.as_at)
-            out[code] = {(a, p): v for a, p, v in zip(frame["area"], frame["period"], frame["value"])}
+            out[code] = dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
         return out
 
     def component_values(self, area: str, period: str) -> dict[str, float] | None:
@@ -176,7 +194,8 @@ class MetricContext:
             info=info, area_name=self.tree.name(area), period_from=period_from, period_to=period_to,
             value_from=value_from, value_to=value_to, change=change, significance=significance, drivers=drivers,
             unexplained=unexplained, components=components, segments=segments, model=model,
-            data_vintage=self.vintage, by=by, driver_names=names, warnings=warnings)
+            data_vintage=self.vintage, by=by, driver_names=names, warnings=warnings,
+            provisional=self.status(area, period_to) == "p")
         return Explanation(
             metric=info.code, area=None if area == WHOLE else area, period_from=period_from, period_to=period_to,
             value_from=value_from, value_to=value_to, change=change, significance=significance,
@@ -195,13 +214,12 @@ class MetricContext:
 
     def _significance(self, area: str, period_from: str, period_to: str) -> dict:
         labels = self.periods
-        series = [self.value(area, p) for p in labels]
+        series = np.asarray(self._series.get(area, [math.nan] * len(labels)), dtype=float)
         # a backwards comparison is judged as the forward movement between the same two periods
         i, j = sorted((labels.index(period_from), labels.index(period_to)))
-        history = sum(v is not None for v in series[: i + 1])
+        history = int(np.count_nonzero(~np.isnan(series[: i + 1])))
         if history >= 3:
-            result = assess_movement([np.nan if v is None else v for v in series], labels, i, j,
-                                     higher_is_better=self.info.higher_is_better)
+            result = assess_movement(series, labels, i, j, higher_is_better=self.info.higher_is_better)
         else:
             first, second = labels[i], labels[j]
             a, b = self.value(area, first), self.value(area, second)
@@ -215,8 +233,7 @@ class MetricContext:
                                                    statistic="sum" if self.info.aggregation == "sum" else "mean",
                                                    higher_is_better=self.info.higher_is_better)
             else:
-                result = assess_movement([np.nan if v is None else v for v in series], labels, i, j,
-                                         higher_is_better=self.info.higher_is_better)
+                result = assess_movement(series, labels, i, j, higher_is_better=self.info.higher_is_better)
         return result.to_dict()
 
     def _is_count(self, a: float | None, b: float | None) -> bool:
@@ -243,6 +260,7 @@ class MetricContext:
             sums_a = {c: sum(rows_a[x][c] for x in usable) for c in formula.components}
             sums_b = {c: sum(rows_b[x][c] for x in usable) for c in formula.components}
             out = [ComponentPart(c, contributions[c], sums_a[c], sums_b[c]) for c in formula.components]
+            formula_to = math.fsum(float(formula.evaluate(rows_b[x])) for x in usable)
         else:
             a, b = self.component_values(area, period_from), self.component_values(area, period_to)
             if not a or not b:
@@ -250,11 +268,18 @@ class MetricContext:
                 return ()
             result = account(formula, a, b)
             out = [ComponentPart(p.component, p.contribution, p.value_from, p.value_to) for p in result.components]
+            formula_to = result.value_to
         gap = change - math.fsum(p.contribution for p in out)
         if abs(gap) > 1e-9 * max(1.0, abs(change)):
             out.append(ComponentPart(FORMULA_GAP, gap))
-            notes.append(f"The published values differ from the formula {self.info.formula}; "
-                         f"{FORMULA_GAP.lower()} is {narrative.signed(gap, self.info.unit)}.")
+            published = self.value(area, period_to)
+            level_gap = published - formula_to
+            share = f" ({level_gap / published:+.1%} of the published value)" if published else ""
+            unit = self.info.unit
+            notes.append(f"In {period_to} the published value ({narrative.format_value(published, unit, 4)}) and the "
+                         f"formula {self.info.formula} ({narrative.format_value(formula_to, unit, 4)}) differ by "
+                         f"{narrative.signed(level_gap, unit)}{share}; the change in that difference, "
+                         f"{narrative.signed(gap, unit)}, is shown as '{FORMULA_GAP}'.")
         return tuple(out)
 
     def _segments(self, area: str, period_from: str, period_to: str, change: float, by: str | None,
@@ -276,7 +301,8 @@ class MetricContext:
         frame = frame[frame["breakdown"].str.startswith(prefix) & ~frame["breakdown"].str.contains(";")]
         if frame.empty:
             raise ExplainError(f"{self.info.code} has no breakdown by '{by}' for {self.tree.name(area)}.")
-        labels = {start: from_key(f, start).label for f, start in set(zip(frame["freq"], frame["period"]))}
+        keys = frame[["freq", "period"]].drop_duplicates()
+        labels = {start: from_key(f, start).label for f, start in zip(keys["freq"].tolist(), keys["period"].tolist())}
         frame = frame.assign(label=frame["period"].map(labels), segment=frame["breakdown"].str[len(prefix):])
         lookup = {(m, sg, p): v for m, sg, p, v in zip(frame["metric"], frame["segment"], frame["label"], frame["value"])}
         segs = sorted(frame["segment"].unique())

@@ -65,23 +65,35 @@ def build_panel(store: Store, metric: MetricInfo, drivers: tuple[str, ...], *, t
 
 
 def _driver_column(store: Store, driver: str, panel: pd.DataFrame, tree: AreaTree, as_at: int | None) -> np.ndarray:
+    """The driver's value for each panel row: same area, else the nearest ancestor with a value
+    (then the whole), at the driver period containing the row's period start. Vectorised:
+    one lookup per ancestor level, not one per row."""
     info = metric_info(store, driver)
     frame = metric_frame(store, info, as_at=as_at)
     if frame.empty:
         raise ModelError(f"Driver '{driver}' has no data. Load its source before fitting.")
-    lookup = {(a, start): v for a, start, v in zip(frame["area"], frame["start"], frame["value"])}
-    starts = {}
-    for start in panel["start"].unique():
-        starts[start] = parse_period(start, prefer=info.frequency).start.isoformat() if info.frequency else start
+    starts = pd.Series(panel["start"].unique())
+    if info.frequency:
+        mapped = {st: parse_period(st, prefer=info.frequency).start.isoformat() for st in starts}
+    else:
+        mapped = {st: st for st in starts}
+    key_start = panel["start"].map(mapped).to_numpy()
+    values = pd.Series(frame["value"].to_numpy(dtype=float),
+                       index=pd.MultiIndex.from_arrays([frame["area"], frame["start"]]))
+    values = values[~values.index.duplicated()]
     out = np.full(len(panel), np.nan)
-    paths = {a: list(reversed(tree.path(a))) or [a] for a in panel["area"].unique()}
-    for i, (area, start) in enumerate(zip(panel["area"], panel["start"])):
-        key_start = starts[start]
-        for candidate in paths[area] + [WHOLE]:
-            value = lookup.get((candidate, key_start))
-            if value is not None:
-                out[i] = value
-                break
+    chains = {a: list(reversed(tree.path(a))) or [a] for a in panel["area"].unique()}
+    depth = max(len(c) for c in chains.values()) + 1
+    areas = panel["area"].to_numpy()
+    for level in range(depth):
+        missing = np.isnan(out)
+        if not missing.any():
+            break
+        candidates = np.array([(chains[a] + [WHOLE])[level] if level < len(chains[a]) + 1 else None
+                               for a in areas[missing]], dtype=object)
+        index = pd.MultiIndex.from_arrays([candidates, key_start[missing]])
+        found = values.reindex(index).to_numpy()
+        out[np.flatnonzero(missing)] = found
     return out
 
 
@@ -182,13 +194,29 @@ def get_version(store: Store, metric: str, version: int | None = None) -> ModelV
     return _row_to_version(row) if row else None
 
 
+_LOADED: dict[tuple[str, str, int, str], FittedDrivers] = {}
+
+
 def load_fitted(store: Store, metric: str, version: int) -> FittedDrivers:
+    """The fitted model of a version, kept per process: versions never change once saved (the
+    training hash is part of the key), and loading a gradient-boosting artefact with its
+    bootstrap refits takes seconds."""
+    with store.engine.connect() as conn:
+        digest = conn.execute(select(s.model_versions.c.training_hash).where(
+            s.model_versions.c.metric_code == metric, s.model_versions.c.version == version)).scalar()
+    key = (store.url, metric, version, digest or "")
+    if digest and key in _LOADED:
+        return _LOADED[key]
     with store.engine.connect() as conn:
         blob = conn.execute(select(s.model_versions.c.artefact).where(
             s.model_versions.c.metric_code == metric, s.model_versions.c.version == version)).scalar()
     if blob is None:
         raise ModelError(f"{metric} has no model version {version}.")
-    return load_model(blob, metric=metric)
+    fitted = load_model(blob, metric=metric)
+    if len(_LOADED) > 32:
+        _LOADED.clear()
+    _LOADED[key] = fitted
+    return fitted
 
 
 def activate_version(store: Store, metric: str, version: int) -> ModelVersion:

@@ -22,27 +22,34 @@ def round_sig(value: float, digits: int = 3) -> float:
     return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
 
 
-def _plain(value: float) -> str:
+def _g(value: float, digits: int) -> str:
+    """Rounded to ``digits`` significant figures, without an exponent or trailing zeros."""
+    rounded = round_sig(value, digits)
+    text = f"{rounded:,.{max(0, digits - 1 - int(math.floor(math.log10(abs(rounded)))))}f}" if rounded else "0"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _plain(value: float, digits: int = 3) -> str:
     """A magnitude for reading aloud: 3 significant figures, '4.24 million' above a million."""
     value = abs(value)
     if value >= 1e9:
-        return f"{round_sig(value / 1e9):g} billion"
+        return f"{_g(value / 1e9, digits)} billion"
     if value >= 1e6:
-        return f"{round_sig(value / 1e6):g} million"
+        return f"{_g(value / 1e6, digits)} million"
     if value >= 1000:
-        return f"{round_sig(value):,.0f}"
-    return f"{round_sig(value):g}"
+        return f"{round_sig(value, digits):,.0f}"
+    return _g(value, digits)
 
 
-def _money(pounds: float) -> str:
+def _money(pounds: float, digits: int = 3) -> str:
     """Pounds as '£1.23bn', '£456m', '£12,300', '£45.6'."""
     pounds = abs(pounds)
     for limit, suffix in ((1e9, "bn"), (1e6, "m")):
         if pounds >= limit:
-            return f"£{round_sig(pounds / limit):g}{suffix}"
+            return f"£{_g(pounds / limit, digits)}{suffix}"
     if pounds >= 1000:
-        return f"£{round_sig(pounds):,.0f}"
-    return f"£{round_sig(pounds):g}"
+        return f"£{round_sig(pounds, digits):,.0f}"
+    return f"£{_g(pounds, digits)}"
 
 
 _SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "bn": 1e9}
@@ -52,7 +59,7 @@ def is_percent(unit: str) -> bool:
     return unit.strip().lower() in _PERCENT_UNITS
 
 
-def format_value(value: float | None, unit: str) -> str:
+def format_value(value: float | None, unit: str, digits: int = 3) -> str:
     """A level: '£1.2m', '85.3%', '12,300 households'."""
     if value is None or not math.isfinite(value):
         return "not available"
@@ -61,10 +68,10 @@ def format_value(value: float | None, unit: str) -> str:
     money = re.match(r"^£\s*(k|m|bn)?(?![a-z])(.*)$", u)
     if money:
         scale, rest = money.group(1) or "", money.group(2).strip()
-        return f"{sign}{_money(abs(value) * _SCALE[scale])}{(' ' + rest) if rest else ''}"
+        return f"{sign}{_money(abs(value) * _SCALE[scale], digits)}{(' ' + rest) if rest else ''}"
     if is_percent(u):
-        return f"{sign}{_plain(value)}%"
-    return f"{sign}{_plain(value)}{(' ' + u) if u and u.lower() not in ('count', 'number') else ''}"
+        return f"{sign}{_plain(value, digits)}%"
+    return f"{sign}{_plain(value, digits)}{(' ' + u) if u and u.lower() not in ('count', 'number') else ''}"
 
 
 def format_change(change: float, unit: str) -> str:
@@ -72,6 +79,20 @@ def format_change(change: float, unit: str) -> str:
     if is_percent(unit):
         return f"{_plain(change)} percentage point{'s' if round_sig(abs(change)) != 1 else ''}"
     return format_value(abs(change), unit)
+
+
+def level_digits(value_from: float, value_to: float, change: float) -> int:
+    """Significant figures for the two levels so that their difference shows ('19.3 to 18.8',
+    not '19 to 19'), between 3 and 6."""
+    if not change or not math.isfinite(change):
+        return 3
+    ratio = max(abs(value_from), abs(value_to)) / abs(change)
+    return int(min(6, max(3, 2 + math.ceil(math.log10(max(ratio, 1.0))))))
+
+
+def negligible(value: float, change: float) -> bool:
+    """Floating-point noise next to the change (e.g. -4.5e-13 of a change of -3,987)."""
+    return abs(value) <= 1e-9 * max(1.0, abs(change))
 
 
 def verb(change: float) -> str:
@@ -102,23 +123,29 @@ def narrate(
     by: str | None = None,
     driver_names: dict[str, str] | None = None,
     warnings: Sequence[str] = (),
+    provisional: bool = False,
 ) -> str:
     unit = info.unit
     names = driver_names or {}
     where = "" if area_name in ("", "All areas") else f" in {area_name}"
+    digits = level_digits(value_from, value_to, change)
+    if negligible(unexplained, change):
+        unexplained = 0.0
     sentences = []
     if change == 0:
         sentences.append(f"{info.name}{where} did not change between {period_from} and {period_to} "
-                         f"({format_value(value_to, unit)}).")
+                         f"({format_value(value_to, unit, digits)}).")
     else:
         pct = ""
         if value_from and not is_percent(unit) and math.isfinite(value_from):
             pct = f", {abs(change) / abs(value_from):.1%}"
         sentences.append(f"{info.name}{where} {verb(change)} by {format_change(change, unit)}{pct} "
-                         f"from {format_value(value_from, unit)} in {period_from} to {format_value(value_to, unit)} "
-                         f"in {period_to}.")
+                         f"from {format_value(value_from, unit, digits)} in {period_from} to "
+                         f"{format_value(value_to, unit, digits)} in {period_to}.")
+    if provisional:
+        sentences.append(f"The {period_to} value is provisional and may be revised.")
     sentences.append(_significance_sentence(significance))
-    parts = [c for c in components if abs(c.contribution) > 0]
+    parts = [c for c in components if not negligible(c.contribution, change)]
     if parts and change:
         ranked = sorted(parts, key=lambda c: -abs(c.contribution))[:3]
         listed = "; ".join(f"{names.get(c.component, c.component)} {signed(c.contribution, unit)}" for c in ranked)
@@ -134,12 +161,17 @@ def narrate(
             described.append(f"{names.get(d.driver, d.driver)} ({signed(d.contribution, unit)}{interval})")
         sentences.append("The movement is associated most with " + _join(described) + ".")
         share = unexplained / change if change else 0.0
-        sentences.append(f"The driver model leaves {signed(unexplained, unit)} unexplained "
-                         f"({abs(share):.0%} of the change).")
+        who = "The driver model" if model else "These drivers"
+        if unexplained == 0.0:
+            sentences.append(f"{who} account for the whole change." if not model else
+                             f"{who} accounts for the whole change.")
+        else:
+            sentences.append(f"{who} {'leaves' if model else 'leave'} {signed(unexplained, unit)} unexplained "
+                             f"({abs(share):.0%} of the change).")
     elif change:
         sentences.append("No driver model is configured for this metric, so the whole change is unexplained "
                          "by drivers.")
-    moved = [sg for sg in segments if abs(sg.contribution) > 0]
+    moved = [sg for sg in segments if not negligible(sg.contribution, change)]
     if moved and change:
         ranked = sorted(moved, key=lambda sg: -abs(sg.contribution))[:3]
         what = f"values of {by}" if by else "areas"

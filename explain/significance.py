@@ -140,6 +140,10 @@ def _variation_for(direction: _Direction | None, higher_is_better: bool | None) 
 
 # --------------------------------------------------------------------------- XmR
 def _as_array(values: Sequence[float]) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype == np.float64 and values.ndim == 1:
+        array = values.copy()
+        array[~np.isfinite(array)] = np.nan
+        return array
     try:
         array = np.array([np.nan if v is None or v is pd.NA else v for v in values], dtype=np.float64)
     except (TypeError, ValueError):
@@ -338,7 +342,7 @@ def assess_movement(
 
     Limits come from the last ``max_baseline`` present values up to and including
     ``index_from`` (fewer than 12: trial limits, said in the detail). The chart covers the
-    series up to ``index_to`` (later points are ignored), so the points after
+    baseline and the points after it up to ``index_to`` (later points are ignored), so the points after
     ``index_from`` are judged against limits set before them. The movement is beyond normal
     variation when ``index_to`` itself is flagged by a rule (for a run or trend, one that
     ends at it). Fewer than 2 baseline values, or no value at ``index_to``: method 'none',
@@ -359,7 +363,7 @@ def assess_movement(
     if np.isnan(x[index_to]):
         detail = f"There is no value for {labels[index_to]}, so its movement cannot be judged."
         return Significance("none", None, "unknown", detail)
-    history = [i for i in range(index_from + 1) if not np.isnan(x[i])][-max_baseline:]
+    history = np.flatnonzero(~np.isnan(x[: index_from + 1]))[-max_baseline:].tolist()
     if len(history) < 2:
         return Significance(
             "none",
@@ -368,9 +372,13 @@ def assess_movement(
             f"There are too few values up to {labels[index_from]} ({len(history)}) to set process limits, "
             "so whether the change is beyond normal variation is not known.",
         )
+    # The chart covers the baseline and the points after it (earlier history cannot change the
+    # verdict on index_to except through runs longer than the baseline, which we do not count).
+    offset = history[0]
+    window, window_labels, at = x[offset: index_to + 1], labels[offset: index_to + 1], index_to - offset
     chart = xmr_chart(
-        x[: index_to + 1],
-        baseline=(history[0], index_from + 1),
+        window,
+        baseline=(0, index_from + 1 - offset),
         higher_is_better=higher_is_better,
         run_length=run_length,
         trend_length=run_length if trend_length is None else trend_length,
@@ -378,9 +386,9 @@ def assess_movement(
     basis = f"the {len(history)} periods from {labels[history[0]]} to {labels[history[-1]]}"
     if chart.trial_limits:
         basis += f" (trial limits, as there are fewer than {TRIAL_POINTS})"
-    if chart.rules[index_to]:
+    if chart.rules[at]:
         return Significance(
-            "xmr", True, chart.variation[index_to], _describe_signal(chart, x, labels, index_to, basis), chart=chart
+            "xmr", True, chart.variation[at], _describe_signal(chart, window, window_labels, at, basis), chart=chart
         )
     detail = (
         f"The change is within normal variation (common cause): {labels[index_to]} lies within the process "

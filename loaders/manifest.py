@@ -63,6 +63,7 @@ class Source:
     skip_rows: int | None = None
     layout: str = "long"
     period_column: str | None = None
+    period: str | None = None  # one fixed period for a file that has no period column
     period_frequency: str | None = None  # frequency code ('M', 'FY', ...) used to read dates
     area_column: str | None = None
     area_name_column: str | None = None
@@ -146,7 +147,7 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "id": ((str,), True), "department": ((str,), True), "title": ((str,), False),
         "path": ((str,), False), "url": ((str,), False), "format": ((str,), False),
         "sheet": ((str,), False), "skip_rows": ((int,), False), "layout": ((str,), False),
-        "period_column": ((str,), False), "period_frequency": ((str,), False),
+        "period_column": ((str,), False), "period": ((str,), False), "period_frequency": ((str,), False),
         "area_column": ((str,), False), "area_name_column": ((str,), False),
         "area": ((str,), False), "metric_column": ((str,), False),
         "value_column": ((str,), False), "metric": ((str,), False),
@@ -353,12 +354,23 @@ def _infer_layout(values: dict[str, Any]) -> str:
 def _layout_problems(values: dict[str, Any]) -> list[str]:
     layout = values["layout"]
     needs = {
-        "long": ("period_column", "metric_column", "value_column"),
-        "single": ("period_column", "metric", "value_column"),
-        "wide": ("period_column", "value_columns"),
+        "long": ("metric_column", "value_column"),
+        "single": ("metric", "value_column"),
+        "wide": ("value_columns",),
         "wide_by_period": ("metric",),
     }[layout]
-    return [f"layout '{layout}' needs '{key}'" for key in needs if not values.get(key)]
+    problems = [f"layout '{layout}' needs '{key}'" for key in needs if not values.get(key)]
+    if layout != "wide_by_period" and bool(values.get("period_column")) == bool(values.get("period")):
+        problems.append(f"layout '{layout}' needs exactly one of 'period_column' (a column of periods) or "
+                        "'period' (one fixed period for the whole file)")
+    if values.get("period"):
+        from .periods import PeriodError, parse_period
+
+        try:
+            parse_period(values["period"], prefer=values.get("period_frequency"))
+        except PeriodError as exc:
+            problems.append(f"'period': {exc}")
+    return problems
 
 
 def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:

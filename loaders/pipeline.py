@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import rollup
 from . import schema as s
@@ -92,19 +93,20 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
     """Load one source as a new vintage, atomically; structural failures return status 'failed'."""
     location = location or source.location
     try:
+        spec_sha = source_fingerprint(source)
         sha = None if source.url and not location.startswith(("/", ".")) else file_sha256(location)
         if sha is not None:
             with store.engine.connect() as conn:
                 previous = latest_load(conn, source.id)
-            if previous and previous.sha256 == sha:
-                return SourceOutcome(source.id, "unchanged", f"{source.id}: file unchanged since vintage "
+            if previous and previous.sha256 == sha and previous.spec_sha256 == spec_sha:
+                return SourceOutcome(source.id, "unchanged", f"{source.id}: file and mapping unchanged since vintage "
                                      f"{previous.load_id} (same SHA-256); nothing loaded.", previous.load_id)
         info, chunks = open_table(location, _read_options(source))
         sha = sha or info.sha256 or ""
         if source.url and sha:
             with store.engine.connect() as conn:
                 previous = latest_load(conn, source.id)
-            if previous and previous.sha256 == sha:
+            if previous and previous.sha256 == sha and previous.spec_sha256 == spec_sha:
                 return SourceOutcome(source.id, "unchanged", f"{source.id}: response unchanged since vintage "
                                      f"{previous.load_id}; nothing loaded.", previous.load_id)
         with store.engine.begin() as conn:
@@ -115,6 +117,11 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
                              report=report, rows_read=report.rows_read if report else 0)
     except WhytrendError as exc:
         return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.")
+    except SQLAlchemyError as exc:  # a bug or a database problem: this source fails, the others still load
+        log.exception("loading %s failed in the database", source.id)
+        return SourceOutcome(source.id, "failed", f"{source.id}: the database refused the load "
+                             f"({type(exc.orig or exc).__name__}: {exc.orig or exc}). Nothing of this source was "
+                             "written; please report this with the file.")
 
 
 def preview_source(store: Store, manifest: Manifest, source: Source, location: str) -> tuple[ValidationReport, pd.DataFrame]:
@@ -131,6 +138,14 @@ def preview_source(store: Store, manifest: Manifest, source: Source, location: s
                 sample.append(clean.rows.head(50))
     rows = pd.concat(sample, ignore_index=True) if sample else pd.DataFrame()
     return report, rows
+
+
+def source_fingerprint(source: Source) -> str:
+    """SHA-256 of how the manifest maps the file: the same bytes read another way are a new load."""
+    import hashlib
+
+    spec = {k: v for k, v in sorted(source.__dict__.items()) if k not in ("base_dir", "path", "url", "title")}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _read_options(source: Source) -> ReadOptions:
@@ -159,7 +174,8 @@ class _Loader:
         self._upsert_source()
         started = now()
         self.load_id = conn.execute(insert(s.loads).values(
-            source_id=source.id, file_sha256=self.sha, started_at=started, status="loading")).inserted_primary_key[0]
+            source_id=source.id, file_sha256=self.sha, spec_sha256=source_fingerprint(source), started_at=started,
+            status="loading")).inserted_primary_key[0]
         report = ValidationReport(source.id, self.location, info.sheet)
         columns = check_header(info, source, report)
         if report.failed():
@@ -186,7 +202,7 @@ class _Loader:
         previous = self._previous(metric_ids)
         counts = self._write_changes(leaves, previous, derived=False)
         derived = self._derive(leaves, metric_ids)
-        self._write_changes(derived, previous, derived=True)
+        self._write_changes(derived, previous, derived=True, keep=pack_keys(leaves) if len(leaves) else None)
         self._write_formula_metrics(metric_ids)
 
         grade = self._grade(leaves, report, exact_duplicates, counts, previous)
@@ -324,8 +340,12 @@ class _Loader:
         frame["value"] = frame["value"].astype(float)
         return frame[columns].reset_index(drop=True)
 
-    def _write_changes(self, current: pd.DataFrame, previous: pd.DataFrame, *, derived: bool) -> dict[str, int]:
-        """Insert keys that are new or changed; withdraw this source's leaf keys that disappeared."""
+    def _write_changes(self, current: pd.DataFrame, previous: pd.DataFrame, *, derived: bool,
+                       keep: np.ndarray | None = None) -> dict[str, int]:
+        """Insert keys that are new or changed; withdraw this source's leaf keys that disappeared.
+
+        ``keep``: keys this load writes as leaves; a roll-up they replace (a parent the source
+        now publishes itself) is superseded by the leaf, not withdrawn."""
         kind = previous[previous["derived"] > 0] if derived else previous[previous["derived"] == 0]
         counts = {"new": 0, "revised": 0, "unchanged": 0, "withdrawn": 0}
         if current.empty and kind.empty:
@@ -352,6 +372,8 @@ class _Loader:
                 gone = mine[~np.isin(pack_keys(mine), keys)]
             else:
                 gone = kind[~np.isin(pack_keys(kind), keys) & kind["metric_id"].isin(self._single_source_metrics(kind))]
+                if keep is not None and len(gone):
+                    gone = gone[~np.isin(pack_keys(gone), keep)]
             if not gone.empty:
                 counts["withdrawn"] = len(gone)
                 self._insert(gone.assign(value=np.nan, status="withdrawn"), derived_codes=gone["derived"].to_numpy())

@@ -100,6 +100,7 @@ loads = Table(
     Column("id", Integer, primary_key=True),  # the vintage number
     Column("source_id", String(128), ForeignKey("sources.id"), nullable=False, index=True),
     Column("file_sha256", String(64), nullable=False),
+    Column("spec_sha256", String(64), nullable=False, default=""),  # how the manifest maps the file
     Column("started_at", String(32), nullable=False),
     Column("finished_at", String(32), nullable=True),
     Column("status", String(16), nullable=False),  # 'ok'

@@ -27,9 +27,13 @@ DEFAULT_DB = "sqlite:///whytrend.db"
 
 
 def frame_of(result, columns: list[str]) -> pd.DataFrame:
-    """A DataFrame from a SQLAlchemy result, via plain tuples (pandas probes Row objects
-    attribute by attribute, which costs seconds on a million rows)."""
-    return pd.DataFrame([tuple(row) for row in result], columns=columns)
+    """A DataFrame from a SQLAlchemy result of plain numeric/text columns, fetched through the
+    DBAPI cursor: SQLAlchemy's per-row processing and pandas probing Row objects cost seconds
+    on a million rows, and these columns need no type processing."""
+    cursor = getattr(result, "cursor", None)
+    rows = cursor.fetchall() if cursor is not None else [tuple(row) for row in result]
+    result.close()
+    return pd.DataFrame(rows, columns=columns)
 
 
 def now() -> str:
@@ -390,12 +394,13 @@ def decode_days(days: pd.Series) -> pd.Series:
 class LatestLoad:
     load_id: int
     sha256: str
+    spec_sha256: str
 
 
 def latest_load(conn: Connection, source_id: str) -> LatestLoad | None:
     """The last successful load of a source (what a byte-identical reload is compared with)."""
     row = conn.execute(
-        select(s.loads.c.id, s.loads.c.file_sha256).where(s.loads.c.source_id == source_id)
+        select(s.loads.c.id, s.loads.c.file_sha256, s.loads.c.spec_sha256).where(s.loads.c.source_id == source_id)
         .order_by(s.loads.c.id.desc()).limit(1)
     ).first()
-    return LatestLoad(row.id, row.file_sha256) if row else None
+    return LatestLoad(row.id, row.file_sha256, row.spec_sha256) if row else None

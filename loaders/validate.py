@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .manifest import Manifest, Source
-from .periods import parse_period_series
+from .periods import parse_period, parse_period_series
 from .readers import TableChunk, TableInfo
 from .values import parse_value_series
 
@@ -227,6 +227,10 @@ def normalise_chunk(
         flag(bad_period, "bad-period", column, parsed.error)
         bad_row |= bad_period
         freq, period = parsed.freq, parsed.start
+    elif source.period:
+        fixed = parse_period(source.period, prefer=source.period_frequency)
+        freq = pd.Series(fixed.freq, index=frame.index, dtype=object)
+        period = pd.Series(fixed.start.isoformat(), index=frame.index, dtype=object)
     else:
         freq = period = pd.Series("", index=frame.index)
     provisional = (_text(frame[columns[source.provisional_column]]).str.lower().isin(TRUTHY)

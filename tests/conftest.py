@@ -62,3 +62,34 @@ def demo_store(tmp_path_factory):
     store = Store(folder / "demo.db")
     run_demo(store, folder / "files")
     return store
+
+
+# --- analysis fixtures ---
+@pytest.fixture(scope="session")
+def analysis_store(demo_store, tmp_path_factory):
+    """A private copy of the demo store for the analysis pages' tests (they write: users, cached
+    explanations, model versions), with users and the explanations of a few metrics precomputed."""
+    import sqlite3
+
+    from explain import precompute
+    from loaders import Store
+    from loaders.accounts import add_user
+
+    source = demo_store.url.split("///", 1)[1]
+    target = tmp_path_factory.mktemp("analysis") / "analysis.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    store = Store(target)
+    for name, role, department in (("treasury", "analyst", None), ("dwp_viewer", "viewer", "DWP"),
+                                   ("dhsc_analyst", "analyst", "DHSC")):
+        add_user(store, name, "password123", role=role, department=department, replace=True)
+    precompute(store, metrics=["uc_caseload", "uc_spend", "ae_4h_pct"])
+    return store
+
+
+@pytest.fixture(scope="session")
+def analysis_settings(analysis_store, tmp_path_factory):
+    from dashapp.settings import Settings
+
+    return Settings(db=analysis_store.url, cache_dir=tmp_path_factory.mktemp("analysis-jobs"),
+                    secret_key="analysis-tests-" + "x" * 40)

@@ -195,14 +195,14 @@ def test_assess_point_beyond_the_upper_limit() -> None:
     result = assess_movement(values, labels, 28, 29, higher_is_better=False)
     assert (result.method, result.beyond_normal_variation, result.verdict) == ("xmr", True, "concern")
     chart = result.chart
-    assert chart.baseline == (5, 29) and len(chart.values) == 30
+    assert chart.baseline == (0, 24) and len(chart.values) == 25  # the chart starts at the baseline (point 5)
     assert result.detail == (
         f"June 2022 is above the upper process limit ({format_number(chart.upper_limit)}) "
         "set on the 24 periods from June 2020 to May 2022."
     )
     assert "," in format_number(chart.upper_limit)
     data = json.loads(json.dumps(result.to_dict()))
-    assert data["chart"]["baseline"] == [5, 29] and data["chart"]["trial_limits"] is False
+    assert data["chart"]["baseline"] == [0, 24] and data["chart"]["trial_limits"] is False
     assert "values" not in data["chart"]
 
 

@@ -1,0 +1,262 @@
+"""Dash building blocks shared by the analysis pages (trends, explain, model lab) on top of
+:mod:`dashapp.components`: the metric picker grouped by department, labelled period inputs,
+an accessible progress block and the memoised reads the pages share.
+
+Kept out of the page modules because Dash imports each page file as its own module (a page
+importing another page would register it twice).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from . import state
+from .analysis_ids import metric_group, progress_parts
+from .components import radio_fieldset
+
+
+# ----------------------------------------------------------------------------- memoised reads
+@state.cached(lambda: "analysis-area-tree")
+def area_tree():
+    from explain import area_tree as read
+
+    return read(state.get_store())
+
+
+@state.cached(lambda: "analysis-metric-names")
+def metric_names() -> dict[str, str]:
+    """Every metric's name by code (driver and component names; access is checked per page)."""
+    from explain import list_metrics
+
+    return {m.code: m.name for m in list_metrics(state.get_store())}
+
+
+@state.cached(lambda metric: ("analysis-info", metric))
+def metric_info(metric: str):
+    from explain import metric_info as read
+
+    return read(state.get_store(), metric)
+
+
+@state.cached(lambda metric: ("analysis-periods", metric))
+def metric_periods(metric: str) -> tuple[str, ...]:
+    """The metric's periods with a value for the whole (else any area), oldest first."""
+    from explain import WHOLE, metric_frame
+
+    store = state.get_store()
+    frame = metric_frame(store, metric_info(metric), areas=[WHOLE])
+    if frame.empty:
+        frame = metric_frame(store, metric_info(metric))
+    frame = frame.dropna(subset=["value"]).drop_duplicates("period").sort_values("start")
+    return tuple(frame["period"].tolist())
+
+
+@state.cached(lambda metric: ("analysis-breakdowns", metric))
+def breakdown_keys(metric: str) -> tuple[str, ...]:
+    """Breakdown keys the metric has for the whole (else for any area)."""
+    from explain import WHOLE, metric_frame
+
+    store = state.get_store()
+    frame = metric_frame(store, metric_info(metric), areas=[WHOLE], breakdown=None)
+    if frame.empty:
+        frame = metric_frame(store, metric_info(metric), breakdown=None)
+    return tuple(sorted(set(frame["breakdown"].dropna())))
+
+
+@state.cached(lambda metric, area, start, end, first: ("analysis-trend", metric, area, start, end, first))
+def trend(metric: str, area: str | None, start: str | None, end: str | None, first: bool):
+    from explain import trend as read
+
+    return read(state.get_store(), metric, area=area, start=start, end=end, as_first_published=first)
+
+
+class _Miss(Exception):
+    """Raised inside the memo on a cache miss, so misses are not memoised (exceptions never are)."""
+
+
+@state.cached(lambda metric, a, b, area, by: ("analysis-cached-explanation", metric, a, b, area, by))
+def _cached_hit(metric: str, a: str, b: str, area: str | None, by: str | None):
+    from explain import cached_explanation as read
+
+    found = read(state.get_store(), metric, a, b, area=area, by=by)
+    if found is None:
+        raise _Miss
+    return found
+
+
+def cached_explanation(metric: str, a: str, b: str, area: str | None, by: str | None):
+    """The precomputed explanation or None. Never computes; hits are memoised per vintage and model
+    versions, misses are not (a background computation may fill the cache a moment later)."""
+    try:
+        return _cached_hit(metric, a, b, area, by)
+    except _Miss:
+        return None
+
+
+def root_children(tree) -> list[str]:
+    """The areas one level below the top (regions under England), for comparisons."""
+    from explain import WHOLE
+
+    kids = tree.children(WHOLE)
+    return tree.children(kids[0]) if len(kids) == 1 else kids
+
+
+# ----------------------------------------------------------------------------- controls
+def metric_picker(page_type: str, metrics: Sequence, value: str | None, *, legend: str = "Metric",
+                  department_names: dict[str, str] | None = None) -> html.Fieldset:
+    """Radios of the user's metrics grouped by department: one fieldset (legend per department)
+    per group inside an outer fieldset. Each group is a ``dbc.RadioItems`` with a pattern id
+    (:func:`dashapp.analysis_ids.metric_group`); the page keeps one choice across groups."""
+    names = department_names or {}
+    groups: dict[str, list] = {}
+    for info in metrics:
+        groups.setdefault(info.department, []).append(info)
+    inner = []
+    for department, infos in groups.items():
+        chosen = value if any(i.code == value for i in infos) else None
+        inner.append(radio_fieldset(metric_group(page_type, department), names.get(department, department),
+                                    [{"label": i.name, "value": i.code} for i in infos], chosen,
+                                    legend_class="fieldset__legend--small"))
+    return html.Fieldset([html.Legend(legend, className="fieldset__legend"), *inner],
+                         className="fieldset metric-picker")
+
+
+def chosen_metric(values: Sequence[str | None], triggered: dict | None, groups: Sequence[dict],
+                  current: str | None) -> str | None:
+    """The metric picked across department groups: the triggered group's value, else the current one."""
+    if triggered and isinstance(triggered, dict):
+        for group, value in zip(groups, values):
+            if group.get("dept") == triggered.get("dept") and value:
+                return value
+    return current or next((v for v in values if v), None)
+
+
+def period_input(id_: str, label: str, value: str | None, list_id: str, hint: str) -> html.Div:
+    """A labelled text input of a period with suggestions (the hint is part of the label, as
+    ``dbc.Input`` takes no ``aria-describedby``)."""
+    return html.Div([
+        html.Label([label, html.Span(f" – {hint}", className="label-hint")], htmlFor=id_, className="form-label"),
+        dbc.Input(id=id_, type="text", value=value or "", list=list_id, autocomplete="off", debounce=True,
+                  class_name="form-input form-input--period"),
+    ], className="form-group form-group--inline")
+
+
+def period_datalist(list_id: str, periods: Sequence[str]) -> html.Datalist:
+    return html.Datalist([html.Option(value=p) for p in periods], id=list_id)
+
+
+def progress_block(prefix: str, label: str, *, cancel_id: str | None = None) -> html.Div:
+    """A progress bar people and screen readers can follow: ``role="progressbar"`` with
+    ``aria-valuenow`` and a name (``aria-labelledby`` its visible label), the percentage as text,
+    and a polite live region for status messages. Hidden until a job runs (``running=``)."""
+    part = progress_parts(prefix)
+    children = [
+        html.P(label, id=part["label"], className="progress-block__label"),
+        html.Div(html.Div(id=part["bar"], role="progressbar", className="progress-bar", style={"width": "0%"},
+                          **{"aria-valuenow": "0", "aria-valuemin": "0", "aria-valuemax": "100",
+                             "aria-labelledby": part["label"]}),
+                 className="progress"),
+        html.P("", id=part["status"], role="status", className="progress-block__status",
+               **{"aria-live": "polite"}),
+    ]
+    if cancel_id:
+        children.append(html.Button("Cancel", id=cancel_id, type="button", n_clicks=0,
+                                    className="button button--warning"))
+    return html.Div(children, id=part["block"], className="progress-block", hidden=True)
+
+
+def progress_values(done: int, total: int, message: str) -> tuple[dict, str, str]:
+    """(bar style, aria-valuenow, status text) for ``set_progress``."""
+    from .presenters_analysis import progress_state
+
+    pct, text = progress_state(done, total, message)
+    return {"width": f"{pct}%"}, str(pct), text
+
+
+@state.cached(lambda metric: ("analysis-provenance", metric))
+def provenance(metric: str) -> dict[str, str]:
+    """Source titles, quality grade and last update of a metric (for About tabs)."""
+    from explain import latest_grade, metric_sources
+
+    store = state.get_store()
+    grade, updated = latest_grade(store, metric)
+    sources = metric_sources(store, metric)
+    titles = "; ".join(f"{r['title']} ({r['source']})" for r in sources.to_dict("records")) if not sources.empty else ""
+    return {"source": titles, "grade": grade, "updated": updated}
+
+
+def about_metric(info, *, vintage: int | str | None = None, **extra: str) -> dict[str, str]:
+    """The About tab of a chart about ``info``: definition, source, unit, last updated, vintage, grade, extras."""
+    from .presenters_analysis import date_text
+
+    facts = provenance(info.code)
+    about = {
+        "Definition": info.description or info.name,
+        "Source": facts["source"],
+        "Unit": info.unit,
+        "Formula": info.formula,
+        "Direction of improvement": {True: "Higher is better", False: "Lower is better"}.get(
+            info.higher_is_better, "Neither (neutral metric)"),
+        "Last updated": date_text(facts["updated"]),
+        "Data vintage": "" if vintage in (None, "") else str(vintage),
+        "Quality grade of the latest load": facts["grade"],
+    }
+    about.update({k: v for k, v in extra.items()})
+    return about
+
+
+# ----------------------------------------------------------------------------- background jobs
+def _job_key() -> bytes:
+    """A key for signing job requests, derived from the app's secret (never the secret itself)."""
+    import hashlib
+    import os
+
+    secret = state.settings().secret_key or os.environ.get("WHYTREND_SECRET_KEY")
+    if not secret:
+        from loaders.accounts import session_secret
+
+        secret = session_secret(state.get_store())
+    return hashlib.sha256(b"whytrend background job v1\x00" + secret.encode()).digest()
+
+
+def _canonical(body: dict) -> bytes:
+    import json
+
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def sign_job(payload: dict) -> dict:
+    """``payload`` plus the user who asked and an HMAC, made by a callback that has checked access.
+
+    Background jobs run in another process without the request (so without the session): they act
+    only on a request this server signed after its own checks (:func:`verify_job`)."""
+    import hmac
+
+    from . import auth
+
+    user = auth.current_user()
+    body = {**payload, "user": user.username if user is not None else None}
+    return {**body, "sig": hmac.new(_job_key(), _canonical(body), "sha256").hexdigest()}
+
+
+def verify_job(signed) -> dict:
+    """The payload of a signed job request; PermissionError when it was not signed here."""
+    import hmac
+
+    if not isinstance(signed, dict) or not isinstance(signed.get("sig"), str):
+        raise PermissionError("This request to run a job was not made by this page.")
+    body = {k: v for k, v in signed.items() if k != "sig"}
+    expected = hmac.new(_job_key(), _canonical(body), "sha256").hexdigest()
+    if not hmac.compare_digest(expected, signed["sig"]):
+        raise PermissionError("This request to run a job was not made by this page.")
+    return body
+
+
+def job_store():
+    """A store of its own for a background job (a forked process must not use the parent's pooled
+    connections)."""
+    from loaders import Store
+
+    return Store(state.settings().db)

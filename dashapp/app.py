@@ -1,0 +1,134 @@
+"""The app factory: Flask server (sessions, sign-in, guards) + multi-page Dash.
+
+``create_app(settings)`` builds everything; pages live in ``dashapp/pages`` (``register_page``
++ ``layout(**query)`` + ``@callback``) and never import this module.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+
+from . import state
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent
+PAGES = PACKAGE / "pages"
+ASSETS = PACKAGE.parent / "assets"
+
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en-GB">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        <a class="skip-link" href="#main-content">Skip to main content</a>
+        {%app_entry%}
+        {%config%}
+        {%scripts%}
+        {%renderer%}
+    </body>
+</html>"""
+
+
+def create_app(settings: Settings | None = None):
+    """Build the whytrend Dash app for ``settings`` (default: ``Settings.from_env()``)."""
+    import dash
+    import diskcache
+    import flask
+    from dash import DiskcacheManager
+
+    from . import auth, components, layout  # noqa: F401  (components registers the card download callback)
+
+    settings = settings or Settings.from_env()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    state.configure(settings)
+    store = state.get_store()
+
+    server = flask.Flask("dashapp", static_folder=None)
+    secret = settings.secret_key or os.environ.get("WHYTREND_SECRET_KEY")
+    if not secret:
+        from loaders.accounts import session_secret
+
+        secret = session_secret(store)
+    server.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_NAME="whytrend_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours),
+        WHYTREND_SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 * 4 // 3 + 1024 * 1024,  # base64 in JSON
+    )
+    auth.init_app(server, settings)
+
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    manager = DiskcacheManager(diskcache.Cache(str(settings.cache_dir)))
+    _reset_dash_globals()
+    components.register_callbacks()
+    app = dash.Dash(
+        "dashapp",
+        server=server,
+        use_pages=True,
+        pages_folder=str(PAGES),
+        assets_folder=str(ASSETS),
+        background_callback_manager=manager,
+        suppress_callback_exceptions=True,
+        title="whytrend",
+        update_title=None,
+        index_string=INDEX_STRING,
+        serve_locally=True,
+    )
+    app.layout = layout.serve_layout
+    _adopt_callbacks(app)
+    guard_pages()
+    app.whytrend_settings = settings
+    return app
+
+
+def guard_pages() -> None:
+    """Wrap every registered page's layout with the role and metric checks of :mod:`dashapp.auth`."""
+    import dash
+
+    from . import auth
+
+    for page in dash.page_registry.values():
+        current = page.get("layout")
+        if getattr(current, "_whytrend_guarded", False):
+            continue
+        guarded = auth.guard_layout(current, auth.page_role(page))
+        guarded._whytrend_guarded = True  # type: ignore[attr-defined]
+        page["layout"] = guarded
+
+
+# Dash keeps ``@callback``s and pages in module-level registries and hands them to the first app
+# that serves a request. So that every app built in one process (tests build several) has exactly
+# its own pages and callbacks: clear the registries before building, then take what the pages
+# registered at once. (Uses Dash internals: dash._callback.GLOBAL_*, Dash._callback_list.)
+def _reset_dash_globals() -> None:
+    import dash
+    from dash import _callback
+
+    _callback.GLOBAL_CALLBACK_LIST.clear()
+    _callback.GLOBAL_CALLBACK_MAP.clear()
+    _callback.GLOBAL_INLINE_SCRIPTS.clear()
+    dash.page_registry.clear()
+
+
+def _adopt_callbacks(app) -> None:
+    from dash import _callback
+
+    for key in list(_callback.GLOBAL_CALLBACK_MAP):
+        app.callback_map[key] = _callback.GLOBAL_CALLBACK_MAP.pop(key)
+    app._callback_list.extend(_callback.GLOBAL_CALLBACK_LIST)
+    _callback.GLOBAL_CALLBACK_LIST.clear()
+    app._inline_scripts.extend(_callback.GLOBAL_INLINE_SCRIPTS)
+    _callback.GLOBAL_INLINE_SCRIPTS.clear()
+

@@ -1,0 +1,454 @@
+"""Figures of the analysis pages: pure functions from result objects to ``go.Figure``.
+
+No I/O, no Dash, no plotly.express (performance.md: express costs 2–3× per request). Style
+from ui.md and the Government Analysis Function: headline title plus a statistical subtitle,
+at most about four categories, light grey gridlines, horizontal labels, sans-serif, the GAF
+palette; the toolbar is hidden by :data:`GRAPH_CONFIG` on the ``dcc.Graph``.
+
+Every colour used for marks has a contrast of at least 3:1 against white and every colour used
+for text at least 4.5:1 (tests check both with :func:`contrast_ratio`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import plotly.graph_objects as go
+
+from .presenters_analysis import (MAX_COMPARE, UNEXPLAINED, Part, period_name, short_number, signed_short)
+
+# ----------------------------------------------------------------------------- colours
+DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = (
+    "#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
+PALETTE = (DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE)
+SEQUENTIAL = ("#092135", "#12436D", "#2073BC", "#6BACE6", "#ADD1F1")
+NULL_FILL = "#F2F2F2"
+TEXT = "#0b0c0c"
+SECONDARY_TEXT = "#484949"
+GOOD = "#0f7a52"      # GOV.UK success
+BAD = "#ca3535"       # GOV.UK error
+GRID = "#E1E1E1"      # light grey gridlines (not information, so no contrast requirement)
+PROVISIONAL_FILL = "#EBEBEB"
+FONT = "Arial, Helvetica, sans-serif"
+#: Colours that may draw chart marks (≥ 3:1 against white).
+MARK_COLOURS = (*PALETTE, GOOD, BAD, SEQUENTIAL[0], SEQUENTIAL[1], SEQUENTIAL[2])
+#: Colours that may draw text (≥ 4.5:1 against white).
+TEXT_COLOURS = (TEXT, SECONDARY_TEXT, GOOD, BAD, DARK_BLUE, DARK_PINK, DARK_GREY)
+#: Variation (NHS Making Data Count) → (colour, marker symbol, words).
+VARIATION_STYLE = {
+    "improvement": (GOOD, "circle", "Special cause: improvement"),
+    "concern": (BAD, "diamond", "Special cause: concern"),
+    "neutral": (LIGHT_PURPLE, "square", "Special cause (no better or worse direction)"),
+}
+GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.x relative luminance of '#rrggbb' (or '#rgb')."""
+    value = colour.lstrip("#")
+    if len(value) == 3:
+        value = "".join(c * 2 for c in value)
+    if len(value) != 6:
+        raise ValueError(f"Not a hex colour: {colour!r}")
+    channels = []
+    for i in (0, 2, 4):
+        c = int(value[i:i + 2], 16) / 255
+        channels.append(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+    r, g, b = channels
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str = "#FFFFFF") -> float:
+    """WCAG contrast ratio (1–21) between two colours."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_colour_for(colour: str) -> str:
+    """The colour itself when it is readable as text on white (≥ 4.5:1), else near-black."""
+    return colour if contrast_ratio(colour) >= 4.5 else TEXT
+
+
+def direction_colours(higher_is_better: bool | None) -> tuple[str, str]:
+    """(colour of an increase, colour of a decrease): good/bad when the metric has a direction,
+    else two neutral palette colours."""
+    if higher_is_better is None:
+        return DARK_BLUE, ORANGE
+    return (GOOD, BAD) if higher_is_better else (BAD, GOOD)
+
+
+# ----------------------------------------------------------------------------- layout
+def base_layout(title: str, subtitle: str = "", *, height: int = 420, legend: bool = False) -> dict:
+    axis = dict(showgrid=True, gridcolor=GRID, gridwidth=1, zeroline=False, tickangle=0, automargin=True,
+                linecolor=SECONDARY_TEXT, tickfont=dict(color=TEXT, size=13), title=dict(font=dict(color=TEXT)))
+    return dict(
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=18, color=TEXT),
+                   subtitle=dict(text=subtitle, font=dict(size=13, color=SECONDARY_TEXT))),
+        font=dict(family=FONT, size=13, color=TEXT),
+        paper_bgcolor="#FFFFFF", plot_bgcolor="#FFFFFF", height=height,
+        margin=dict(l=10, r=30, t=80, b=40),
+        xaxis=dict(axis), yaxis=dict(axis),
+        showlegend=legend,
+        legend=dict(orientation="h", x=0, y=-0.12, yanchor="top", font=dict(color=TEXT)),
+        hoverlabel=dict(font=dict(family=FONT, color=TEXT), bgcolor="#FFFFFF"),
+        separators=".,",
+    )
+
+
+def _ticks(labels: Sequence[str], freq: str, most: int = 8) -> tuple[list[int], list[str]]:
+    """At most ``most`` evenly spaced tick positions with readable period names (horizontal)."""
+    n = len(labels)
+    if n == 0:
+        return [], []
+    step = max(1, math.ceil(n / most))
+    positions = list(range(n - 1, -1, -step))[::-1]  # always label the latest period
+    return positions, [_tick_text(labels[i], freq) for i in positions]
+
+
+def _tick_text(label: str, freq: str) -> str:
+    if freq == "M":
+        name = period_name(label, freq)
+        return name[:3] + " " + name[-4:] if name != label else label
+    return label
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    layout = base_layout(title, "", height=240)
+    layout["xaxis"].update(visible=False)
+    layout["yaxis"].update(visible=False)
+    layout["annotations"] = [dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                                  font=dict(color=TEXT, size=14))]
+    return go.Figure(layout=layout)
+
+
+# ----------------------------------------------------------------------------- trends
+def _event_index(event: Mapping[str, str], trend) -> int | None:
+    """Position of the point whose period holds the event (by label, else by start date); None when
+    the event falls outside the series."""
+    labels = [p.period for p in trend.points]
+    if event.get("period") in labels:
+        return labels.index(event["period"])
+    start = _event_start(event.get("period", ""))
+    if start is None or not trend.points or start < trend.points[0].start:
+        return None
+    index = max(i for i, p in enumerate(trend.points) if p.start <= start)
+    if index == len(trend.points) - 1 and len(trend.points) >= 2:
+        import datetime as dt
+
+        last, before = (dt.date.fromisoformat(p.start[:10]) for p in (trend.points[-1], trend.points[-2]))
+        if dt.date.fromisoformat(start) >= last + (last - before):
+            return None
+    return index
+
+
+def _event_start(label: str) -> str | None:
+    try:
+        from loaders.periods import parse_period
+
+        return parse_period(label).start.isoformat()
+    except Exception:  # an unreadable event period is simply not drawn
+        return None
+
+
+def provisional_spans(trend) -> list[tuple[int, int]]:
+    """(first, last) positions of each run of provisional points."""
+    spans, start = [], None
+    for i, p in enumerate(trend.points):
+        if p.status == "p" and start is None:
+            start = i
+        if p.status != "p" and start is not None:
+            spans.append((start, i - 1))
+            start = None
+    if start is not None:
+        spans.append((start, len(trend.points) - 1))
+    return spans
+
+
+def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", latest=None,
+                 as_first_published: bool = False) -> go.Figure:
+    """The series with XmR centre and limits (dashed, labelled directly), special-cause points by
+    colour and shape (with words in the legend and hover), provisional periods shaded, events as
+    annotated vertical lines, and revised periods: hollow markers at the first-published value
+    (or, when showing first-published figures, at the latest value from ``latest``)."""
+    labels = [p.period for p in trend.points]
+    x = list(range(len(labels)))
+    values = [p.value for p in trend.points]
+    unit = trend.unit
+    traces: list[go.BaseTraceType] = [go.Scatter(
+        x=x, y=values, mode="lines+markers", name=trend.area_name or "Value",
+        line=dict(color=DARK_BLUE, width=2.5), marker=dict(color=DARK_BLUE, size=5),
+        customdata=labels, hovertemplate="%{customdata}: %{y:,.4~r}" + (f" {unit}" if unit else "") + "<extra></extra>")]
+    annotations: list[dict] = []
+    shapes: list[dict] = []
+    if trend.centre is not None and x:
+        for name, value, dash, width in (("Centre", trend.centre, "dash", 1.5),
+                                         ("Upper process limit", trend.upper_limit, "dot", 1.5),
+                                         ("Lower process limit", trend.lower_limit, "dot", 1.5)):
+            traces.append(go.Scatter(x=[x[0], x[-1]], y=[value, value], mode="lines", name=name,
+                                     line=dict(color=DARK_GREY, dash=dash, width=width), hoverinfo="skip"))
+            short = {"Centre": "Mean", "Upper process limit": "Upper limit", "Lower process limit": "Lower limit"}[name]
+            annotations.append(dict(x=x[-1], y=value, xref="x", yref="y", xanchor="left", yanchor="middle",
+                                    text=f" {short} {short_number(value)}", showarrow=False,
+                                    font=dict(color=TEXT, size=12)))
+    for variation, (colour, symbol, words) in VARIATION_STYLE.items():
+        idx = [i for i, p in enumerate(trend.points) if p.rules and p.variation == variation and p.value is not None]
+        if idx:
+            traces.append(go.Scatter(
+                x=idx, y=[values[i] for i in idx], mode="markers", name=words,
+                marker=dict(color=colour, symbol=symbol, size=10, line=dict(color="#FFFFFF", width=1)),
+                customdata=[[labels[i], " ".join(map(str, trend.points[i].rules))] for i in idx],
+                hovertemplate="%{customdata[0]}: " + words + " (rules %{customdata[1]})<extra></extra>"))
+    revisions = _revision_points(trend, latest, as_first_published)
+    if revisions:
+        name = "Latest (revised) value" if as_first_published else "First published value"
+        traces.append(go.Scatter(
+            x=[i for i, _ in revisions], y=[v for _, v in revisions], mode="markers", name=name,
+            marker=dict(color="#FFFFFF", symbol="circle-open", size=9, line=dict(color=DARK_PINK, width=2)),
+            customdata=[labels[i] for i, _ in revisions],
+            hovertemplate="%{customdata}: " + name.lower() + " %{y:,.4~r}<extra></extra>"))
+    for first, last in provisional_spans(trend):
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=first - 0.5, x1=last + 0.5, y0=0, y1=1,
+                           fillcolor=PROVISIONAL_FILL, line=dict(width=0), layer="below", name="provisional"))
+        annotations.append(dict(x=(first + last) / 2, y=1, xref="x", yref="paper", yanchor="bottom",
+                                text="Provisional", showarrow=False, font=dict(color=SECONDARY_TEXT, size=12)))
+    for k, event in enumerate(trend.events):
+        i = _event_index(event, trend)
+        if i is None:
+            continue
+        shapes.append(dict(type="line", xref="x", yref="paper", x0=i, x1=i, y0=0, y1=1, name="event",
+                           line=dict(color=DARK_PINK, width=1.5, dash="dashdot")))
+        title_text = event.get("title", "")
+        short_title = title_text if len(title_text) <= 32 else title_text[:31] + "…"
+        annotations.append(dict(x=i, y=0.98 - 0.08 * (k % 3), xref="x", yref="paper", xanchor="left",
+                                text=f" {short_title}", showarrow=False, hovertext=title_text,
+                                font=dict(color=DARK_PINK, size=11), bgcolor="rgba(255,255,255,0.85)"))
+    layout = base_layout(title, subtitle, legend=True, height=460)
+    positions, texts = _ticks(labels, freq)
+    layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, range=[-0.6, len(x) - 0.4 + 0.12 * len(x)])
+    layout["yaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["margin"].update(r=20)
+    layout["annotations"] = annotations
+    layout["shapes"] = shapes
+    return go.Figure(data=traces, layout=layout)
+
+
+def _revision_points(trend, latest, as_first_published: bool) -> list[tuple[int, float]]:
+    from .presenters_analysis import revised
+
+    out = []
+    if as_first_published:
+        if latest is None:
+            return []
+        other = {p.period: p.value for p in latest.points}
+        for i, p in enumerate(trend.points):
+            value = other.get(p.period)
+            if value is not None and revised(value, p.value):
+                out.append((i, value))
+        return out
+    for i, p in enumerate(trend.points):
+        if p.first_published is not None and p.value is not None and revised(p.value, p.first_published):
+            out.append((i, p.first_published))
+    return out
+
+
+def compare_figure(trends: Sequence, *, title: str, subtitle: str = "", freq: str = "") -> go.Figure:
+    """Overlaid lines of up to :data:`MAX_COMPARE` areas, labelled directly at their ends."""
+    if len(trends) > MAX_COMPARE:
+        raise ValueError(f"At most {MAX_COMPARE} areas can be compared on one chart, not {len(trends)}.")
+    starts = sorted({(p.start, p.period) for t in trends for p in t.points})
+    labels = [label for _, label in starts]
+    position = {label: i for i, label in enumerate(labels)}
+    traces, annotations = [], []
+    for k, t in enumerate(trends):
+        colour = PALETTE[k]
+        xs = [position[p.period] for p in t.points]
+        ys = [p.value for p in t.points]
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=t.area_name, line=dict(color=colour, width=2.5),
+                                 customdata=[p.period for p in t.points],
+                                 hovertemplate=t.area_name + " %{customdata}: %{y:,.4~r}<extra></extra>"))
+        last = next(((x, y) for x, y in zip(reversed(xs), reversed(ys)) if y is not None), None)
+        if last:
+            annotations.append(dict(x=last[0], y=last[1], xref="x", yref="y", xanchor="left", showarrow=False,
+                                    text=f" {t.area_name}", font=dict(color=text_colour_for(colour), size=12)))
+    layout = base_layout(title, subtitle, height=440)
+    positions, texts = _ticks(labels, freq)
+    layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts,
+                           range=[-0.6, len(labels) - 0.4 + 0.25 * len(labels)])
+    unit = trends[0].unit if trends else ""
+    layout["yaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["annotations"] = annotations
+    return go.Figure(data=traces, layout=layout)
+
+
+# ----------------------------------------------------------------------------- waterfalls
+def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tuple[str, float], title: str,
+                     subtitle: str = "", unit: str = "", higher_is_better: bool | None = None) -> go.Figure:
+    """A waterfall from ``start`` to ``end``: one floating bar per part (base = the running total),
+    coloured by sign, with error bars from each part's interval; the unexplained part is hatched.
+
+    Bars are ``go.Bar`` with ``base`` (``go.Waterfall`` has no error bars): the value of a part's
+    bar is its contribution, so start + Σ parts = end is visible in the figure's data.
+    """
+    up, down = direction_colours(higher_is_better)
+    labels = [start[0]] + [p.label for p in parts] + [end[0]]
+    bases, heights, colours, patterns, err_plus, err_minus, texts = [0.0], [start[1]], [DARK_GREY], [""], [0.0], [0.0], \
+        [short_number(start[1])]
+    running = start[1]
+    for p in parts:
+        bases.append(running)
+        heights.append(p.value)
+        colours.append(up if p.value >= 0 else down)
+        patterns.append("/" if p.label == UNEXPLAINED else "")
+        has_ci = p.ci_low is not None and p.ci_high is not None
+        err_plus.append(max(0.0, p.ci_high - p.value) if has_ci else 0.0)
+        err_minus.append(max(0.0, p.value - p.ci_low) if has_ci else 0.0)
+        texts.append(signed_short(p.value))
+        running += p.value
+    bases.append(0.0)
+    heights.append(end[1])
+    colours.append(DARK_GREY)
+    patterns.append("")
+    err_plus.append(0.0)
+    err_minus.append(0.0)
+    texts.append(short_number(end[1]))
+    hover = [f"{label}: {text}" for label, text in zip(labels, texts)]
+    bar = go.Bar(
+        x=labels, y=heights, base=bases, name="Contribution",
+        marker=dict(color=colours, line=dict(color=colours, width=1),
+                    pattern=dict(shape=patterns, fgcolor="#FFFFFF", solidity=0.3)),
+        error_y=dict(type="data", symmetric=False, array=err_plus, arrayminus=err_minus, color=TEXT,
+                     thickness=1.5, width=6, visible=any(err_plus) or any(err_minus)),
+        text=texts, textposition="outside", textfont=dict(color=TEXT), cliponaxis=False,
+        hovertext=hover, hoverinfo="text")
+    connectors = _connectors(bases, heights)
+    layout = base_layout(title, subtitle, height=440)
+    low, high, truncated = _value_range(start[1], end[1], bases, heights, err_plus, err_minus)
+    layout["yaxis"].update(range=[low, high], title=dict(text=unit, font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["xaxis"].update(showgrid=False, type="category")
+    layout["shapes"] = connectors
+    layout["bargap"] = 0.35
+    if truncated:
+        layout["annotations"] = [dict(text="The value axis does not start at zero.", x=0, y=-0.16, xref="paper",
+                                      yref="paper", showarrow=False, xanchor="left",
+                                      font=dict(color=SECONDARY_TEXT, size=12))]
+    return go.Figure(data=[bar], layout=layout)
+
+
+def _connectors(bases: Sequence[float], heights: Sequence[float]) -> list[dict]:
+    """Thin lines joining each bar's end to the next bar's start (the running total)."""
+    shapes = []
+    for i in range(len(bases) - 1):
+        level = bases[i] + heights[i]
+        shapes.append(dict(type="line", xref="x", yref="y", x0=i + 0.32, x1=i + 1 - 0.32, y0=level, y1=level,
+                           line=dict(color=SECONDARY_TEXT, width=1, dash="dot")))
+    return shapes
+
+
+def _value_range(start: float, end: float, bases, heights, err_plus, err_minus) -> tuple[float, float, bool]:
+    """The y range: from zero when the change is large against the level, else around the
+    running totals (with a note that the axis does not start at zero)."""
+    levels = [start, end]
+    for b, h, ep, em in zip(bases[1:-1], heights[1:-1], err_plus[1:-1], err_minus[1:-1]):
+        levels += [b, b + h, b + h + ep, b + h - em]
+    lo, hi = min(levels), max(levels)
+    span = hi - lo
+    if lo >= 0 and (span == 0 or span < 0.5 * hi):
+        pad = max(span * 0.25, abs(hi) * 1e-3, 1e-9)
+        return lo - pad, hi + pad, True
+    if hi <= 0 and (span == 0 or span < 0.5 * abs(lo)):
+        pad = max(span * 0.25, abs(lo) * 1e-3, 1e-9)
+        return lo - pad, hi + pad, True
+    pad = max(span * 0.12, 1e-9)
+    return min(0.0, lo - pad), max(0.0, hi + pad), False
+
+
+# ----------------------------------------------------------------------------- segments
+def segments_figure(parts: Sequence[Part], *, title: str, subtitle: str = "", unit: str = "",
+                    higher_is_better: bool | None = None, mix_rate: bool = False) -> go.Figure:
+    """Horizontal bars of each segment's contribution (largest at the top), coloured by sign; for
+    ratio metrics, mix and rate stacked (relative bars) with a marker at the net contribution."""
+    ordered = list(reversed(parts))  # plotly draws the first category at the bottom
+    labels = [p.label for p in ordered]
+    layout = base_layout(title, subtitle, height=120 + 52 * max(1, len(parts)), legend=mix_rate)
+    layout["yaxis"].update(showgrid=False, type="category", automargin=True)
+    layout["xaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), zeroline=True, zerolinecolor=SECONDARY_TEXT,
+                           tickformat=",.4~r")
+    if mix_rate:
+        traces = [
+            go.Bar(y=labels, x=[p.mix or 0.0 for p in ordered], orientation="h", name="Mix (share of the total)",
+                   marker=dict(color=DARK_BLUE), hovertemplate="%{y}: mix %{x:,.4~r}<extra></extra>"),
+            go.Bar(y=labels, x=[p.rate or 0.0 for p in ordered], orientation="h", name="Rate (within the segment)",
+                   marker=dict(color=TURQUOISE), hovertemplate="%{y}: rate %{x:,.4~r}<extra></extra>"),
+            go.Scatter(y=labels, x=[p.value for p in ordered], mode="markers+text", name="Net contribution",
+                       marker=dict(color=TEXT, symbol="line-ns", size=18, line=dict(color=TEXT, width=3)),
+                       text=[signed_short(p.value) for p in ordered], textposition="top center",
+                       textfont=dict(color=TEXT), hovertemplate="%{y}: net %{x:,.4~r}<extra></extra>"),
+        ]
+        layout["barmode"] = "relative"
+        return go.Figure(data=traces, layout=layout)
+    up, down = direction_colours(higher_is_better)
+    bar = go.Bar(y=labels, x=[p.value for p in ordered], orientation="h", name="Contribution",
+                 marker=dict(color=[up if p.value >= 0 else down for p in ordered]),
+                 text=[signed_short(p.value) for p in ordered], textposition="outside", textfont=dict(color=TEXT),
+                 cliponaxis=False, hovertemplate="%{y}: %{x:,.4~r}<extra></extra>")
+    return go.Figure(data=[bar], layout=layout)
+
+
+# ----------------------------------------------------------------------------- model lab
+def cv_figure(scores: Mapping, *, title: str, subtitle: str = "") -> go.Figure:
+    """Mean absolute error per time-aware fold: the model beside the naive baseline."""
+    folds = list(scores.get("folds", ()))
+    names = [f"Fold {int(f['fold']) + 1}" for f in folds]
+    traces = [
+        go.Bar(x=names, y=[f.get("mae") for f in folds], name="Model", marker=dict(color=DARK_BLUE),
+               hovertemplate="%{x}: model MAE %{y:,.4~r}<extra></extra>"),
+        go.Bar(x=names, y=[f.get("baseline_mae") for f in folds], name="Naive baseline (last value)",
+               marker=dict(color=ORANGE), hovertemplate="%{x}: baseline MAE %{y:,.4~r}<extra></extra>"),
+    ]
+    layout = base_layout(title, subtitle, legend=True, height=380)
+    layout["barmode"] = "group"
+    layout["yaxis"].update(title=dict(text="Mean absolute error", font=dict(color=TEXT)), rangemode="tozero",
+                           tickformat=",.4~r")
+    layout["xaxis"].update(showgrid=False)
+    return go.Figure(data=traces, layout=layout)
+
+
+def importance_figure(parts: Sequence[Part], *, title: str, subtitle: str = "", unit: str = "") -> go.Figure:
+    """Horizontal bars of mean |φ| per driver (largest at the top)."""
+    ordered = list(reversed(parts))
+    bar = go.Bar(y=[p.label for p in ordered], x=[p.value for p in ordered], orientation="h", name="Mean |φ|",
+                 marker=dict(color=DARK_BLUE), text=[short_number(p.value) for p in ordered],
+                 textposition="outside", textfont=dict(color=TEXT), cliponaxis=False,
+                 hovertemplate="%{y}: %{x:,.4~r}<extra></extra>")
+    layout = base_layout(title, subtitle, height=120 + 52 * max(1, len(parts)))
+    layout["yaxis"].update(showgrid=False, type="category")
+    layout["xaxis"].update(title=dict(text=f"Mean absolute contribution ({unit})" if unit else
+                                      "Mean absolute contribution", font=dict(color=TEXT)), rangemode="tozero")
+    return go.Figure(data=[bar], layout=layout)
+
+
+def partial_dependence_figure(frame, *, driver_label: str, title: str, subtitle: str = "", unit: str = "") -> go.Figure:
+    line = go.Scatter(x=frame["value"].tolist(), y=frame["prediction"].tolist(), mode="lines+markers",
+                      name="Average prediction", line=dict(color=DARK_BLUE, width=2.5), marker=dict(size=6),
+                      hovertemplate=driver_label + " %{x:,.4~r}: %{y:,.4~r}<extra></extra>")
+    layout = base_layout(title, subtitle, height=380)
+    layout["xaxis"].update(title=dict(text=driver_label, font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["yaxis"].update(title=dict(text=f"Average prediction ({unit})" if unit else "Average prediction",
+                                      font=dict(color=TEXT)), tickformat=",.4~r")
+    return go.Figure(data=[line], layout=layout)
+
+
+def residuals_figure(frame, *, title: str, subtitle: str = "", unit: str = "", freq: str = "") -> go.Figure:
+    """Actual minus predicted for the whole by period, as bars around a zero line."""
+    labels = frame["period"].tolist()
+    values = frame["residual"].tolist()
+    bar = go.Bar(x=list(range(len(labels))), y=values, name="Actual − predicted", customdata=labels,
+                 marker=dict(color=[DARK_BLUE if v >= 0 else ORANGE for v in values]),
+                 hovertemplate="%{customdata}: %{y:,.4~r}<extra></extra>")
+    layout = base_layout(title, subtitle, height=380)
+    positions, texts = _ticks(labels, freq)
+    layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, showgrid=False)
+    layout["yaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), zeroline=True, zerolinecolor=SECONDARY_TEXT,
+                           zerolinewidth=1.5, tickformat=",.4~r")
+    layout["bargap"] = 0.1
+    return go.Figure(data=[bar], layout=layout)

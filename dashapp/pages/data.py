@@ -1,0 +1,377 @@
+"""Data ("/data?source=ID"): where the numbers come from and how good they are.
+
+Analysts and admins (read only): every source with its latest vintage, quality grade and the
+reasons; a source's vintage history (counts, revisions, grades) and its quarantined rows.
+Department-scoped users see their department's sources only.
+
+Admins also upload a new file for an existing source: the file is validated first and the whole
+report is shown (every problem with row, column and value) before anything is written; "Load this
+file" then loads it as a new vintage in one transaction (a failed load writes nothing and shows
+its report) and refreshes the precomputed explanations of the metrics it touched.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from loaders.errors import WhytrendError
+
+from dashapp import auth, ids, state
+from dashapp.components import card_table, error_boundary, message, page_header, radio_fieldset, summary_list
+from dashapp.presenters import date_text, grade_reasons, problem_rows, source_from_spec, upload_suffix
+
+log = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/data", name="Data", title="Data – whytrend", order=60, role="analyst",
+                   description="Sources, vintages, quality grades and quarantined rows; uploads for admins.")
+
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+UPLOAD_MAX_AGE_S = 24 * 3600
+
+
+# ------------------------------------------------------------------------------ reads
+@state.cached(lambda: "sources")
+def _sources() -> pd.DataFrame:
+    return state.get_store().sources_frame()
+
+
+def visible_sources() -> pd.DataFrame:
+    """The sources the current user may see (their department's, or all)."""
+    frame = _sources()
+    if frame.empty:
+        return frame
+    keep = [auth.visible_department(d) for d in frame["department"]]
+    return frame[keep].reset_index(drop=True)
+
+
+def sources_table(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Source": frame["source"], "Title": frame["title"], "Department": frame["department"],
+        "Format": frame["format"],
+        "Latest vintage": [None if pd.isna(v) else int(v) for v in frame["vintage"]],
+        "Loaded": [date_text(v) if isinstance(v, str) else "never" for v in frame["loaded_at"]],
+        "Values": frame["rows_loaded"], "Quarantined rows": frame["rows_quarantined"],
+        "Revised values": frame["values_revised"], "Grade": frame["grade"].fillna("–"),
+        "Grade reasons": ["; ".join(grade_reasons(r)) or "None" for r in frame["grade_reasons"]],
+        "Periods": [f"{a} to {b}" if isinstance(a, str) and isinstance(b, str) else ""
+                    for a, b in zip(frame["period_min"], frame["period_max"])],
+    })
+
+
+def history_table(loads: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Vintage": loads["id"],
+        "Loaded": [date_text(f if isinstance(f, str) else s) for f, s in zip(loads["finished_at"], loads["started_at"])],
+        "Status": loads["status"], "Rows read": loads["rows_read"], "Values written": loads["rows_loaded"],
+        "New": loads["values_new"], "Revised": loads["values_revised"], "Withdrawn": loads["values_withdrawn"],
+        "Quarantined rows": loads["rows_quarantined"], "Grade": loads["grade"],
+        "Grade reasons": ["; ".join(grade_reasons(r)) or "None" for r in loads["grade_reasons"]],
+        "File SHA-256": [str(s)[:12] for s in loads["file_sha256"]],
+    })
+
+
+def quarantine_table(frame: pd.DataFrame) -> pd.DataFrame:
+    def cells(raw: str) -> str:
+        try:
+            values = json.loads(raw or "{}")
+        except ValueError:
+            return str(raw)
+        return "; ".join(f"{k} = {v}" for k, v in values.items()) if isinstance(values, dict) else str(values)
+
+    return pd.DataFrame({
+        "Vintage": frame["load_id"], "Row": frame["row_number"],
+        "Sheet": frame["sheet"].fillna("") if "sheet" in frame else "",
+        "Reasons": ["; ".join(grade_reasons(r)) for r in frame["reasons"]],
+        "Raw cells": [cells(r) for r in frame["raw"]],
+    })
+
+
+# ------------------------------------------------------------------------------ layout
+def layout(source: str | None = None, **_query):
+    user = auth.current_user()
+    frame = visible_sources()
+    parts = [page_header("Data", "Where the numbers come from: every source with its latest vintage and quality "
+                                 "grade, each source's vintage history and the rows set aside as unreadable.")]
+    if frame.empty:
+        parts.append(message("No sources have been loaded yet.", "info"))
+    else:
+        table = sources_table(frame)
+        parts += [html.H2("Sources"), card_table(table, caption="Sources with their latest vintage and grade")]
+        parts.append(html.H2("Vintage history", id="history"))
+        parts.append(html.Nav(html.Ul([html.Li(_source_link(row, current=row.source == source))
+                                       for row in frame.itertuples()], className="link-list"),
+                              **{"aria-label": "Vintage history of a source"}))
+        chosen = source if source in set(frame["source"]) else None
+        if source and chosen is None:
+            parts.append(message(f"There is no source '{source}' that you can see. Choose one from the list.",
+                                 "error"))
+        parts.append(_history(chosen) if chosen else
+                     html.P("Choose a source to see its vintage history and quarantined rows."))
+    if auth.has_role(user, "admin"):
+        parts += [html.Hr(className="section-rule"), _upload_section(frame)]
+    return html.Div(parts, className="page")
+
+
+def _source_link(row, *, current: bool):
+    text, href = f"{row.title} ({row.source})", f"/data?source={row.source}#history"
+    return html.A(text, href=href, **{"aria-current": "page"}) if current else dcc.Link(text, href=href)
+
+
+def _history(source: str) -> html.Div:
+    store = state.get_store()
+    loads = store.loads_frame(source)
+    if loads.empty:
+        return html.Div(html.P(f"{source} has not been loaded yet."))
+    parts = [html.H3(f"Vintages of {source}"),
+             card_table(history_table(loads), caption=f"Every load of {source}, oldest first")]
+    quarantined = pd.concat([store.quarantine_frame(int(load_id)) for load_id in loads["id"]], ignore_index=True)
+    parts.append(html.H3(f"Quarantined rows of {source}"))
+    if quarantined.empty:
+        parts.append(html.P("No rows were quarantined."))
+    else:
+        parts.append(card_table(quarantine_table(quarantined),
+                                caption=f"Rows of {source} set aside, with the reasons and the cells as read"))
+    return html.Div(parts)
+
+
+def _upload_section(frame: pd.DataFrame) -> html.Section:
+    settings = state.settings()
+    if frame.empty:
+        return html.Section([html.H2("Upload a new file"),
+                             html.P("Load a manifest with the command line first: uploads replace files of existing "
+                                    "sources.")])
+    options = [{"label": f"{row.title} ({row.source}, {row.format})", "value": row.source} for row in frame.itertuples()]
+    return html.Section([
+        html.H2("Upload a new file", id="upload-heading"),
+        html.P("Upload a new version of an existing source's file. It is checked first and nothing is written "
+               "until you choose to load it; the load is then one transaction and creates a new vintage."),
+        radio_fieldset(ids.UPLOAD_SOURCE, "Which source is the file for?", options, options[0]["value"]),
+        dcc.Upload(
+            id=ids.UPLOAD_FILE,
+            children=html.Div([
+                html.P("Drag and drop the file here, or"),
+                html.Button("Choose a file", type="button", className="button button--secondary"),
+                html.P(f"CSV, Excel (.xlsx), OpenDocument (.ods) or JSON; up to {settings.max_upload_mb} MB.",
+                       className="fieldset__hint"),
+            ]),
+            max_size=settings.max_upload_mb * 1024 * 1024, multiple=False, className="upload-zone",
+            accept=".csv,.xlsx,.ods,.json,text/csv,application/json",
+        ),
+        dcc.Loading(html.Div(id=ids.UPLOAD_REPORT, **{"aria-live": "polite"}), type="default"),
+        dcc.Store(id=ids.UPLOAD_PENDING),
+        html.Button("Load this file", id=ids.UPLOAD_LOAD, type="button", className="button", disabled=True,
+                    n_clicks=0),
+        html.Div(id=ids.UPLOAD_RESULT, **{"aria-live": "polite"}),
+    ], **{"aria-labelledby": "upload-heading"})
+
+
+# ------------------------------------------------------------------------------ upload
+def _uploads_dir() -> Path:
+    folder = state.settings().cache_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _clean_old_uploads(folder: Path) -> None:
+    cutoff = time.time() - UPLOAD_MAX_AGE_S
+    for child in folder.iterdir():
+        try:
+            if child.is_dir() and child.stat().st_mtime < cutoff:
+                shutil.rmtree(child, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _source_for(source_id: str | None):
+    """The manifest Source of a stored source the current admin may change (PermissionError otherwise)."""
+    from explain import source_spec
+
+    auth.require_role("admin")
+    frame = visible_sources()
+    if not source_id or source_id not in set(frame["source"]):
+        raise PermissionError("You do not have access to that source.")
+    spec = source_spec(state.get_store(), source_id)
+    return source_from_spec(spec, source_id=source_id), spec
+
+
+def _manifest_for(folder: Path):
+    """A manifest with the store's metrics (validation checks metric codes and units against it)."""
+    from explain import list_metrics
+    from loaders.manifest import Manifest, Metric
+
+    metrics = tuple(Metric(code=m.code, name=m.name, department=m.department, unit=m.unit,
+                           aggregation=m.aggregation, higher_is_better=m.higher_is_better, formula=m.formula,
+                           description=m.description) for m in list_metrics(state.get_store()))
+    return Manifest(path=folder / "upload.toml", metrics=metrics)
+
+
+def decode_upload(contents: str) -> bytes:
+    """The bytes of a ``dcc.Upload`` data URL."""
+    try:
+        _, data = contents.split(",", 1)
+        return base64.b64decode(data, validate=True)
+    except (ValueError, binascii.Error):
+        raise ValueError("The file could not be read from the upload; choose it again.") from None
+
+
+def _tidy(value, path: str, shown: str):
+    """Replace the private upload path by the user's file name in a report (dicts, lists, text)."""
+    if isinstance(value, str):
+        return value.replace(path, shown)
+    if isinstance(value, dict):
+        return {k: _tidy(v, path, shown) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v, path, shown) for v in value]
+    return value
+
+
+def report_view(report: dict, sample: pd.DataFrame | None = None) -> html.Div:
+    """A validation report as a summary and a table of every problem kept (row, column, value)."""
+    counts = report.get("counts", {})
+    failed = any(p.get("severity") == "structural" for p in report.get("problems", []))
+    items = [("Rows read", f"{report.get('rows_read', 0):,}"),
+             ("Rows that would be quarantined", f"{report.get('rows_quarantined', 0):,}"),
+             ("Problems", ", ".join(f"{n:,} {code}" for code, n in sorted(counts.items())) or "None")]
+    parts = [
+        message("This file cannot be loaded: fix the problems below and upload it again. Nothing has been written."
+                if failed else "The file can be loaded. Check the problems below (if any), then choose "
+                               "\"Load this file\". Nothing has been written yet.",
+                "error" if failed else "success", title="Check before loading"),
+        summary_list(items),
+    ]
+    rows = problem_rows(report)
+    if rows:
+        table = pd.DataFrame(rows).rename(columns=str.capitalize)
+        parts.append(card_table(table, caption="Every problem found, with the row, column and value",
+                                row_headers=False))
+        shown = len(rows)
+        total = sum(counts.values())
+        if total > shown:
+            parts.append(html.P(f"{shown:,} of {total:,} problems are listed; the counts above cover all of them."))
+    if sample is not None and not sample.empty and not failed:
+        parts.append(card_table(sample.head(10).astype(str), caption="The first rows as they would be loaded",
+                                row_headers=False))
+    return html.Div(parts)
+
+
+@callback(
+    Output(ids.UPLOAD_REPORT, "children"),
+    Output(ids.UPLOAD_PENDING, "data"),
+    Output(ids.UPLOAD_LOAD, "disabled"),
+    Output(ids.UPLOAD_RESULT, "children"),
+    Input(ids.UPLOAD_FILE, "contents"),
+    State(ids.UPLOAD_FILE, "filename"),
+    State(ids.UPLOAD_SOURCE, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def check_upload(contents, filename, source_id):
+    """Save the upload to a private folder and validate it (writes nothing to the store)."""
+    if not contents:
+        return message("Choose a file to check.", "info"), None, True, ""
+    from loaders import preview_source
+
+    source, spec = _source_for(source_id)
+    folder = _uploads_dir()
+    _clean_old_uploads(folder)
+    token = secrets.token_hex(16)
+    path = folder / token / f"{source.id}{upload_suffix(filename, spec.get('format'))}"
+    path.parent.mkdir()
+    path.write_bytes(decode_upload(contents))
+    shown = filename or path.name
+    try:
+        report, sample = preview_source(state.get_store(), _manifest_for(path.parent), source, str(path))
+    except WhytrendError as exc:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        return (message(str(exc).replace(str(path), shown), "error",
+                        title="This file cannot be loaded. Nothing has been written."), None, True, "")
+    ok = not report.failed()
+    pending = {"token": token, "source": source.id, "file": path.name, "filename": filename or path.name} if ok else None
+    if not ok:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    return report_view(_tidy(report.to_dict(limit=2000), str(path), shown), sample), pending, not ok, ""
+
+
+@callback(
+    Output(ids.UPLOAD_RESULT, "children", allow_duplicate=True),
+    Output(ids.UPLOAD_PENDING, "data", allow_duplicate=True),
+    Output(ids.UPLOAD_LOAD, "disabled", allow_duplicate=True),
+    Input(ids.UPLOAD_LOAD, "n_clicks"),
+    State(ids.UPLOAD_PENDING, "data"),
+    running=[(Output(ids.UPLOAD_LOAD, "children"), "Loading…", "Load this file")],
+    prevent_initial_call=True,
+)
+@error_boundary
+def load_upload(n_clicks, pending):
+    """Load the checked file as a new vintage, then refresh the affected explanations."""
+    if not n_clicks or not pending:
+        return message("Upload and check a file first.", "info"), no_update, True
+    from loaders import load_source
+
+    source, _ = _source_for(pending.get("source"))
+    token, name = str(pending.get("token", "")), str(pending.get("file", ""))
+    folder = _uploads_dir() / token
+    path = folder / name
+    if not TOKEN_RE.match(token) or path.parent != folder or not path.is_file():
+        return message("The checked file is no longer available; upload it again.", "error"), None, True
+    store = state.get_store()
+    outcome = load_source(store, _manifest_for(folder), source, location=str(path))
+    shutil.rmtree(folder, ignore_errors=True)
+    state.invalidate()
+    shown = str(pending.get("filename") or name)
+    if outcome.status == "failed":
+        report = _tidy(outcome.report.to_dict(limit=2000), str(path), shown) if outcome.report is not None else {}
+        return html.Div([message(_tidy(outcome.message, str(path), shown), "error", title="Nothing was written"),
+                         report_view(report) if report else None]), None, True
+    if outcome.status == "unchanged":
+        return message(outcome.message, "info"), None, True
+    refreshed = _refresh_explanations(source.id)
+    state.invalidate()
+    return html.Div([
+        message(f"Loaded {source.id} as vintage {outcome.load_id}: {outcome.rows_read:,} rows read, "
+                f"{outcome.values_loaded:,} values ({outcome.values_new:,} new, {outcome.values_revised:,} revised, "
+                f"{outcome.values_withdrawn:,} withdrawn), {outcome.rows_quarantined:,} rows quarantined; "
+                f"quality grade {outcome.grade}. Explanations refreshed: {refreshed}.", "success", title="Loaded"),
+        html.Ul([html.Li(r) for r in outcome.grade_reasons]) if outcome.grade_reasons else None,
+        dcc.Link("See the updated vintage history", href=f"/data?source={source.id}#history"),
+    ]), None, True
+
+
+def _refresh_explanations(source_id: str) -> str:
+    from explain import get_version, list_metrics, metric_sources, precompute
+
+    store = state.get_store()
+    infos = list_metrics(store)
+    written = {m.code for m in infos if source_id in set(metric_sources(store, m.code).get("source", []))}
+    drivers = {m.code: set(v.drivers) if (v := get_version(store, m.code)) else set() for m in infos}
+    affected = affected_metrics([(m.code, m.formula) for m in infos], written, drivers)
+    return str(precompute(store, metrics=sorted(affected))) if affected else "none needed"
+
+
+def affected_metrics(formulas: list[tuple[str, str]], written: set[str], drivers: dict[str, set[str]]) -> set[str]:
+    """Metrics whose explanations change when ``written`` change: themselves, formula metrics using
+    them (transitively) and metrics whose active driver model uses any of them."""
+    affected = set(written)
+    changed = True
+    while changed:
+        changed = False
+        for code, formula in formulas:
+            if code in affected or not formula:
+                continue
+            names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))
+            if names & affected:
+                affected.add(code)
+                changed = True
+    affected |= {code for code, used in drivers.items() if used & affected}
+    return affected

@@ -1,0 +1,360 @@
+"""Explain ("/explain?metric=&area=&from=&to=&by="): why did a metric move between two periods?
+
+By default the latest period against the previous one, with a one-click switch to a year
+earlier. Shows whether the movement is beyond normal variation (words and a badge), a driver
+waterfall from value A to value B (contributions with bootstrap intervals, small drivers grouped,
+then the unexplained part), the formula components, the segments (areas or the values of a
+breakdown; mix and rate for ratio metrics), the narrative and a trace line naming the data
+vintage and the driver model version.
+
+Reads the precomputed explanation (:func:`explain.cached_explanation`); when there is none it
+runs :func:`explain.explain_change` as a background callback with a progress bar and a Cancel
+button (the result is cached by the engine, and the page then reads it from the cache).
+"""
+from __future__ import annotations
+
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashapp import analysis_components as ac
+from dashapp import analysis_ids as aid
+from dashapp import auth, ids
+from dashapp import figures as fg
+from dashapp import presenters_analysis as pa
+from dashapp.components import area_picker, chart_card, error_boundary, message, page_header, radio_fieldset
+from dashapp.presenters import area_from_picker
+
+log = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/explain", name="Explain", title="Explain a change – whytrend", order=2,
+                   description="Why a metric moved: significance, drivers, formula components, segments.")
+
+AREAS = "areas"      # the 'by' radio's value for "segments are the area's parts"
+PROGRESS = aid.progress_parts(aid.EXPLAIN_PROGRESS)
+
+
+# ----------------------------------------------------------------------------- selection
+def selection(query: dict, *, trigger: str = "") -> dict:
+    """The checked selection for ``query`` (URL or controls): metric, area, periods, by, notes, and
+    the options the controls need. Raises PermissionError for a metric the user may not see."""
+    auth.require_role("viewer")
+    visible = [m.code for m in auth.visible_metrics()]
+    metric = pa.default_metric(pa.first_value(query, "metric"), visible)
+    if metric is None:
+        raise PermissionError("There are no metrics for you to see yet.")
+    auth.require_metric(metric)
+    info = ac.metric_info(metric)
+    periods = ac.metric_periods(metric)
+    dims = pa.breakdown_dimensions(ac.breakdown_keys(metric))
+    tree = ac.area_tree()
+    q = pa.parse_explain_query({**query, "metric": metric}, visible=visible, periods=periods, freq=info.frequency,
+                               areas=tree.by_code, dimensions=dims)
+    pairs = _pairs(periods, info.frequency)
+    a, b, choice, notes = pa.choose_periods(trigger, query.get("comparison"), q.period_from, q.period_to, pairs,
+                                            periods)
+    area = None if q.area in (None, "ALL") else q.area
+    return {"metric": metric, "area": area, "from": a, "to": b, "by": q.by, "comparison": choice,
+            "notes": list(q.notes) + notes, "dims": dims, "pairs": pairs, "periods": periods, "info": info}
+
+
+def _pairs(periods, freq) -> dict:
+    from explain import comparison_periods
+
+    return comparison_periods(list(periods), freq)
+
+
+def request_of(sel: dict) -> dict:
+    """What the URL and the stores hold (JSON-ready, checked by the server guard on every callback)."""
+    return {"metric": sel["metric"], "area": sel["area"], "from": sel["from"], "to": sel["to"], "by": sel["by"]}
+
+
+def find_explanation(request: dict):
+    return ac.cached_explanation(request["metric"], request["from"], request["to"], request["area"], request["by"])
+
+
+# ----------------------------------------------------------------------------- the view
+def explanation_view(explanation, info, names: dict[str, str]) -> list:
+    """Every part of an explanation as components (pure given its inputs)."""
+    e = explanation
+    badge_text, badge_colour = pa.verdict(e.significance)
+    where = e.area_name if e.area_name and e.area_name != "All areas" else "all areas"
+    parts = [
+        html.Section([
+            html.H2(f"{info.name}, {where}: {e.period_from} to {e.period_to}"),
+            html.P(pa.change_sentence(e), className="lead"),
+            html.P([html.Span("Is it beyond normal variation? ", className="visually-hidden"),
+                    dbc.Badge(badge_text, color=badge_colour, class_name="verdict-badge")], className="verdict"),
+            html.P(e.significance.get("detail") or "", className="verdict__detail"),
+        ], className="explain-summary"),
+    ]
+    if e.model is not None:
+        parts.append(drivers_card(e, info, names))
+    else:
+        parts.append(message("This metric has no driver model, so the change is not split into drivers; "
+                             "the formula components and segments below still add up to it.", "info"))
+    if e.components:
+        parts.append(components_card(e, info, names))
+    if e.segments:
+        parts.append(segments_card(e, info))
+    parts.append(html.Section([
+        html.H2("In words"),
+        html.P(e.narrative, className="narrative"),
+        *[message(w, "warning") for w in e.warnings],
+        *[html.P(note, className="explain-note") for note in e.notes],
+        html.P(pa.trace_line(e), className="trace-line"),
+    ], className="explain-narrative"))
+    return parts
+
+
+def _about(e, info, **extra) -> dict:
+    model = e.model
+    version = (f"Version {model.version} ({model.kind.replace('_', ' ')}; drivers: {', '.join(model.drivers)}; "
+               f"data vintage {model.data_vintage})") if model else "No driver model"
+    return ac.about_metric(info, vintage=e.data_vintage, **{"Driver model": version}, **extra)
+
+
+def drivers_card(e, info, names):
+    parts = pa.driver_parts(e, names)
+    subtitle = (f"{e.period_from} {pa.short_number(e.value_from)} → {e.period_to} {pa.short_number(e.value_to)}; "
+                "bars are contributions with 90% bootstrap intervals; hatched = unexplained")
+    figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
+                                 title=pa.waterfall_caption(e, parts).split(";")[0], subtitle=subtitle, unit=e.unit,
+                                 higher_is_better=info.higher_is_better)
+    return chart_card(card_id=aid.EXPLAIN_DRIVERS_CARD, title="What the change is associated with",
+                      caption=pa.waterfall_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
+                      about=_about(e, info, Method="Paired baseline SHAP: each area's row in the later period "
+                                                   "against its own row in the earlier one; intervals from an "
+                                                   "area bootstrap. Small drivers are grouped as 'Other drivers'."),
+                      download_name=f"{e.metric}-{e.period_from}-{e.period_to}-drivers")
+
+
+def components_card(e, info, names):
+    parts = pa.component_parts(e, names)
+    figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
+                                 title=pa.components_caption(e, parts).split("(")[0].strip(),
+                                 subtitle=f"Exact Shapley split of {info.formula}", unit=e.unit,
+                                 higher_is_better=info.higher_is_better)
+    return chart_card(card_id=aid.EXPLAIN_COMPONENTS_CARD, title="Formula components",
+                      caption=pa.components_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
+                      about=_about(e, info, Method="Exact Shapley values over the formula's components; they add "
+                                                   "up to the change."),
+                      download_name=f"{e.metric}-{e.period_from}-{e.period_to}-components")
+
+
+def segments_card(e, info):
+    parts = pa.segment_parts(e)
+    mix_rate = pa.has_mix_rate(e)
+    what = f"values of {e.by}" if e.by else "areas"
+    subtitle = ("Mix (changing shares) and rate (changing values within each segment) add up to each bar"
+                if mix_rate else f"Each bar is the change in one of the {what}; together they add up to the change")
+    figure = fg.segments_figure(parts, title=pa.segments_caption(e, parts).split(" (")[0], subtitle=subtitle,
+                                unit=e.unit, higher_is_better=info.higher_is_better, mix_rate=mix_rate)
+    return chart_card(card_id=aid.EXPLAIN_SEGMENTS_CARD, title=f"Which {what} moved it",
+                      caption=pa.segments_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
+                      about=_about(e, info, Method="Sum metrics: each segment's own change. Ratio metrics: mix = "
+                                                   "change in share × (segment rate − overall rate), rate = change "
+                                                   "in rate × average share."),
+                      download_name=f"{e.metric}-{e.period_from}-{e.period_to}-segments")
+
+
+def render(request: dict | None, computed: dict | None) -> list:
+    """The result area for a request: the cached explanation, an error from the background job, or a
+    note that it is being worked out."""
+    if not request:
+        raise PreventUpdate
+    auth.require_metric(request["metric"])
+    explanation = find_explanation(request)
+    if explanation is not None:
+        return explanation_view(explanation, ac.metric_info(request["metric"]), ac.metric_names())
+    if computed and computed.get("key") == request:
+        return [message(computed.get("error") or "The explanation was worked out but could not be read back from "
+                        "the cache (the data or the model may have changed meanwhile). Choose again to retry.",
+                        "error")]
+    return [message("There is no precomputed explanation for this choice, so it is being worked out now. "
+                    "This usually takes a few seconds; the progress bar above shows how far it has got, and "
+                    "Cancel stops it.", "info")]
+
+
+# ----------------------------------------------------------------------------- layout
+def layout(**query):
+    try:
+        sel = selection(query)
+    except PermissionError as exc:
+        return html.Div([page_header("Explain a change"), message(str(exc), "error")], className="page")
+    request = request_of(sel)
+    tree = ac.area_tree()
+    return html.Div([
+        dcc.Location(id=aid.EXPLAIN_URL, refresh=False),
+        dcc.Store(id=aid.EXPLAIN_METRIC_STORE, data=sel["metric"]),
+        dcc.Store(id=aid.EXPLAIN_REQUEST, data=request),
+        dcc.Store(id=aid.EXPLAIN_PENDING, data=None),
+        dcc.Store(id=aid.EXPLAIN_COMPUTED, data=None),
+        page_header("Explain a change", "Is the movement real, and what is it associated with: drivers, formula "
+                                        "components and areas. Every part adds up exactly to the change."),
+        html.Section([
+            html.H2("Choose a change", className="visually-hidden", id=aid.EXPLAIN_CONTROLS_TITLE),
+            ac.metric_picker(aid.EXPLAIN_METRIC, auth.visible_metrics(), sel["metric"]),
+            area_picker(aid.EXPLAIN_AREA, tree, sel["area"] or ""),
+            radio_fieldset(aid.EXPLAIN_COMPARISON, "Compare the latest period with",
+                           pa.comparison_options(sel["pairs"], sel["info"].frequency), sel["comparison"]),
+            html.Fieldset([
+                html.Legend("Other periods", className="fieldset__legend"),
+                ac.period_input(aid.EXPLAIN_FROM, "From", sel["from"], aid.EXPLAIN_PERIODS, "for example 2025-09"),
+                ac.period_input(aid.EXPLAIN_TO, "To", sel["to"], aid.EXPLAIN_PERIODS, "for example 2026-09"),
+                html.Div(ac.period_datalist(aid.EXPLAIN_PERIODS, sel["periods"]), id=aid.EXPLAIN_PERIODS_SLOT),
+                html.Button("Explain these periods", id=aid.EXPLAIN_APPLY, type="button", n_clicks=0,
+                            className="button button--secondary"),
+            ], className="fieldset"),
+            radio_fieldset(aid.EXPLAIN_BY, "Split the change into", by_options(sel["dims"]), sel["by"] or AREAS),
+        ], className="controls", **{"aria-labelledby": aid.EXPLAIN_CONTROLS_TITLE}),
+        ac.progress_block(aid.EXPLAIN_PROGRESS, "Working out the explanation", cancel_id=aid.EXPLAIN_CANCEL),
+        html.Div([message(n, "warning") for n in sel["notes"]], id=aid.EXPLAIN_MESSAGES, **{"aria-live": "polite"}),
+        html.Div(render(request, None), id=aid.EXPLAIN_RESULT, **{"aria-live": "polite", "aria-busy": "false"}),
+    ], className="page page--explain")
+
+
+def by_options(dims) -> list[dict]:
+    return [{"label": "Areas (the parts of the area chosen)", "value": AREAS}] + [
+        {"label": f"Values of {d.replace('_', ' ')}", "value": d} for d in dims]
+
+
+# ----------------------------------------------------------------------------- callbacks
+@callback(
+    Output(aid.EXPLAIN_METRIC_STORE, "data"),
+    Output({"type": aid.EXPLAIN_METRIC, "dept": ALL}, "value"),
+    Input({"type": aid.EXPLAIN_METRIC, "dept": ALL}, "value"),
+    State({"type": aid.EXPLAIN_METRIC, "dept": ALL}, "id"),
+    State(aid.EXPLAIN_METRIC_STORE, "data"),
+    prevent_initial_call=True,
+)
+def pick_metric(values, groups, current):
+    metric = ac.chosen_metric(values, ctx.triggered_id, groups, current)
+    if not metric or not auth.can_see_metric(metric):
+        raise PreventUpdate
+    return metric, [metric if value == metric else None for value in values]
+
+
+_TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "comparison", aid.EXPLAIN_APPLY: "apply"}
+
+
+@callback(
+    Output(aid.EXPLAIN_MESSAGES, "children"),
+    Output(aid.EXPLAIN_URL, "search"),
+    Output(aid.EXPLAIN_COMPARISON, "options"),
+    Output(aid.EXPLAIN_COMPARISON, "value"),
+    Output(aid.EXPLAIN_FROM, "value"),
+    Output(aid.EXPLAIN_TO, "value"),
+    Output(aid.EXPLAIN_PERIODS_SLOT, "children"),
+    Output(aid.EXPLAIN_BY, "options"),
+    Output(aid.EXPLAIN_BY, "value"),
+    Output(aid.EXPLAIN_REQUEST, "data"),
+    Input(aid.EXPLAIN_METRIC_STORE, "data"),
+    Input(ids.area_scope(aid.EXPLAIN_AREA), "value"),
+    Input(ids.area_search(aid.EXPLAIN_AREA), "value"),
+    Input(aid.EXPLAIN_COMPARISON, "value"),
+    Input(aid.EXPLAIN_APPLY, "n_clicks"),
+    Input(aid.EXPLAIN_BY, "value"),
+    State(aid.EXPLAIN_FROM, "value"),
+    State(aid.EXPLAIN_TO, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def select(metric, scope, search, comparison, _apply, by, start, end):
+    trigger = _TRIGGERS.get(ctx.triggered_id, "other")
+    sel, notes = selection_from_controls(metric, scope, search, comparison, by, start, end, trigger)
+    request = request_of(sel)
+    return ([message(n, "warning") for n in notes + sel["notes"]], pa.query_string(request),
+            pa.comparison_options(sel["pairs"], sel["info"].frequency), sel["comparison"], sel["from"], sel["to"],
+            ac.period_datalist(aid.EXPLAIN_PERIODS, sel["periods"]), by_options(sel["dims"]), sel["by"] or AREAS,
+            request)
+
+
+def selection_from_controls(metric, scope, search, comparison, by, start, end, trigger) -> tuple[dict, list[str]]:
+    notes = []
+    area = area_from_picker(ac.area_tree(), scope, search)
+    if area is None:
+        notes.append(f"No region or area is called '{search}'; explaining all areas. Choose a name from the list.")
+    fresh = trigger == "metric"  # a new metric starts from its defaults
+    query = {"metric": metric, "area": area, "from": None if fresh else start, "to": None if fresh else end,
+             "comparison": comparison, "by": None if fresh or by == AREAS else by}
+    return selection({k: v for k, v in query.items() if v}, trigger=trigger), notes
+
+
+@callback(
+    Output(aid.EXPLAIN_RESULT, "children"),
+    Input(aid.EXPLAIN_REQUEST, "data"),
+    Input(aid.EXPLAIN_COMPUTED, "data"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def show(request, computed):
+    return render(request, computed)
+
+
+@callback(
+    Output(aid.EXPLAIN_PENDING, "data"),
+    Input(aid.EXPLAIN_REQUEST, "data"),
+)
+def need_computing(request):
+    """Start the background job only for a request with no precomputed explanation."""
+    if not request or not auth.can_see_metric(request.get("metric", "")):
+        raise PreventUpdate
+    if find_explanation(request) is not None:
+        raise PreventUpdate
+    return ac.sign_job(request)
+
+
+@callback(
+    Output(aid.EXPLAIN_RESULT, "children", allow_duplicate=True),
+    Input(aid.EXPLAIN_CANCEL, "n_clicks"),
+    prevent_initial_call=True,
+)
+def cancelled(n_clicks):
+    if not n_clicks:
+        raise PreventUpdate
+    return [message("Stopped. Choose the change again to start over.", "info")]
+
+
+@callback(
+    Output(aid.EXPLAIN_COMPUTED, "data"),
+    Input(aid.EXPLAIN_PENDING, "data"),
+    background=True,
+    running=[(Output(PROGRESS["block"], "hidden"), False, True),
+             (Output(aid.EXPLAIN_RESULT, "aria-busy"), "true", "false")],
+    progress=[Output(PROGRESS["bar"], "style"), Output(PROGRESS["bar"], "aria-valuenow"),
+              Output(PROGRESS["status"], "children")],
+    cancel=[Input(aid.EXPLAIN_CANCEL, "n_clicks")],
+    prevent_initial_call=True,
+)
+def compute(set_progress, request):
+    """Explain a change with no precomputed result, in a background job (the engine caches it)."""
+    if not request:
+        raise PreventUpdate
+    return compute_explanation(ac.verify_job(request), set_progress)
+
+
+def compute_explanation(request: dict, set_progress=None) -> dict:
+    """Run :func:`explain.explain_change` for a verified request and report how it went (JSON-ready).
+
+    Runs in a background job, without the request: the user's access to the metric was checked by
+    the callback that signed the request (and by the server guard on this callback's request)."""
+    from explain import explain_change
+    from loaders.errors import WhytrendError
+
+    key = {k: request.get(k) for k in ("metric", "area", "from", "to", "by")}
+    report = set_progress or (lambda value: None)
+    report(ac.progress_values(1, 10, "Reading the data and the driver model"))
+    try:
+        explain_change(ac.job_store(), request["metric"], request["from"], request["to"], area=request["area"],
+                       by=request["by"])
+    except WhytrendError as exc:
+        return {"key": key, "error": str(exc)}
+    except Exception:  # noqa: BLE001 - the job's boundary: log and say something humane
+        log.exception("explaining %s failed", key)
+        return {"key": key, "error": "The explanation could not be worked out; the error was logged."}
+    report(ac.progress_values(10, 10, "Done"))
+    return {"key": key, "done": True}

@@ -1,0 +1,469 @@
+"""Model lab ("/model-lab?metric="; analysts): fit, compare and activate driver models.
+
+For a metric with a model spec: choose candidate drivers, the model kind and pseudo-drivers;
+"Fit" or "Tune" runs :func:`explain.fit_driver_model` as a background job with a progress bar
+and a Cancel button, saving a new version that is NOT active. Each version shows time-aware
+cross-validation against the naive baseline (with the per-fold table), driver importance, the
+partial dependence of one driver and the residuals of the whole over time; "Make active" calls
+:func:`explain.activate_model` (which refreshes the precomputed explanations), also in the
+background.
+
+Every component id starts with ``lab-``: the server refuses those callbacks to non-analysts.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import dash
+from dash import Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashapp import analysis_components as ac
+from dashapp import analysis_ids as aid
+from dashapp import auth, state
+from dashapp import figures as fg
+from dashapp import presenters_analysis as pa
+from dashapp.components import (card_table, chart_card, checklist_fieldset, error_boundary, message, page_header,
+                                radio_fieldset)
+
+log = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/model-lab", name="Model lab", title="Model lab – whytrend", order=4,
+                   role="analyst", description="Fit, tune, compare and activate driver models (analysts).")
+
+KINDS = [{"label": "Linear (ridge regression; exactly additive)", "value": "linear"},
+         {"label": "Gradient boosting (non-linear; interactions)", "value": "gradient_boosting"}]
+PSEUDO = [{"label": "Trend (the period's position in time)", "value": "trend"},
+          {"label": "Seasonality (month or quarter of the year)", "value": "seasonality"}]
+FIT_PROGRESS = aid.progress_parts(aid.LAB_PROGRESS)
+ACTIVATE_PROGRESS = aid.progress_parts(aid.LAB_ACTIVATE_PROGRESS)
+
+
+# ----------------------------------------------------------------------------- reads (memoised)
+@state.cached(lambda: "lab-modelled")
+def modelled() -> tuple[str, ...]:
+    from explain.diagnostics import modelled_metrics
+
+    return tuple(modelled_metrics(state.get_store()))
+
+
+@state.cached(lambda metric: ("lab-versions", metric))
+def versions(metric: str) -> tuple:
+    from explain import list_versions
+
+    return tuple(list_versions(state.get_store(), metric))
+
+
+@state.cached(lambda metric, version: ("lab-diagnosed", metric, version))
+def diagnosed(metric: str, version: int):
+    from explain.diagnostics import load_diagnosed
+
+    return load_diagnosed(state.get_store(), metric, version)
+
+
+@state.cached(lambda metric, version: ("lab-importance", metric, version))
+def importance(metric: str, version: int):
+    from explain.diagnostics import importance as compute
+
+    return compute(diagnosed(metric, version))
+
+
+@state.cached(lambda metric, version: ("lab-residuals", metric, version))
+def residuals(metric: str, version: int):
+    from explain.diagnostics import residuals as compute
+
+    return compute(diagnosed(metric, version))
+
+
+@state.cached(lambda metric, version, driver: ("lab-pd", metric, version, driver))
+def partial_dependence(metric: str, version: int, driver: str):
+    from explain.diagnostics import partial_dependence as compute
+
+    return compute(diagnosed(metric, version), driver=driver)
+
+
+# ----------------------------------------------------------------------------- pure-ish helpers
+def lab_metrics() -> list:
+    """The user's metrics that have a model spec or a fitted version."""
+    have = set(modelled())
+    return [m for m in auth.visible_metrics() if m.code in have]
+
+
+def check_metric(metric: str | None) -> str:
+    """The metric if the current analyst may work on its model (else PermissionError)."""
+    auth.require_role("analyst")
+    if not metric:
+        raise PermissionError("Choose a metric.")
+    auth.require_metric(metric)
+    if metric not in modelled():
+        raise PermissionError(f"{metric} has no driver model to work on.")
+    return metric
+
+
+def defaults(metric: str) -> dict:
+    """Driver candidates and the controls' starting values: the active version's, else the spec's."""
+    from explain import get_version
+    from explain.diagnostics import model_spec
+
+    store = state.get_store()
+    spec = model_spec(store, metric) or {}
+    active = get_version(store, metric)
+    source = active or None
+    drivers = tuple(source.drivers if source else spec.get("drivers", ()))
+    pseudo = tuple(source.pseudo_drivers if source else spec.get("pseudo_drivers", ()))
+    kind = (source.kind if source else spec.get("kind")) or "gradient_boosting"
+    info = ac.metric_info(metric)
+    derived = [m.code for m in auth.visible_metrics() if metric in _words(m.formula)]
+    candidates = pa.candidate_drivers(metric, visible=[m.code for m in auth.visible_metrics()],
+                                      configured=[*spec.get("drivers", ()), *drivers],
+                                      exclude=[*derived, *_words(info.formula)])
+    return {"candidates": candidates, "drivers": list(drivers), "pseudo": list(pseudo), "kind": kind,
+            "active": active.version if active else None}
+
+
+def _words(formula: str) -> list[str]:
+    import re
+
+    return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula or "")
+
+
+def driver_options(candidates) -> list[dict]:
+    names = ac.metric_names()
+    return [{"label": pa.display_name(code, names), "value": pa.driver_token(code)} for code in candidates]
+
+
+def version_options(items) -> list[dict]:
+    return [{"label": f"Version {v.version} ({v.kind.replace('_', ' ')}{', active' if v.active else ''})",
+             "value": v.version} for v in items]
+
+
+def versions_block(metric: str) -> html.Div:
+    frame = pa.versions_frame(versions(metric))
+    if frame.empty:
+        return html.Div(message("No version has been fitted yet. Fit one above.", "info"))
+    return card_table(frame, caption=f"Driver model versions of {ac.metric_info(metric).name}")
+
+
+def default_version(items, prefer: int | None = None) -> int | None:
+    numbers = [v.version for v in items]
+    if prefer in numbers:
+        return prefer
+    active = [v.version for v in items if v.active]
+    return active[0] if active else (numbers[-1] if numbers else None)
+
+
+def diagnostics_view(metric: str, version: int) -> list:
+    """The cards of one version: CV against the baseline, importance, residuals."""
+    from explain import get_version
+
+    meta = get_version(state.get_store(), metric, version)
+    if meta is None:
+        return [message(f"{metric} has no version {version}.", "error")]
+    info = ac.metric_info(metric)
+    names = ac.metric_names()
+    about = ac.about_metric(info, vintage=meta.data_vintage, **{
+        "Model version": f"{meta.version} ({meta.kind.replace('_', ' ')}), fitted {pa.date_text(meta.created_at)}",
+        "Drivers": ", ".join(pa.display_name(d, names) for d in meta.drivers + meta.pseudo_drivers),
+        "Training data hash": meta.training_hash[:16]})
+    cv = chart_card(card_id=aid.LAB_CV_CARD, title="Out-of-sample accuracy against the naive baseline",
+                    caption=pa.scores_caption(meta.scores),
+                    figure=fg.cv_figure(meta.scores, title="Mean absolute error by time-aware fold",
+                                        subtitle="Expanding-window splits by period; baseline = each area's last "
+                                                 "value carried forward"),
+                    table=pa.folds_frame(meta.scores), about=about, download_name=f"{metric}-v{version}-cv")
+    imp = importance(metric, version)
+    parts = pa.importance_parts(imp, names)
+    importance_card = chart_card(
+        card_id=aid.LAB_IMPORTANCE_CARD, title="Driver importance", caption=pa.importance_caption(imp, names),
+        figure=fg.importance_figure(parts, title="What moves the prediction from one period to the next",
+                                    subtitle=f"Mean |φ| per area over the last {int(imp['n_pairs'].iloc[0])} "
+                                             "period-on-period pairs (paired baseline SHAP)", unit=info.unit),
+        table=imp, about=about, download_name=f"{metric}-v{version}-importance")
+    res = residuals(metric, version)
+    residuals_card = chart_card(
+        card_id=aid.LAB_RESIDUALS_CARD, title="Residuals of the whole over time",
+        caption=pa.residuals_caption(res, unit=info.unit, freq=info.frequency),
+        figure=fg.residuals_figure(res, title="Actual minus predicted, all areas",
+                                   subtitle="In-sample: the fitted model on the latest data", unit=info.unit,
+                                   freq=info.frequency),
+        table=res, about=about, download_name=f"{metric}-v{version}-residuals")
+    summary = card_table(pa.scores_frame(meta.scores), caption=f"Version {version}: scores over all test folds")
+    return [html.H2(f"Version {version}: how good is it?"), summary, cv, importance_card, residuals_card]
+
+
+def pd_view(metric: str, version: int, driver: str) -> list:
+    from explain import get_version
+
+    meta = get_version(state.get_store(), metric, version)
+    if meta is None or driver not in (*meta.drivers, *meta.pseudo_drivers):
+        raise PreventUpdate
+    info = ac.metric_info(metric)
+    label = pa.display_name(driver, ac.metric_names())
+    frame = partial_dependence(metric, version, driver)
+    slope = None
+    if meta.kind == "linear" and driver != "seasonality":
+        from explain.diagnostics import linear_slope
+
+        slope = linear_slope(frame)
+    card = chart_card(card_id=aid.LAB_PD_CARD, title=f"Partial dependence on {label}",
+                      caption=pa.partial_dependence_caption(frame, driver_label=label, unit=info.unit, slope=slope),
+                      figure=fg.partial_dependence_figure(frame, driver_label=label,
+                                                          title=f"Average prediction as {label} varies",
+                                                          subtitle="Over the last 12 periods' rows; 5th to 95th "
+                                                                   "percentile", unit=info.unit),
+                      table=frame, about=ac.about_metric(info, vintage=meta.data_vintage),
+                      download_name=f"{metric}-v{version}-pd-{driver}", heading_level=3)
+    return [card]
+
+
+# ----------------------------------------------------------------------------- layout
+def layout(**query):
+    try:
+        auth.require_role("analyst")
+        metrics = lab_metrics()
+        if not metrics:
+            return html.Div([page_header("Model lab"), message(
+                "None of your metrics has a driver model. Add a [[model]] entry to the manifest and load it.",
+                "info")], className="page")
+        metric = check_metric(pa.default_metric(pa.first_value(query, "metric"), [m.code for m in metrics]))
+    except PermissionError as exc:
+        return html.Div([page_header("Model lab"), message(str(exc), "error")], className="page")
+    start = defaults(metric)
+    items = versions(metric)
+    chosen = default_version(items)
+    return html.Div([
+        dcc.Location(id=aid.LAB_URL, refresh=False),
+        dcc.Store(id=aid.LAB_FIT_REQUEST), dcc.Store(id=aid.LAB_FITTED),
+        dcc.Store(id=aid.LAB_ACTIVATE_REQUEST), dcc.Store(id=aid.LAB_ACTIVATED),
+        page_header("Model lab", "Fit and compare driver models. A new version is not used by explanations "
+                                 "until you make it active."),
+        html.Section([
+            html.H2("Fit a model", id=aid.LAB_CONTROLS_TITLE),
+            radio_fieldset(aid.LAB_METRIC, "Metric", [{"label": m.name, "value": m.code} for m in metrics], metric),
+            checklist_fieldset(aid.LAB_DRIVERS, "Candidate drivers", driver_options(start["candidates"]),
+                               [pa.driver_token(d) for d in start["drivers"]],
+                               hint="Ticked: the active version's drivers."),
+            radio_fieldset(aid.LAB_KIND, "Model kind", KINDS, start["kind"]),
+            checklist_fieldset(aid.LAB_PSEUDO, "Pseudo-drivers", PSEUDO, start["pseudo"]),
+            html.Div([
+                html.Button("Fit", id=aid.LAB_FIT, type="button", n_clicks=0, className="button"),
+                html.Button("Tune and fit", id=aid.LAB_TUNE, type="button", n_clicks=0,
+                            className="button button--secondary"),
+            ], className="button-group"),
+            html.Div(id=aid.LAB_FIT_ERRORS, **{"aria-live": "polite"}),
+            ac.progress_block(aid.LAB_PROGRESS, "Fitting the driver model", cancel_id=aid.LAB_CANCEL),
+            html.Div(id=aid.LAB_FIT_RESULT, **{"aria-live": "polite"}),
+            html.Div(id=aid.LAB_MESSAGES, **{"aria-live": "polite"}),
+        ], className="controls", **{"aria-labelledby": aid.LAB_CONTROLS_TITLE}),
+        html.Section([
+            html.H2("Versions"),
+            html.Div(versions_block(metric), id=aid.LAB_VERSIONS),
+            radio_fieldset(aid.LAB_VERSION, "Version to inspect or make active", version_options(items), chosen),
+            html.Button("Make this version active", id=aid.LAB_ACTIVATE, type="button", n_clicks=0,
+                        className="button button--warning"),
+            html.Div(id=aid.LAB_ACTIVATE_ERRORS, **{"aria-live": "polite"}),
+            ac.progress_block(aid.LAB_ACTIVATE_PROGRESS, "Making the version active and refreshing explanations",
+                              cancel_id=aid.LAB_ACTIVATE_CANCEL),
+            html.Div(id=aid.LAB_ACTIVATE_RESULT, **{"aria-live": "polite"}),
+        ], className="lab-versions"),
+        html.Section([
+            html.P("", id=aid.LAB_DIAGNOSTICS_STATUS, role="status", className="status-text"),
+            html.Div(id=aid.LAB_DIAGNOSTICS),
+            radio_fieldset(aid.LAB_PD_DRIVER, "Partial dependence: choose a driver", [], None, inline=True),
+            html.Div(id=aid.LAB_PD),
+        ], className="lab-diagnostics"),
+    ], className="page page--lab")
+
+
+# ----------------------------------------------------------------------------- callbacks
+@callback(
+    Output(aid.LAB_MESSAGES, "children"),
+    Output(aid.LAB_URL, "search"),
+    Output(aid.LAB_DRIVERS, "options"),
+    Output(aid.LAB_DRIVERS, "value"),
+    Output(aid.LAB_KIND, "value"),
+    Output(aid.LAB_PSEUDO, "value"),
+    Input(aid.LAB_METRIC, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def pick_metric(metric):
+    start = defaults(check_metric(metric))
+    return ([], pa.query_string({"metric": metric}), driver_options(start["candidates"]),
+            [pa.driver_token(d) for d in start["drivers"]], start["kind"], start["pseudo"])
+
+
+@callback(
+    Output(aid.LAB_VERSIONS, "children"),
+    Output(aid.LAB_VERSION, "options"),
+    Output(aid.LAB_VERSION, "value"),
+    Input(aid.LAB_METRIC, "value"),
+    Input(aid.LAB_FITTED, "data"),
+    Input(aid.LAB_ACTIVATED, "data"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def show_versions(metric, fitted, activated):
+    check_metric(metric)
+    news = {aid.LAB_FITTED: fitted, aid.LAB_ACTIVATED: activated}.get(ctx.triggered_id)
+    if news:
+        state.invalidate()  # a job in another process changed the model versions
+    prefer = news.get("version") if news and news.get("metric") == metric else None
+    items = versions(metric)
+    return versions_block(metric), version_options(items), default_version(items, prefer)
+
+
+@callback(
+    Output(aid.LAB_DIAGNOSTICS, "children"),
+    Output(aid.LAB_PD_DRIVER, "options"),
+    Output(aid.LAB_PD_DRIVER, "value"),
+    Input(aid.LAB_METRIC, "value"),
+    Input(aid.LAB_VERSION, "value"),
+    running=[(Output(aid.LAB_DIAGNOSTICS_STATUS, "children"),
+              "Working out the diagnostics of the chosen version (up to a few seconds the first time)…", "")],
+)
+@error_boundary
+def diagnose(metric, version):
+    check_metric(metric)
+    if not version:
+        return message("No version to inspect yet.", "info"), [], None
+    drivers = [d.driver for d in importance(metric, int(version)).itertuples()]
+    names = ac.metric_names()
+    options = [{"label": pa.display_name(d, names), "value": d} for d in drivers]
+    return diagnostics_view(metric, int(version)), options, drivers[0] if drivers else None
+
+
+@callback(
+    Output(aid.LAB_PD, "children"),
+    Input(aid.LAB_PD_DRIVER, "value"),
+    State(aid.LAB_METRIC, "value"),
+    State(aid.LAB_VERSION, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def show_partial_dependence(driver, metric, version):
+    check_metric(metric)
+    if not driver or not version:
+        raise PreventUpdate
+    return pd_view(metric, int(version), driver)
+
+
+@callback(
+    Output(aid.LAB_FIT_ERRORS, "children"),
+    Output(aid.LAB_FIT_REQUEST, "data"),
+    Input(aid.LAB_FIT, "n_clicks"),
+    Input(aid.LAB_TUNE, "n_clicks"),
+    State(aid.LAB_METRIC, "value"),
+    State(aid.LAB_DRIVERS, "value"),
+    State(aid.LAB_KIND, "value"),
+    State(aid.LAB_PSEUDO, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def request_fit(_fit, _tune, metric, driver_tokens, kind, pseudo):
+    """Check the choice for this analyst and sign the job request the background fit acts on."""
+    metric = check_metric(metric)
+    try:
+        arguments = pa.lab_fit_arguments(pa.driver_codes(driver_tokens), kind, pseudo,
+                                         candidates=defaults(metric)["candidates"])
+    except ValueError as exc:
+        return message(str(exc), "error"), None
+    request = {"metric": metric, "drivers": list(arguments["drivers"]), "kind": arguments["kind"],
+               "pseudo": list(arguments["pseudo_drivers"]), "tune": ctx.triggered_id == aid.LAB_TUNE,
+               "at": time.time()}
+    return [], ac.sign_job(request)
+
+
+@callback(
+    Output(aid.LAB_FIT_RESULT, "children"),
+    Output(aid.LAB_FITTED, "data"),
+    Input(aid.LAB_FIT_REQUEST, "data"),
+    background=True,
+    running=[(Output(FIT_PROGRESS["block"], "hidden"), False, True),
+             (Output(aid.LAB_FIT, "disabled"), True, False),
+             (Output(aid.LAB_TUNE, "disabled"), True, False)],
+    progress=[Output(FIT_PROGRESS["bar"], "style"), Output(FIT_PROGRESS["bar"], "aria-valuenow"),
+              Output(FIT_PROGRESS["status"], "children")],
+    cancel=[Input(aid.LAB_CANCEL, "n_clicks")],
+    prevent_initial_call=True,
+)
+def fit(set_progress, signed):
+    if not signed:
+        raise PreventUpdate
+    return fit_job(ac.verify_job(signed), set_progress)
+
+
+def fit_job(request: dict, set_progress=None) -> tuple:
+    """Fit (and tune) a new, inactive version for a verified request; (result message, fitted marker)."""
+    from explain import fit_driver_model
+    from loaders.errors import WhytrendError
+
+    report = set_progress or (lambda value: None)
+
+    def progress(done: int, total: int, text: str) -> None:
+        report(ac.progress_values(done, total, text))
+
+    try:
+        version = fit_driver_model(ac.job_store(), request["metric"], drivers=tuple(request["drivers"]),
+                                   kind=request["kind"], pseudo_drivers=tuple(request["pseudo"]),
+                                   tune_hyperparameters=bool(request["tune"]), progress=progress, activate=False)
+    except WhytrendError as exc:
+        return message(str(exc), "error"), None
+    scores = version.scores
+    text = (f"Saved version {version.version} ({version.kind.replace('_', ' ')}): out-of-sample R² "
+            f"{scores.get('r2', float('nan')):.3f} against {scores.get('baseline_r2', float('nan')):.3f} for the naive "
+            "baseline. It is not active: inspect it below, then make it active if it is better.")
+    return message(text, "success"), {"metric": version.metric, "version": version.version}
+
+
+@callback(
+    Output(aid.LAB_ACTIVATE_ERRORS, "children"),
+    Output(aid.LAB_ACTIVATE_REQUEST, "data"),
+    Input(aid.LAB_ACTIVATE, "n_clicks"),
+    State(aid.LAB_METRIC, "value"),
+    State(aid.LAB_VERSION, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def request_activation(n_clicks, metric, version):
+    metric = check_metric(metric)
+    if not n_clicks:
+        raise PreventUpdate
+    if not version or int(version) not in {v.version for v in versions(metric)}:
+        return message("Choose a version to make active.", "error"), None
+    return [], ac.sign_job({"metric": metric, "version": int(version), "at": time.time()})
+
+
+@callback(
+    Output(aid.LAB_ACTIVATE_RESULT, "children"),
+    Output(aid.LAB_ACTIVATED, "data"),
+    Input(aid.LAB_ACTIVATE_REQUEST, "data"),
+    background=True,
+    running=[(Output(ACTIVATE_PROGRESS["block"], "hidden"), False, True),
+             (Output(aid.LAB_ACTIVATE, "disabled"), True, False)],
+    progress=[Output(ACTIVATE_PROGRESS["bar"], "style"), Output(ACTIVATE_PROGRESS["bar"], "aria-valuenow"),
+              Output(ACTIVATE_PROGRESS["status"], "children")],
+    cancel=[Input(aid.LAB_ACTIVATE_CANCEL, "n_clicks")],
+    prevent_initial_call=True,
+)
+def activate(set_progress, signed):
+    if not signed:
+        raise PreventUpdate
+    return activate_job(ac.verify_job(signed), set_progress)
+
+
+def activate_job(request: dict, set_progress=None) -> tuple:
+    """Make a version active and refresh the metric's precomputed explanations."""
+    from explain import activate_model
+    from loaders.errors import WhytrendError
+
+    report = set_progress or (lambda value: None)
+    report(ac.progress_values(1, 10, f"Making version {request['version']} active"))
+    try:
+        summary = activate_model(ac.job_store(), request["metric"], int(request["version"]))
+    except WhytrendError as exc:
+        return message(str(exc), "error"), None
+    report(ac.progress_values(10, 10, "Done"))
+    return (message(f"Version {request['version']} is now active; {summary}.", "success"),
+            {"metric": request["metric"], "version": int(request["version"])})

@@ -1,0 +1,196 @@
+"""Trends ("/trends?metric=&area=&from=&to=&compare=&vintage=latest|first").
+
+A metric's series for the whole, a region or an area, as an XmR chart: centre and process
+limits (dashed, labelled directly), special-cause points by colour, shape and words,
+provisional periods shaded, events as annotated lines, revisions visible (the figures "as
+first published" or the latest ones, with both in the table). Up to four areas can be
+compared on one chart. Every selection is in the URL, so a link reproduces the view.
+"""
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashapp import analysis_components as ac
+from dashapp import analysis_ids as aid
+from dashapp import auth, ids
+from dashapp import figures as fg
+from dashapp import presenters_analysis as pa
+from dashapp.components import area_picker, chart_card, checklist_fieldset, error_boundary, message, page_header
+from dashapp.components import radio_fieldset
+from dashapp.presenters import area_from_picker
+
+dash.register_page(__name__, path="/trends", name="Trends", title="Trends – whytrend", order=1,
+                   description="A metric over time with process limits, special causes, provisional periods, "
+                               "events and revisions.")
+
+VINTAGE_OPTIONS = [{"label": "Latest figures (including revisions)", "value": "latest"},
+                   {"label": "As first published", "value": "first"}]
+
+
+class TrendsView:
+    """What the page shows for one query: notes, the normalised URL query and the chart cards.
+
+    (A plain class: Dash executes page files before registering them as modules, which
+    dataclasses with postponed annotations cannot handle.)"""
+
+    def __init__(self, query: pa.TrendsQuery, notes: list[str], periods: tuple[str, ...] = ()):
+        self.query = query
+        self.notes = notes
+        self.cards: list = []
+        self.periods = periods
+
+    @property
+    def search(self) -> str:
+        return pa.query_string(self.query.to_query())
+
+
+def build_view(query: dict) -> TrendsView:
+    """Parse and check ``query`` for the current user, read the trends, build the chart cards."""
+    auth.require_role("viewer")
+    visible = [m.code for m in auth.visible_metrics()]
+    metric = pa.default_metric(pa.first_value(query, "metric"), visible)
+    if metric is None:
+        raise PermissionError("There are no metrics for you to see yet.")
+    auth.require_metric(metric)
+    tree = ac.area_tree()
+    periods = ac.metric_periods(metric)
+    q = pa.parse_trends_query({**query, "metric": metric}, visible=visible, areas=tree.by_code, periods=periods)
+    if q.area == "ALL":
+        q = pa.TrendsQuery(q.metric, None, q.start, q.end, q.compare, q.vintage, q.notes)
+    view = TrendsView(q, list(q.notes), periods=periods)
+    info = ac.metric_info(metric)
+    latest = ac.trend(metric, q.area, q.start, q.end, False)
+    shown = ac.trend(metric, q.area, q.start, q.end, True) if q.as_first_published else latest
+    view.cards.append(trend_card(shown, latest, info, q))
+    if q.compare:
+        trends = [ac.trend(metric, code, q.start, q.end, q.as_first_published) for code in q.compare]
+        empty = [t.area_name for t in trends if not any(p.value is not None for p in t.points)]
+        if empty:
+            view.notes.append(f"No values of {info.name} for {', '.join(empty)}; not compared.")
+        trends = [t for t in trends if any(p.value is not None for p in t.points)]
+        if trends:
+            view.cards.append(compare_card(trends, info, q))
+    return view
+
+
+def trend_card(shown, latest, info, q: pa.TrendsQuery):
+    headline = pa.trend_headline(shown, freq=info.frequency)
+    figure = fg.trend_figure(shown, title=headline, subtitle=pa.trend_subtitle(shown), freq=info.frequency,
+                             latest=latest, as_first_published=q.as_first_published)
+    vintage = max((p.vintage for p in shown.points), default="")
+    about = ac.about_metric(info, vintage=vintage, **{
+        "Figures shown": "As first published" if q.as_first_published else "Latest (including revisions)",
+        "Process limits": "Mean ± 2.66 × mean moving range of the points shown (NHS Making Data Count); "
+                          "trial limits below 12 points." if shown.centre is not None else "Too few points",
+        "Shaded periods": "Provisional figures, which may be revised",
+    })
+    return chart_card(card_id=aid.TRENDS_CARD, title=f"{info.name} – {shown.area_name}",
+                      caption=pa.trend_caption(shown, metric_name=info.name, freq=info.frequency),
+                      figure=figure, table=pa.trend_table(shown, latest if q.as_first_published else None),
+                      about=about, download_name=f"{info.code}-{shown.area}-trend")
+
+
+def compare_card(trends, info, q: pa.TrendsQuery):
+    names = ", ".join(t.area_name for t in trends)
+    figure = fg.compare_figure(trends, title=f"{info.name} in {len(trends)} areas", subtitle=names,
+                               freq=info.frequency)
+    table = pd.concat([t.to_frame().assign(area=t.area_name)[["area", "period", "value", "status"]] for t in trends],
+                      ignore_index=True)
+    return chart_card(card_id=aid.TRENDS_COMPARE_CARD, title=f"{info.name}: areas compared",
+                      caption=pa.compare_caption(trends, metric_name=info.name, freq=info.frequency),
+                      figure=figure, table=table, about=ac.about_metric(info),
+                      download_name=f"{info.code}-compared")
+
+
+def notes_block(notes: list[str]):
+    return [message(note, "warning") for note in notes]
+
+
+def layout(**query):
+    try:
+        view = build_view(query)
+    except PermissionError as exc:
+        return html.Div([page_header("Trends"), message(str(exc), "error")], className="page")
+    q = view.query
+    tree = ac.area_tree()
+    regions = ac.root_children(tree)
+    return html.Div([
+        dcc.Location(id=aid.TRENDS_URL, refresh=False),
+        dcc.Store(id=aid.TRENDS_METRIC_STORE, data=q.metric),
+        page_header("Trends", "A metric over time: is the latest movement beyond normal variation? "
+                              "Shaded periods are provisional; dashed lines are the process limits."),
+        html.Section([
+            html.H2("Choose a series", className="visually-hidden", id=aid.TRENDS_CONTROLS_TITLE),
+            ac.metric_picker(aid.TRENDS_METRIC, auth.visible_metrics(), q.metric),
+            area_picker(aid.TRENDS_AREA, tree, q.area or ""),
+            html.Fieldset([
+                html.Legend("Periods shown", className="fieldset__legend"),
+                ac.period_input(aid.TRENDS_FROM, "From", q.start, aid.TRENDS_PERIODS, "For example 2024-01"),
+                ac.period_input(aid.TRENDS_TO, "To", q.end, aid.TRENDS_PERIODS, "Leave empty for the latest"),
+                html.Div(ac.period_datalist(aid.TRENDS_PERIODS, view.periods), id=aid.TRENDS_PERIODS_SLOT),
+            ], className="fieldset"),
+            radio_fieldset(aid.TRENDS_VINTAGE, "Figures", VINTAGE_OPTIONS, q.vintage),
+            checklist_fieldset(aid.TRENDS_COMPARE, "Compare areas (up to 4)",
+                               [{"label": tree.name(code), "value": code} for code in regions], list(q.compare),
+                               hint="Draws the chosen areas on one chart."),
+        ], className="controls", **{"aria-labelledby": aid.TRENDS_CONTROLS_TITLE}),
+        html.Div(notes_block(view.notes), id=aid.TRENDS_MESSAGES, **{"aria-live": "polite"}),
+        html.Div(view.cards, id=aid.TRENDS_RESULT),
+    ], className="page page--trends")
+
+
+@callback(
+    Output(aid.TRENDS_METRIC_STORE, "data"),
+    Output({"type": aid.TRENDS_METRIC, "dept": ALL}, "value"),
+    Input({"type": aid.TRENDS_METRIC, "dept": ALL}, "value"),
+    State({"type": aid.TRENDS_METRIC, "dept": ALL}, "id"),
+    State(aid.TRENDS_METRIC_STORE, "data"),
+    prevent_initial_call=True,
+)
+def pick_metric(values, groups, current):
+    """One metric across the department groups: keep the one just picked, clear the others."""
+    metric = ac.chosen_metric(values, ctx.triggered_id, groups, current)
+    if not metric or not auth.can_see_metric(metric):
+        raise PreventUpdate
+    return metric, [metric if value == metric else None for value in values]
+
+
+@callback(
+    Output(aid.TRENDS_MESSAGES, "children"),
+    Output(aid.TRENDS_URL, "search"),
+    Output(aid.TRENDS_RESULT, "children"),
+    Output(aid.TRENDS_PERIODS_SLOT, "children"),
+    Output(aid.TRENDS_FROM, "value"),
+    Output(aid.TRENDS_TO, "value"),
+    Input(aid.TRENDS_METRIC_STORE, "data"),
+    Input(ids.area_scope(aid.TRENDS_AREA), "value"),
+    Input(ids.area_search(aid.TRENDS_AREA), "value"),
+    Input(aid.TRENDS_FROM, "value"),
+    Input(aid.TRENDS_TO, "value"),
+    Input(aid.TRENDS_VINTAGE, "value"),
+    Input(aid.TRENDS_COMPARE, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def update(metric, scope, search, start, end, vintage, compare):
+    new_metric = ctx.triggered_id == aid.TRENDS_METRIC_STORE
+    query, notes = selection_query(metric, scope, search, None if new_metric else start, None if new_metric else end,
+                                   vintage, compare)
+    view = build_view(query)
+    reset = "" if new_metric else no_update
+    return (notes_block(notes + view.notes), view.search, view.cards,
+            ac.period_datalist(aid.TRENDS_PERIODS, view.periods), reset, reset)
+
+
+def selection_query(metric, scope, search, start, end, vintage, compare) -> tuple[dict, list[str]]:
+    """The controls' values as the page's URL query (plus a note when the area text matches nothing)."""
+    notes = []
+    area = area_from_picker(ac.area_tree(), scope, search)
+    if area is None:
+        notes.append(f"No region or area is called '{search}'; showing all areas. Choose a name from the list.")
+    query = {"metric": metric, "area": None if area in (None, "ALL") else area, "from": start or None,
+             "to": end or None, "vintage": vintage, "compare": ",".join(compare or [])}
+    return {k: v for k, v in query.items() if v}, notes
