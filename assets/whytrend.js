@@ -3,7 +3,8 @@
    1. chart-card tabs (WAI-ARIA tabs pattern): click, arrow keys, Home and End;
    2. dcc.Upload's hidden file input gets a name and leaves the tab order: the visible
       "Choose a file" button inside the drop zone is the one keyboard control (dcc.Upload has no
-      prop for either). */
+      prop for either);
+   3. the navigation link of the page shown gets aria-current="page". */
 (function () {
   "use strict";
 
@@ -56,7 +57,22 @@
     });
   }
 
-  new MutationObserver(function () { labelUploads(document); })
-    .observe(document.documentElement, { childList: true, subtree: true });
-  document.addEventListener("DOMContentLoaded", function () { labelUploads(document); });
+  function markCurrentPage() {
+    var links = document.querySelectorAll(".site-nav__link");
+    Array.prototype.forEach.call(links, function (link) {
+      var here = new URL(link.href, window.location.href).pathname === window.location.pathname;
+      if (here) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+    });
+  }
+
+  var scheduled = false;
+  function tidy() {
+    scheduled = false;
+    labelUploads(document);
+    markCurrentPage();
+  }
+  new MutationObserver(function () {
+    if (!scheduled) { scheduled = true; window.requestAnimationFrame(tidy); }
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  document.addEventListener("DOMContentLoaded", tidy);
 })();

@@ -227,6 +227,11 @@ def _canonical(body: dict) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+#: How long a signed job request stays valid (seconds): long enough for a queued job, short enough
+#: that a revoked user cannot replay an old request.
+MAX_JOB_AGE = 3600
+
+
 def sign_job(payload: dict) -> dict:
     """``payload`` plus the user who asked and an HMAC, made by a callback that has checked access.
 
@@ -236,8 +241,10 @@ def sign_job(payload: dict) -> dict:
 
     from . import auth
 
+    import time
+
     user = auth.current_user()
-    body = {**payload, "user": user.username if user is not None else None}
+    body = {**payload, "user": user.username if user is not None else None, "signed_at": int(time.time())}
     return {**body, "sig": hmac.new(_job_key(), _canonical(body), "sha256").hexdigest()}
 
 
@@ -248,9 +255,13 @@ def verify_job(signed) -> dict:
     if not isinstance(signed, dict) or not isinstance(signed.get("sig"), str):
         raise PermissionError("This request to run a job was not made by this page.")
     body = {k: v for k, v in signed.items() if k != "sig"}
+    import time
+
     expected = hmac.new(_job_key(), _canonical(body), "sha256").hexdigest()
     if not hmac.compare_digest(expected, signed["sig"]):
         raise PermissionError("This request to run a job was not made by this page.")
+    if not isinstance(body.get("signed_at"), int) or time.time() - body["signed_at"] > MAX_JOB_AGE:
+        raise PermissionError("This request has expired. Make your choice again to start the job.")
     return body
 
 

@@ -21,6 +21,7 @@ TRENDS_VINTAGE = "trends-vintage"
 TRENDS_COMPARE = "trends-compare"
 TRENDS_MESSAGES = "trends-messages"
 TRENDS_RESULT = "trends-result"
+TRENDS_FRESHNESS = "trends-freshness"       # data vintage and last updated
 TRENDS_CARD = "trends-chart"               # chart_card ids (letters, digits, - and _)
 TRENDS_COMPARE_CARD = "trends-compare-chart"
 

@@ -26,6 +26,9 @@ Enforcement is server-side and does not trust the browser:
   explanations naming driver metrics) are not read as metric requests.
 * Dash pages' routing callback (output ``_pages_content.children``) is exempt from the metric
   check only: its page layouts are wrapped by ``create_app`` and show a message instead.
+* Background callbacks run their function in another process without the Flask request, so
+  :func:`current_user` is None there: check access in a normal callback first or rely on the
+  guard (which sees every background request and poll).
 * Page layouts are wrapped by ``create_app`` (:func:`guard_layout`): a page needing a role the
   user lacks, or a URL naming a metric the user may not see, shows a message instead of the page.
 """
@@ -117,7 +120,7 @@ def require_role(role: str) -> None:
         raise PermissionError("You are not signed in. Sign in to continue.")
     if not has_role(user, role):
         raise PermissionError(f"You do not have access to this: it needs the {role} role "
-                              f"(you are signed in as a {user.role}).")
+                              f"(you are signed in as {'an' if user.role[0] in 'aeiou' else 'a'} {user.role}).")
 
 
 def visible_metrics() -> list:
@@ -480,6 +483,6 @@ def _login_page(target: str, *, username: str = "", errors: list[tuple[str, str]
 <button class="button" type="submit">Sign in</button>
 </form>
 </main>
-<footer class="site-footer"><p>whytrend – HM Treasury spending teams. Accessibility: WCAG 2.2 AA.</p></footer>
+<footer class="site-footer"><div class="site-footer__inner"><p>whytrend: why did this departmental metric move? For HM Treasury spending teams.</p></div></footer>
 </body>
 </html>"""

@@ -142,7 +142,7 @@ def area_picker(id_prefix: str, areas, value: str) -> html.Div:
         html.Div([
             html.Label([
                 "Region or area name or code",
-                html.Span(" – type to search, for example a region or a local authority", className="label-hint"),
+                html.Span(" (type to search, for example a region or a local authority)", className="label-hint"),
             ], htmlFor=search_id, className="form-label"),
             dbc.Input(id=search_id, type="text", list=list_id, autocomplete="off",
                       value=area_label(chosen) if chosen else "", debounce=True, class_name="area-picker__input"),

@@ -78,15 +78,25 @@ def direction_colours(higher_is_better: bool | None) -> tuple[str, str]:
 
 
 # ----------------------------------------------------------------------------- layout
+def wrap(text: str, width: int) -> str:
+    """Break a title into lines of at most ``width`` characters at spaces (Plotly never wraps titles,
+    so a long one would be cut off on a phone)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width=width, break_long_words=False)) if text else ""
+
+
 def base_layout(title: str, subtitle: str = "", *, height: int = 420, legend: bool = False) -> dict:
+    title, subtitle = wrap(title, 58), wrap(subtitle, 90)
+    top = 46 + 22 * (title.count("<br>") + 1) + (17 * (subtitle.count("<br>") + 1) if subtitle else 0)
     axis = dict(showgrid=True, gridcolor=GRID, gridwidth=1, zeroline=False, tickangle=0, automargin=True,
                 linecolor=SECONDARY_TEXT, tickfont=dict(color=TEXT, size=13), title=dict(font=dict(color=TEXT)))
     return dict(
         title=dict(text=title, x=0, xanchor="left", font=dict(size=18, color=TEXT),
                    subtitle=dict(text=subtitle, font=dict(size=13, color=SECONDARY_TEXT))),
         font=dict(family=FONT, size=13, color=TEXT),
-        paper_bgcolor="#FFFFFF", plot_bgcolor="#FFFFFF", height=height,
-        margin=dict(l=10, r=30, t=80, b=40),
+        paper_bgcolor="#FFFFFF", plot_bgcolor="#FFFFFF", height=height + top - 104,
+        margin=dict(l=10, r=30, t=top, b=40),
         xaxis=dict(axis), yaxis=dict(axis),
         showlegend=legend,
         legend=dict(orientation="h", x=0, y=-0.12, yanchor="top", font=dict(color=TEXT)),
@@ -95,14 +105,35 @@ def base_layout(title: str, subtitle: str = "", *, height: int = 420, legend: bo
     )
 
 
+def value_axis_label(layout: dict, text: str) -> None:
+    """The value axis's unit written horizontally above the axis (GAF: no rotated axis titles)."""
+    if not text:
+        return
+    layout.setdefault("annotations", []).append(dict(
+        text=text, x=0, y=1, xref="paper", yref="paper", xanchor="left", yanchor="bottom", showarrow=False,
+        yshift=6, font=dict(color=SECONDARY_TEXT, size=12), name="unit"))
+
+
 def _ticks(labels: Sequence[str], freq: str, most: int = 8) -> tuple[list[int], list[str]]:
-    """At most ``most`` evenly spaced tick positions with readable period names (horizontal)."""
+    """At most ``most`` regularly spaced tick positions with readable period names (horizontal).
+
+    Monthly and quarterly series are labelled at the start of years (every 1, 2, 3 ... years);
+    other series every k-th period."""
     n = len(labels)
     if n == 0:
         return [], []
+    starts = [i for i, label in enumerate(labels) if _year_start(label, freq)]
+    if freq in ("M", "Q") and len(starts) >= 2:
+        step = max(1, math.ceil(len(starts) / most))
+        positions = starts[::step]
+        return positions, [label[:4] for label in (labels[i] for i in positions)]
     step = max(1, math.ceil(n / most))
-    positions = list(range(n - 1, -1, -step))[::-1]  # always label the latest period
+    positions = list(range(0, n, step))
     return positions, [_tick_text(labels[i], freq) for i in positions]
+
+
+def _year_start(label: str, freq: str) -> bool:
+    return (freq == "M" and label[5:7] == "01") or (freq == "Q" and label.endswith("Q1"))
 
 
 def _tick_text(label: str, freq: str) -> str:
@@ -181,15 +212,19 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
     annotations: list[dict] = []
     shapes: list[dict] = []
     if trend.centre is not None and x:
-        for name, value, dash, width in (("Centre", trend.centre, "dash", 1.5),
-                                         ("Upper process limit", trend.upper_limit, "dot", 1.5),
-                                         ("Lower process limit", trend.lower_limit, "dot", 1.5)):
+        present = [v for v in values if v is not None]
+        span = (max(present + [trend.upper_limit]) - min(present + [trend.lower_limit])) or 1.0
+        close = (trend.upper_limit - trend.lower_limit) < 0.12 * span   # labels would overlap: spread them
+        for name, value, dash, shift in (("Centre", trend.centre, "dash", 0),
+                                         ("Upper process limit", trend.upper_limit, "dot", 12),
+                                         ("Lower process limit", trend.lower_limit, "dot", -12)):
             traces.append(go.Scatter(x=[x[0], x[-1]], y=[value, value], mode="lines", name=name,
-                                     line=dict(color=DARK_GREY, dash=dash, width=width), hoverinfo="skip"))
+                                     line=dict(color=DARK_GREY, dash=dash, width=1.5), hoverinfo="skip"))
             short = {"Centre": "Mean", "Upper process limit": "Upper limit", "Lower process limit": "Lower limit"}[name]
             annotations.append(dict(x=x[-1], y=value, xref="x", yref="y", xanchor="left", yanchor="middle",
-                                    text=f" {short} {short_number(value)}", showarrow=False,
-                                    font=dict(color=TEXT, size=12)))
+                                    yshift=shift if close else 0, xshift=6,
+                                    text=f"{short} {short_number(value)}", showarrow=False,
+                                    font=dict(color=TEXT, size=12), bgcolor="rgba(255,255,255,0.85)"))
     for variation, (colour, symbol, words) in VARIATION_STYLE.items():
         idx = [i for i, p in enumerate(trend.points) if p.rules and p.variation == variation and p.value is not None]
         if idx:
@@ -203,7 +238,7 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
         name = "Latest (revised) value" if as_first_published else "First published value"
         traces.append(go.Scatter(
             x=[i for i, _ in revisions], y=[v for _, v in revisions], mode="markers", name=name,
-            marker=dict(color="#FFFFFF", symbol="circle-open", size=9, line=dict(color=DARK_PINK, width=2)),
+            marker=dict(color=DARK_PINK, symbol="circle-open", size=10, line=dict(color=DARK_PINK, width=2)),
             customdata=[labels[i] for i, _ in revisions],
             hovertemplate="%{customdata}: " + name.lower() + " %{y:,.4~r}<extra></extra>"))
     for first, last in provisional_spans(trend):
@@ -225,9 +260,10 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
     layout = base_layout(title, subtitle, legend=True, height=460)
     positions, texts = _ticks(labels, freq)
     layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, range=[-0.6, len(x) - 0.4 + 0.12 * len(x)])
-    layout["yaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["yaxis"].update(tickformat=",.4~r")
     layout["margin"].update(r=20)
     layout["annotations"] = annotations
+    value_axis_label(layout, unit)
     layout["shapes"] = shapes
     return go.Figure(data=traces, layout=layout)
 
@@ -275,8 +311,9 @@ def compare_figure(trends: Sequence, *, title: str, subtitle: str = "", freq: st
     layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts,
                            range=[-0.6, len(labels) - 0.4 + 0.25 * len(labels)])
     unit = trends[0].unit if trends else ""
-    layout["yaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["yaxis"].update(tickformat=",.4~r")
     layout["annotations"] = annotations
+    value_axis_label(layout, unit)
     return go.Figure(data=traces, layout=layout)
 
 
@@ -323,14 +360,17 @@ def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tu
     connectors = _connectors(bases, heights)
     layout = base_layout(title, subtitle, height=440)
     low, high, truncated = _value_range(start[1], end[1], bases, heights, err_plus, err_minus)
-    layout["yaxis"].update(range=[low, high], title=dict(text=unit, font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["yaxis"].update(range=[low, high], tickformat=",.4~r")
     layout["xaxis"].update(showgrid=False, type="category")
     layout["shapes"] = connectors
     layout["bargap"] = 0.35
+    layout["annotations"] = []
     if truncated:
-        layout["annotations"] = [dict(text="The value axis does not start at zero.", x=0, y=-0.16, xref="paper",
-                                      yref="paper", showarrow=False, xanchor="left",
-                                      font=dict(color=SECONDARY_TEXT, size=12))]
+        layout["margin"].update(b=72)
+        layout["annotations"].append(dict(text="The value axis does not start at zero.", x=0, y=0, xref="paper",
+                                          yref="paper", yshift=-36, showarrow=False, xanchor="left", yanchor="top",
+                                          font=dict(color=SECONDARY_TEXT, size=12)))
+    value_axis_label(layout, unit)
     return go.Figure(data=[bar], layout=layout)
 
 
@@ -407,8 +447,8 @@ def cv_figure(scores: Mapping, *, title: str, subtitle: str = "") -> go.Figure:
     ]
     layout = base_layout(title, subtitle, legend=True, height=380)
     layout["barmode"] = "group"
-    layout["yaxis"].update(title=dict(text="Mean absolute error", font=dict(color=TEXT)), rangemode="tozero",
-                           tickformat=",.4~r")
+    layout["yaxis"].update(rangemode="tozero", tickformat=",.4~r")
+    value_axis_label(layout, "Mean absolute error")
     layout["xaxis"].update(showgrid=False)
     return go.Figure(data=traces, layout=layout)
 
@@ -433,8 +473,8 @@ def partial_dependence_figure(frame, *, driver_label: str, title: str, subtitle:
                       hovertemplate=driver_label + " %{x:,.4~r}: %{y:,.4~r}<extra></extra>")
     layout = base_layout(title, subtitle, height=380)
     layout["xaxis"].update(title=dict(text=driver_label, font=dict(color=TEXT)), tickformat=",.4~r")
-    layout["yaxis"].update(title=dict(text=f"Average prediction ({unit})" if unit else "Average prediction",
-                                      font=dict(color=TEXT)), tickformat=",.4~r")
+    layout["yaxis"].update(tickformat=",.4~r")
+    value_axis_label(layout, f"Average prediction ({unit})" if unit else "Average prediction")
     return go.Figure(data=[line], layout=layout)
 
 
@@ -448,7 +488,7 @@ def residuals_figure(frame, *, title: str, subtitle: str = "", unit: str = "", f
     layout = base_layout(title, subtitle, height=380)
     positions, texts = _ticks(labels, freq)
     layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, showgrid=False)
-    layout["yaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), zeroline=True, zerolinecolor=SECONDARY_TEXT,
-                           zerolinewidth=1.5, tickformat=",.4~r")
+    layout["yaxis"].update(zeroline=True, zerolinecolor=SECONDARY_TEXT, zerolinewidth=1.5, tickformat=",.4~r")
+    value_axis_label(layout, unit)
     layout["bargap"] = 0.1
     return go.Figure(data=[bar], layout=layout)

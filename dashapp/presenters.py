@@ -17,7 +17,7 @@ from explain.narrative import format_change, format_value, is_percent  # noqa: F
 
 __all__ = [
     "FREQ_WORDS", "SPC_LABELS", "SourceSpecError", "area_from_picker", "area_label", "date_text", "arrow_and_colour",
-    "change_text", "comparison_phrase", "explain_href", "format_change", "format_value", "frame_to_csv",
+    "change_text", "comparison_phrase", "explain_href", "format_change", "formula_names", "format_value", "frame_to_csv",
     "headline_view", "neutralise_csv_cell", "parse_query", "pct_text", "percent_change", "source_from_spec", "sparkline_points",
     "sparkline_text", "table_rows",
 ]
@@ -424,6 +424,11 @@ def problem_rows(report_dict: Mapping[str, Any]) -> list[dict[str, str]]:
                      "value": str(problem.get("value") or ""),
                      "message": str(problem.get("message") or "")})
     return rows
+
+
+def formula_names(formula: str | None) -> list[str]:
+    """The names a metric formula uses, in order of first use ('a / b * a' -> ['a', 'b'])."""
+    return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula or "")))
 
 
 def grade_reasons(text: str | None) -> list[str]:

@@ -727,9 +727,16 @@ def residuals_caption(frame: pd.DataFrame, *, unit: str, freq: str, recent: int 
             f"({signed(float(worst['residual']), unit)}, actual minus predicted).")
 
 
-def partial_dependence_caption(frame: pd.DataFrame, *, driver_label: str, unit: str, slope: float | None = None) -> str:
+def partial_dependence_caption(frame: pd.DataFrame, *, driver_label: str, unit: str, slope: float | None = None,
+                               seasonal: bool = False) -> str:
     if frame.empty:
         return f"No partial dependence could be computed for {driver_label}."
+    if seasonal:
+        high = frame.loc[frame["prediction"].idxmax()]
+        low = frame.loc[frame["prediction"].idxmin()]
+        return (f"Holding the other drivers at their recent values, the average prediction is highest in season "
+                f"{int(high['value'])} ({format_value(float(high['prediction']), unit)}) and lowest in season "
+                f"{int(low['value'])} ({format_value(float(low['prediction']), unit)}).")
     first, last = frame.iloc[0], frame.iloc[-1]
     text = (f"Holding the other drivers at their recent values, moving {driver_label} from "
             f"{short_number(float(first['value']))} to {short_number(float(last['value']))} moves the average "

@@ -64,6 +64,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self):
-        from .app import create_app
+        from .app import create_app, warm_up
 
-        return create_app(self.settings).server
+        app = create_app(self.settings)
+        warm_up(app)
+        return app.server

@@ -62,32 +62,45 @@ def completeness(leaves: pd.DataFrame) -> float:
     for an area (no Type 2 department there) is not counted as missing; a gap in a series is."""
     if leaves.empty:
         return 0.0
-    per_metric = leaves.groupby("metric_id").agg(periods=("pk", "nunique"))
-    series = leaves.drop_duplicates(["metric_id", "area_id", "breakdown_id"]).groupby("metric_id").size()
-    expected = float((series * per_metric["periods"]).sum())
+    metric = leaves["metric_id"].to_numpy(dtype=np.int64)
+    series = np.unique((metric << 42) | (leaves["area_id"].to_numpy(dtype=np.int64) << 16)
+                       | leaves["breakdown_id"].to_numpy(dtype=np.int64))
+    periods = np.unique((metric << 32) | leaves["pk"].to_numpy(dtype=np.int64))
+    series_per_metric = pd.Series(series >> 42).value_counts()
+    periods_per_metric = pd.Series(periods >> 32).value_counts()
+    expected = float((series_per_metric * periods_per_metric.reindex(series_per_metric.index)).sum())
     present = float(leaves["value"].notna().sum())
     return present / expected if expected else 0.0
 
 
 def outlier_share(leaves: pd.DataFrame, period_order: Mapping[int, int]) -> float:
     """Share of period-on-period changes whose robust z-score (median/MAD within the series) exceeds 3.5."""
-    data = leaves.loc[leaves["value"].notna(), ["metric_id", "area_id", "breakdown_id", "pk", "value"]]
-    if len(data) < 3:
+    values = leaves["value"].to_numpy(dtype=float)
+    keep = ~np.isnan(values)
+    if keep.sum() < 3:
         return 0.0
-    data = data.assign(order=data["pk"].map(period_order)).sort_values(["metric_id", "area_id", "breakdown_id", "order"])
-    series = ["metric_id", "area_id", "breakdown_id"]
-    same = (data[series].to_numpy()[1:] == data[series].to_numpy()[:-1]).all(axis=1)
-    change = np.diff(data["value"].to_numpy())[same]
-    group = data[series].iloc[1:][same]
+    order_of = np.zeros(max(period_order, default=0) + 1, dtype=np.int64)
+    for pk, rank in period_order.items():
+        order_of[pk] = rank
+    metric = leaves["metric_id"].to_numpy()[keep]
+    area = leaves["area_id"].to_numpy()[keep]
+    breakdown = leaves["breakdown_id"].to_numpy()[keep]
+    when = order_of[leaves["pk"].to_numpy()[keep]]
+    values = values[keep]
+    order = np.lexsort((when, breakdown, area, metric))  # arrays, not a sorted copy of the frame
+    metric, area, breakdown, values = metric[order], area[order], breakdown[order], values[order]
+    same = (metric[1:] == metric[:-1]) & (area[1:] == area[:-1]) & (breakdown[1:] == breakdown[:-1])
+    change = np.diff(values)[same]
     if not len(change):
         return 0.0
-    frame = group.assign(change=change)
-    median = frame.groupby(series)["change"].transform("median")
-    mad = (frame["change"] - median).abs().groupby([frame[c] for c in series]).transform("median")
+    # rows are sorted by series, so a series is a contiguous block: number the blocks
+    block = np.cumsum(np.concatenate([[0], ~same]))[1:][same]
+    median = pd.Series(change).groupby(block, sort=False).transform("median").to_numpy()
+    spread = pd.Series(np.abs(change - median)).groupby(block, sort=False).transform("median").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = 0.6745 * (frame["change"] - median) / mad
-    flagged = np.isfinite(z) & (z.abs() > OUTLIER_Z)
-    return float(flagged.sum()) / len(frame)
+        z = 0.6745 * (change - median) / spread
+    flagged = np.isfinite(z) & (np.abs(z) > OUTLIER_Z)
+    return float(flagged.sum()) / len(change)
 
 
 def timeliness(latest_period_end: dt.date | None, loaded_on: dt.date, expected_lag_days: int) -> float:

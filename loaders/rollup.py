@@ -74,14 +74,33 @@ class Hierarchy:
 
 def _aggregate(frame: pd.DataFrame, by: list[str], how: str) -> pd.DataFrame:
     """Sum or mean of ``value`` by ``by``; status 'p' if any part is provisional, else
-    'incomplete' if any part is missing (the value then covers the parts that exist)."""
-    flags = frame.assign(_missing=frame["value"].isna() | frame["status"].eq(INCOMPLETE), _provisional=frame["status"].eq(PROVISIONAL))
-    grouped = flags.groupby(by, sort=False, observed=True)
-    value = grouped["value"].sum(min_count=1) if how == "sum" else grouped["value"].mean()
-    marks = grouped[["_missing", "_provisional"]].any()
-    out = value.rename("value").to_frame().join(marks).reset_index()
-    out["status"] = np.where(out["_provisional"], PROVISIONAL, np.where(out["_missing"], INCOMPLETE, ""))
-    return out.drop(columns=["_missing", "_provisional"])
+    'incomplete' if any part is missing (the value then covers the parts that exist).
+
+    Group numbers once, then numpy bincounts: no copies of the frame, which matters when the
+    frame is every leaf of a multi-million-row load.
+    """
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in by}
+                            | {"value": pd.Series(dtype=float), "status": pd.Series(dtype=object)})
+    if list(by) == KEY:  # one packed int64 per row: factorising it is far lighter than a 4-column groupby
+        group, _ = pd.factorize(pack_keys(frame))
+    else:
+        group = frame.groupby(by, sort=False, observed=True).ngroup().to_numpy()
+    n = int(group.max()) + 1
+    values = frame["value"].to_numpy(dtype=float)
+    present = ~np.isnan(values)
+    status = frame["status"].to_numpy(dtype=object)
+    total = np.bincount(group, weights=np.where(present, values, 0.0), minlength=n)
+    count = np.bincount(group, weights=present.astype(float), minlength=n)
+    missing = np.bincount(group, weights=(~present | (status == INCOMPLETE)).astype(float), minlength=n) > 0
+    provisional = np.bincount(group, weights=(status == PROVISIONAL).astype(float), minlength=n) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(count > 0, total if how == "sum" else total / count, np.nan)
+    _, first = np.unique(group, return_index=True)
+    out = pd.DataFrame({c: frame[c].to_numpy()[first] for c in by})
+    out["value"] = value
+    out["status"] = np.where(provisional, PROVISIONAL, np.where(missing, INCOMPLETE, ""))
+    return out
 
 
 def breakdown_totals(leaves: pd.DataFrame, breakdown_keys: Mapping[int, str], how: Mapping[int, str],
@@ -134,39 +153,45 @@ def area_rollups(values: pd.DataFrame, hierarchy: Hierarchy, how: Mapping[int, s
 
     A parent's value is the source's own value when it gave one, else the aggregate of its
     direct children's values (given or rolled up), so every level sums (or averages) its
-    children exactly.
+    children exactly. Works level by level on slices of ``values`` (no copy of all rows).
     """
     if values.empty:
         return _empty()
-    known = values[KEY + ["value", "status"]]
     depth = hierarchy.depth()
-    parent = hierarchy.parent
-    parents = {p for p in parent.values() if p is not None} | {hierarchy.whole_id}
-    provided = pack_keys(known[known["area_id"].isin(parents)])  # only parents can collide with roll-ups
-    current = known.copy()
-    current["depth"] = current["area_id"].map(depth).fillna(0).astype(int)
+    size = max(max(hierarchy.parent, default=0), hierarchy.whole_id, int(values["area_id"].max())) + 1
+    depth_of = np.zeros(size, dtype=np.int16)
+    parent_of = np.full(size, -1, dtype=np.int64)
+    for area, d in depth.items():
+        depth_of[area] = d
+    for area, parent in hierarchy.parent.items():
+        parent_of[area] = -1 if parent is None else parent
+    area_ids = values["area_id"].to_numpy()
+    level_of = depth_of[area_ids]
+    parents = np.array(sorted({p for p in hierarchy.parent.values() if p is not None} | {hierarchy.whole_id}))
+    provided = pack_keys(values.loc[np.isin(area_ids, parents)])  # only parents can collide with roll-ups
+    columns = KEY + ["value", "status"]
+    pending: dict[int, list[pd.DataFrame]] = {}
     produced = []
-    for level in range(int(current["depth"].max()), 0, -1):
-        rows = current[current["depth"] == level].copy()
-        rows["area_id"] = rows["area_id"].map(parent)
-        rows = rows[rows["area_id"].notna()]
-        rows["area_id"] = rows["area_id"].astype(int)
-        agg = _by_method(rows, how)
-        agg = _without(agg, provided).copy()
+    for level in range(int(level_of.max()), 0, -1):
+        frames = [values.loc[level_of == level, columns], *pending.get(level, [])]
+        rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if rows.empty:
+            continue
+        rows = rows.assign(area_id=parent_of[rows["area_id"].to_numpy()])
+        rows = rows[rows["area_id"].to_numpy() >= 0]
+        agg = _without(_by_method(rows, how), provided)
         if agg.empty:
             continue
-        agg["depth"] = level - 1
         produced.append(agg)
-        current = pd.concat([current, agg], ignore_index=True)
-    roots = current[(current["depth"] == 0) & (current["area_id"] != hierarchy.whole_id)].copy()
+        pending.setdefault(level - 1, []).append(agg)
+    roots = [values.loc[(level_of == 0) & (area_ids != hierarchy.whole_id), columns], *pending.get(0, [])]
+    roots = pd.concat(roots, ignore_index=True) if len(roots) > 1 else roots[0]
     if not roots.empty:
-        roots["area_id"] = hierarchy.whole_id
-        whole = _by_method(roots, how)
-        whole = _without(whole, provided)
+        whole = _without(_by_method(roots.assign(area_id=hierarchy.whole_id), how), provided)
         produced.append(whole)
     if not produced:
         return _empty()
-    out = pd.concat(produced, ignore_index=True).drop(columns="depth", errors="ignore")
+    out = pd.concat(produced, ignore_index=True)
     out["derived"] = AREA_ROLLUP
     return out[KEY + ["value", "status", "derived"]].reset_index(drop=True)
 

@@ -93,3 +93,50 @@ def analysis_settings(analysis_store, tmp_path_factory):
 
     return Settings(db=analysis_store.url, cache_dir=tmp_path_factory.mktemp("analysis-jobs"),
                     secret_key="analysis-tests-" + "x" * 40)
+
+
+# --- app fixtures ---
+# The app shell's tests (test_app_shell.py, test_auth.py): a private copy of the demo store with
+# the demo users (see dashapp.cli.DEMO_USERS: admin, analyst, treasury, dwp, nhs; password
+# "whytrend-<name>") and one app built for the whole session.
+@pytest.fixture(scope="session")
+def shell_store(demo_store, tmp_path_factory):
+    import sqlite3
+
+    from dashapp.cli import ensure_demo_users
+    from explain import precompute
+    from loaders import Store
+
+    source = demo_store.url.split("///", 1)[1]
+    target = tmp_path_factory.mktemp("shell") / "shell.db"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    store = Store(target)
+    ensure_demo_users(store)
+    precompute(store, metrics=["uc_caseload"])
+    return store
+
+
+@pytest.fixture(scope="session")
+def shell_app(shell_store, tmp_path_factory):
+    from dashapp import create_app
+    from dashapp.settings import Settings
+
+    settings = Settings(db=shell_store.url, cache_dir=tmp_path_factory.mktemp("shell-jobs"),
+                        secret_key="shell-tests-" + "s" * 40)
+    return create_app(settings)
+
+
+@pytest.fixture
+def signed_in(shell_app):
+    """signed_in(username) -> a Flask test client whose session is that user's (no password check)."""
+
+    def _client(username: str | None):
+        client = shell_app.server.test_client()
+        if username:
+            with client.session_transaction() as session:
+                session["user"] = username
+                session["csrf"] = "test-csrf-token"
+        return client
+
+    return _client

@@ -114,6 +114,7 @@ def test_trends_layout_for_a_permitted_user(pages, as_user):
 
     layout = pages["trends"].layout(metric="uc_caseload", area="E12000001", compare="E12000002,E12000003")
     assert_accessible_controls(layout)
+    assert "Data vintage 7 · last updated" in texts(layout)
     figure = graph_figure(layout, aid.TRENDS_CARD)
     names = [t.name for t in figure.data]
     assert {"Centre", "Upper process limit", "Lower process limit"} <= set(names)
@@ -213,7 +214,7 @@ def test_explain_without_a_precomputed_result_runs_in_the_background(pages, as_u
     waiting = explain.render(request, None)
     assert "being worked out" in texts(html.Div(waiting))
     signed = ac.sign_job(request)
-    assert signed["user"] == "treasury"
+    assert signed["user"] == "treasury" and isinstance(signed["signed_at"], int)
     progress = []
     outcome = explain.compute_explanation(ac.verify_job(signed), progress.append)
     assert outcome == {"key": request, "done": True}
@@ -231,17 +232,24 @@ def test_explain_background_job_reports_user_errors(pages, as_user):
     assert "2031-01" in texts(html.Div(explain.render(request, outcome)))
 
 
-def test_job_requests_must_be_signed_by_the_server(app, as_user):
+def test_job_requests_must_be_signed_by_the_server(app, as_user, monkeypatch):
+    import time
+
     from dashapp import analysis_components as ac
 
     signed = ac.sign_job({"metric": "uc_caseload", "version": 1})
-    assert ac.verify_job(signed) == {"metric": "uc_caseload", "version": 1, "user": "treasury"}
+    body = ac.verify_job(signed)
+    assert {k: body[k] for k in ("metric", "version", "user")} == {"metric": "uc_caseload", "version": 1,
+                                                                   "user": "treasury"}
     with pytest.raises(PermissionError):
         ac.verify_job({**signed, "metric": "ae_4h_pct"})
     with pytest.raises(PermissionError):
         ac.verify_job({"metric": "uc_caseload"})
     with pytest.raises(PermissionError):
         ac.verify_job(None)
+    monkeypatch.setattr(time, "time", lambda: body["signed_at"] + ac.MAX_JOB_AGE + 1)
+    with pytest.raises(PermissionError, match="expired"):
+        ac.verify_job(signed)
 
 
 def test_explain_refuses_other_departments_metrics(pages, as_user):

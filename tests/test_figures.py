@@ -104,6 +104,9 @@ def test_house_style_title_subtitle_grid_font_horizontal_labels():
                                  title="Headline", subtitle="Statistics")
     layout = figure.layout
     assert layout.title.text == "Headline"
+    long = fg.base_layout("A headline that is much too long to fit on a phone screen in one single line", "s")
+    assert "<br>" in long["title"]["text"] and all(len(line) <= 58 for line in long["title"]["text"].split("<br>"))
+    assert long["margin"]["t"] > 104 - 22
     assert layout.title.subtitle.text == "Statistics"
     assert "sans-serif" in layout.font.family
     assert layout.yaxis.gridcolor == fg.GRID and layout.yaxis.showgrid
@@ -235,12 +238,15 @@ def test_trend_draws_events_in_the_series_as_annotated_lines_and_skips_others():
     assert not any("Later" in (a.text or "") for a in figure.layout.annotations)
 
 
-def test_trend_ticks_are_few_horizontal_and_include_the_latest_period():
-    t = trend(list(range(40)))
+def test_trend_ticks_are_few_horizontal_and_at_year_starts():
+    t = trend(list(range(40)))                       # 2025-01 .. 2028-04
     figure = fg.trend_figure(t, title="t", freq="M")
-    ticks = list(figure.layout.xaxis.tickvals)
-    assert len(ticks) <= 8 and ticks[-1] == 39
-    assert figure.layout.xaxis.ticktext[-1] == "Apr 2028"
+    assert list(figure.layout.xaxis.tickvals) == [0, 12, 24, 36]
+    assert list(figure.layout.xaxis.ticktext) == ["2025", "2026", "2027", "2028"]
+    long = fg.trend_figure(trend(list(range(120))), title="t", freq="M")
+    assert list(long.layout.xaxis.ticktext) == ["2025", "2027", "2029", "2031", "2033"]
+    assert not figure.layout.yaxis.title.text      # the unit is written horizontally instead
+    assert any(a.name == "unit" and a.text == "cases" for a in figure.layout.annotations)
 
 
 def test_trend_without_limits_has_no_limit_lines():
@@ -253,7 +259,7 @@ def test_compare_figure_draws_at_most_four_areas_labelled_directly():
     figure = fg.compare_figure(trends, title="t")
     assert len(figure.data) == 4
     assert [t.line.color for t in figure.data] == list(fg.PALETTE[:4])
-    assert len(figure.layout.annotations) == 4
+    assert [a.text.strip() for a in figure.layout.annotations if a.name != "unit"] == ["North East"] * 4
     with pytest.raises(ValueError, match="At most 4"):
         fg.compare_figure(trends + [trend([1, 2, 3])], title="t")
 

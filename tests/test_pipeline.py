@@ -91,6 +91,15 @@ ROWS = [  # month, la, caseload, award
 ]
 
 
+@pytest.fixture(autouse=True, params=["in-process", "worker"])
+def reading(request, monkeypatch):
+    """Every test runs twice: reading in this process, and streaming from a worker process
+    while chunks are inserted (the path large CSVs take)."""
+    if request.param == "worker":
+        monkeypatch.setattr("loaders.stream.PARALLEL_BYTES", 0)
+    return request.param
+
+
 def csv_text(rows, header="month,la,Caseload,Award") -> str:
     return header + "\n" + "\n".join(",".join(str(c) for c in r) for r in rows) + "\n"
 

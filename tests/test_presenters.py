@@ -173,6 +173,11 @@ def test_upload_suffix_and_problem_rows_and_grade_reasons():
     assert p.grade_reasons(None) == [] and p.grade_reasons("oops") == ["oops"]
 
 
+def test_formula_names():
+    assert p.formula_names("ae_within_4h / ae_attendances * 100") == ["ae_within_4h", "ae_attendances"]
+    assert p.formula_names("") == []
+
+
 def test_table_rows_formats_for_people():
     frame = pd.DataFrame({"area": ["Leeds", None], "value": [1234567.0, np.nan], "n": [3, 4]})
     assert p.table_rows(frame) == [["Leeds", "1,234,567", "3"], ["", "", "4"]]

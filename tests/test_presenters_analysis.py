@@ -279,3 +279,17 @@ def test_progress_state_and_dates():
     assert pa.progress_state(5, 0, "x")[0] == 0 and pa.progress_state(9, 3, "x")[0] == 100
     assert pa.date_text("2026-11-21T21:06:52+00:00") == "21 November 2026 21:06 UTC"
     assert pa.date_text("") == ""
+
+
+def test_partial_dependence_and_residual_captions():
+    import pandas as pd
+
+    frame = pd.DataFrame({"value": [1.0, 2.0, 3.0], "prediction": [10.0, 30.0, 20.0]})
+    assert "highest in season 2 (30 cases) and lowest in season 1 (10 cases)" in pa.partial_dependence_caption(
+        frame, driver_label="Seasonality", unit="cases", seasonal=True)
+    text = pa.partial_dependence_caption(frame, driver_label="Claimant count", unit="cases", slope=5.0)
+    assert "from 1 to 3" in text and "5 per unit, the model's coefficient" in text
+    residuals = pd.DataFrame({"period": ["2026-01", "2026-02"], "residual": [2.0, -6.0]})
+    assert pa.residuals_caption(residuals, unit="cases", freq="M") == (
+        "Over the last 2 months, the model's prediction of the whole was off by 4 cases on average; most in "
+        "February 2026 (-6 cases, actual minus predicted).")

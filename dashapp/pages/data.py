@@ -4,7 +4,8 @@ Analysts and admins (read only): every source with its latest vintage, quality g
 reasons; a source's vintage history (counts, revisions, grades) and its quarantined rows.
 Department-scoped users see their department's sources only.
 
-Admins also upload a new file for an existing source: the file is validated first and the whole
+Admins also see who can sign in (accounts are managed with ``whytrend users``) and upload a new
+file for an existing source: the file is validated first and the whole
 report is shown (every problem with row, column and value) before anything is written; "Load this
 file" then loads it as a new vintage in one transaction (a failed load writes nothing and shows
 its report) and refreshes the precomputed explanations of the metrics it touched.
@@ -119,7 +120,7 @@ def layout(source: str | None = None, **_query):
         parts.append(_history(chosen) if chosen else
                      html.P("Choose a source to see its vintage history and quarantined rows."))
     if auth.has_role(user, "admin"):
-        parts += [html.Hr(className="section-rule"), _upload_section(frame)]
+        parts += [html.Hr(className="section-rule"), _upload_section(frame), _users_section(user)]
     return html.Div(parts, className="page")
 
 
@@ -174,6 +175,21 @@ def _upload_section(frame: pd.DataFrame) -> html.Section:
                     n_clicks=0),
         html.Div(id=ids.UPLOAD_RESULT, **{"aria-live": "polite"}),
     ], **{"aria-labelledby": "upload-heading"})
+
+
+def _users_section(user) -> html.Section:
+    """Who can sign in (read only; accounts are managed with ``whytrend users``)."""
+    from loaders.accounts import list_users
+
+    users = [u for u in list_users(state.get_store()) if user.department is None or u.department == user.department]
+    table = pd.DataFrame({"User": [u.username for u in users], "Role": [u.role for u in users],
+                          "Department": [u.department or "All departments" for u in users]})
+    return html.Section([
+        html.H2("Users", id="users-heading"),
+        html.P(["Add, change or remove accounts on the server with ", html.Code("whytrend users add NAME --role ROLE "
+                "[--department CODE]"), " and ", html.Code("whytrend users remove NAME"), "."]),
+        card_table(table, caption="People who can sign in, with their role and department"),
+    ], **{"aria-labelledby": "users-heading"})
 
 
 # ------------------------------------------------------------------------------ upload
@@ -280,27 +296,13 @@ def check_upload(contents, filename, source_id):
     """Save the upload to a private folder and validate it (writes nothing to the store)."""
     if not contents:
         return message("Choose a file to check.", "info"), None, True, ""
-    from loaders import preview_source
-
     source, spec = _source_for(source_id)
-    folder = _uploads_dir()
-    _clean_old_uploads(folder)
-    token = secrets.token_hex(16)
-    path = folder / token / f"{source.id}{upload_suffix(filename, spec.get('format'))}"
-    path.parent.mkdir()
-    path.write_bytes(decode_upload(contents))
-    shown = filename or path.name
-    try:
-        report, sample = preview_source(state.get_store(), _manifest_for(path.parent), source, str(path))
-    except WhytrendError as exc:
-        shutil.rmtree(path.parent, ignore_errors=True)
-        return (message(str(exc).replace(str(path), shown), "error",
-                        title="This file cannot be loaded. Nothing has been written."), None, True, "")
-    ok = not report.failed()
-    pending = {"token": token, "source": source.id, "file": path.name, "filename": filename or path.name} if ok else None
+    path = save_upload(decode_upload(contents), source.id, upload_suffix(filename, spec.get("format")))
+    view, ok = preview_view(source, path, filename or path.name)
     if not ok:
         shutil.rmtree(path.parent, ignore_errors=True)
-    return report_view(_tidy(report.to_dict(limit=2000), str(path), shown), sample), pending, not ok, ""
+    pending = {"token": path.parent.name, "source": source.id, "file": path.name, "filename": filename} if ok else None
+    return view, pending, not ok, ""
 
 
 @callback(
@@ -317,25 +319,58 @@ def load_upload(n_clicks, pending):
     """Load the checked file as a new vintage, then refresh the affected explanations."""
     if not n_clicks or not pending:
         return message("Upload and check a file first.", "info"), no_update, True
-    from loaders import load_source
-
     source, _ = _source_for(pending.get("source"))
+    path = checked_file(pending)
+    if path is None:
+        return message("The checked file is no longer available; upload it again.", "error"), None, True
+    return load_view(source, path, str(pending.get("filename") or path.name)), None, True
+
+
+def save_upload(content: bytes, source_id: str, suffix: str) -> Path:
+    """Write an upload to a new private folder (random name) under the cache folder."""
+    folder = _uploads_dir()
+    _clean_old_uploads(folder)
+    path = folder / secrets.token_hex(16) / f"{source_id}{suffix}"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    return path
+
+
+def checked_file(pending: dict) -> Path | None:
+    """The saved file a pending upload names, if it is still there (and the token is well formed)."""
     token, name = str(pending.get("token", "")), str(pending.get("file", ""))
     folder = _uploads_dir() / token
     path = folder / name
     if not TOKEN_RE.match(token) or path.parent != folder or not path.is_file():
-        return message("The checked file is no longer available; upload it again.", "error"), None, True
-    store = state.get_store()
-    outcome = load_source(store, _manifest_for(folder), source, location=str(path))
-    shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return path
+
+
+def preview_view(source, path: Path, shown: str) -> tuple[html.Div, bool]:
+    """The validation report of a saved upload, and whether it can be loaded (nothing is written)."""
+    from loaders import preview_source
+
+    try:
+        report, sample = preview_source(state.get_store(), _manifest_for(path.parent), source, str(path))
+    except WhytrendError as exc:
+        return message(str(exc).replace(str(path), shown), "error",
+                       title="This file cannot be loaded. Nothing has been written."), False
+    return report_view(_tidy(report.to_dict(limit=2000), str(path), shown), sample), not report.failed()
+
+
+def load_view(source, path: Path, shown: str) -> html.Div:
+    """Load a checked file as a new vintage (one transaction) and say what happened."""
+    from loaders import load_source
+
+    outcome = load_source(state.get_store(), _manifest_for(path.parent), source, location=str(path))
+    shutil.rmtree(path.parent, ignore_errors=True)
     state.invalidate()
-    shown = str(pending.get("filename") or name)
     if outcome.status == "failed":
         report = _tidy(outcome.report.to_dict(limit=2000), str(path), shown) if outcome.report is not None else {}
         return html.Div([message(_tidy(outcome.message, str(path), shown), "error", title="Nothing was written"),
-                         report_view(report) if report else None]), None, True
+                         report_view(report) if report else None])
     if outcome.status == "unchanged":
-        return message(outcome.message, "info"), None, True
+        return message(outcome.message, "info")
     refreshed = _refresh_explanations(source.id)
     state.invalidate()
     return html.Div([
@@ -345,7 +380,7 @@ def load_upload(n_clicks, pending):
                 f"quality grade {outcome.grade}. Explanations refreshed: {refreshed}.", "success", title="Loaded"),
         html.Ul([html.Li(r) for r in outcome.grade_reasons]) if outcome.grade_reasons else None,
         dcc.Link("See the updated vintage history", href=f"/data?source={source.id}#history"),
-    ]), None, True
+    ])
 
 
 def _refresh_explanations(source_id: str) -> str:

@@ -17,8 +17,10 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
+
+from loaders.errors import WhytrendError
 
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
@@ -183,7 +185,7 @@ def render(request: dict | None, computed: dict | None) -> list:
 def layout(**query):
     try:
         sel = selection(query)
-    except PermissionError as exc:
+    except (PermissionError, WhytrendError) as exc:
         return html.Div([page_header("Explain a change"), message(str(exc), "error")], className="page")
     request = request_of(sel)
     tree = ac.area_tree()
@@ -343,7 +345,6 @@ def compute_explanation(request: dict, set_progress=None) -> dict:
     Runs in a background job, without the request: the user's access to the metric was checked by
     the callback that signed the request (and by the server guard on this callback's request)."""
     from explain import explain_change
-    from loaders.errors import WhytrendError
 
     key = {k: request.get(k) for k in ("metric", "area", "from", "to", "by")}
     report = set_progress or (lambda value: None)

@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from dashapp import auth, ids, state
 from dashapp.components import card_table, message, page_header, summary_list
-from dashapp.presenters import date_text, explain_href, grade_reasons
+from dashapp.presenters import date_text, explain_href, formula_names, grade_reasons
 
 dash.register_page(__name__, path="/metrics", name="Metrics", title="Metrics – whytrend", order=40,
                    description="What each metric means, where it comes from and how it changed.")
@@ -29,8 +29,16 @@ def metric_documentation(metric: str) -> dict:
     from explain import events, metric_changes, metric_info, metric_sources
 
     store = state.get_store()
-    return {"info": metric_info(store, metric), "sources": metric_sources(store, metric),
-            "changes": metric_changes(store, metric), "events": events(store, metric)}
+    info = metric_info(store, metric)
+    sources, via = metric_sources(store, metric), ()
+    if sources.empty and info.formula:  # formula metrics are derived: show the sources of their parts
+        via = tuple(code for code in formula_names(info.formula) if code in auth.all_metric_codes())
+        frames = [metric_sources(store, code) for code in via]
+        frames = [f for f in frames if not f.empty]
+        if frames:
+            sources = pd.concat(frames, ignore_index=True).drop_duplicates("source").reset_index(drop=True)
+    return {"info": info, "sources": sources, "via": via, "changes": metric_changes(store, metric),
+            "events": events(store, metric)}
 
 
 def direction_text(higher_is_better: bool | None) -> str:
@@ -104,6 +112,8 @@ def _documentation(doc: dict) -> list:
         summary_list(items),
         links,
         html.H2("Sources"),
+        html.P(f"{info.name} is calculated from {', '.join(doc['via'])}; these sources feed them.")
+        if doc.get("via") else None,
         _sources(doc["sources"], info.name),
         html.H2("Change log"),
         _changes(doc["changes"], info.name),

@@ -19,6 +19,8 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from loaders.errors import WhytrendError
+
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, state
@@ -48,8 +50,8 @@ def modelled() -> tuple[str, ...]:
     return tuple(modelled_metrics(state.get_store()))
 
 
-@state.cached(lambda metric: ("lab-versions", metric))
 def versions(metric: str) -> tuple:
+    """Not memoised: a fit in a background job adds a version without changing the data token."""
     from explain import list_versions
 
     return tuple(list_versions(state.get_store(), metric))
@@ -206,14 +208,18 @@ def pd_view(metric: str, version: int, driver: str) -> list:
         from explain.diagnostics import linear_slope
 
         slope = linear_slope(frame)
+    seasonal = driver == "seasonality"
+    axis = "Month or quarter of the year (1 = the first)" if seasonal else label
+    subtitle = ("Each season present, over the last 12 periods' rows" if seasonal else
+                "Over the last 12 periods' rows; from the 5th to the 95th percentile of the driver")
     card = chart_card(card_id=aid.LAB_PD_CARD, title=f"Partial dependence on {label}",
-                      caption=pa.partial_dependence_caption(frame, driver_label=label, unit=info.unit, slope=slope),
-                      figure=fg.partial_dependence_figure(frame, driver_label=label,
-                                                          title=f"Average prediction as {label} varies",
-                                                          subtitle="Over the last 12 periods' rows; 5th to 95th "
-                                                                   "percentile", unit=info.unit),
+                      caption=pa.partial_dependence_caption(frame, driver_label=label, unit=info.unit, slope=slope,
+                                                            seasonal=seasonal),
+                      figure=fg.partial_dependence_figure(frame, driver_label=axis,
+                                                          title=f"Average prediction as {label.lower()} varies",
+                                                          subtitle=subtitle, unit=info.unit),
                       table=frame, about=ac.about_metric(info, vintage=meta.data_vintage),
-                      download_name=f"{metric}-v{version}-pd-{driver}", heading_level=3)
+                      download_name=f"{metric}-v{version}-pd-{driver}")
     return [card]
 
 
@@ -227,7 +233,7 @@ def layout(**query):
                 "None of your metrics has a driver model. Add a [[model]] entry to the manifest and load it.",
                 "info")], className="page")
         metric = check_metric(pa.default_metric(pa.first_value(query, "metric"), [m.code for m in metrics]))
-    except PermissionError as exc:
+    except (PermissionError, WhytrendError) as exc:
         return html.Div([page_header("Model lab"), message(str(exc), "error")], className="page")
     start = defaults(metric)
     items = versions(metric)
@@ -397,7 +403,6 @@ def fit(set_progress, signed):
 def fit_job(request: dict, set_progress=None) -> tuple:
     """Fit (and tune) a new, inactive version for a verified request; (result message, fitted marker)."""
     from explain import fit_driver_model
-    from loaders.errors import WhytrendError
 
     report = set_progress or (lambda value: None)
 
@@ -456,7 +461,6 @@ def activate(set_progress, signed):
 def activate_job(request: dict, set_progress=None) -> tuple:
     """Make a version active and refresh the metric's precomputed explanations."""
     from explain import activate_model
-    from loaders.errors import WhytrendError
 
     report = set_progress or (lambda value: None)
     report(ac.progress_values(1, 10, f"Making version {request['version']} active"))

@@ -13,6 +13,8 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from loaders.errors import WhytrendError
+
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, ids
@@ -109,10 +111,17 @@ def notes_block(notes: list[str]):
     return [message(note, "warning") for note in notes]
 
 
+def freshness(metric: str) -> str:
+    """'Data vintage 7 · last updated 21 November 2026 21:06 UTC' for the page's metric."""
+    facts = ac.provenance(metric)
+    vintage = max((p.vintage for p in ac.trend(metric, None, None, None, False).points), default="–")
+    return f"Data vintage {vintage} · last updated {pa.date_text(facts['updated']) or 'unknown'}"
+
+
 def layout(**query):
     try:
         view = build_view(query)
-    except PermissionError as exc:
+    except (PermissionError, WhytrendError) as exc:
         return html.Div([page_header("Trends"), message(str(exc), "error")], className="page")
     q = view.query
     tree = ac.area_tree()
@@ -138,6 +147,7 @@ def layout(**query):
                                hint="Draws the chosen areas on one chart."),
         ], className="controls", **{"aria-labelledby": aid.TRENDS_CONTROLS_TITLE}),
         html.Div(notes_block(view.notes), id=aid.TRENDS_MESSAGES, **{"aria-live": "polite"}),
+        html.P(freshness(q.metric), id=aid.TRENDS_FRESHNESS, className="freshness"),
         html.Div(view.cards, id=aid.TRENDS_RESULT),
     ], className="page page--trends")
 
@@ -165,6 +175,7 @@ def pick_metric(values, groups, current):
     Output(aid.TRENDS_PERIODS_SLOT, "children"),
     Output(aid.TRENDS_FROM, "value"),
     Output(aid.TRENDS_TO, "value"),
+    Output(aid.TRENDS_FRESHNESS, "children"),
     Input(aid.TRENDS_METRIC_STORE, "data"),
     Input(ids.area_scope(aid.TRENDS_AREA), "value"),
     Input(ids.area_search(aid.TRENDS_AREA), "value"),
@@ -182,7 +193,7 @@ def update(metric, scope, search, start, end, vintage, compare):
     view = build_view(query)
     reset = "" if new_metric else no_update
     return (notes_block(notes + view.notes), view.search, view.cards,
-            ac.period_datalist(aid.TRENDS_PERIODS, view.periods), reset, reset)
+            ac.period_datalist(aid.TRENDS_PERIODS, view.periods), reset, reset, freshness(view.query.metric))
 
 
 def selection_query(metric, scope, search, start, end, vintage, compare) -> tuple[dict, list[str]]:
