@@ -87,7 +87,7 @@ def wrap(text: str, width: int) -> str:
 
 
 def base_layout(title: str, subtitle: str = "", *, height: int = 420, legend: bool = False) -> dict:
-    title, subtitle = wrap(title, 58), wrap(subtitle, 90)
+    title, subtitle = wrap(title, 44), wrap(subtitle, 64)
     top = 46 + 22 * (title.count("<br>") + 1) + (17 * (subtitle.count("<br>") + 1) if subtitle else 0)
     axis = dict(showgrid=True, gridcolor=GRID, gridwidth=1, zeroline=False, tickangle=0, automargin=True,
                 linecolor=SECONDARY_TEXT, tickfont=dict(color=TEXT, size=13), title=dict(font=dict(color=TEXT)))
@@ -320,20 +320,22 @@ def compare_figure(trends: Sequence, *, title: str, subtitle: str = "", freq: st
 # ----------------------------------------------------------------------------- waterfalls
 def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tuple[str, float], title: str,
                      subtitle: str = "", unit: str = "", higher_is_better: bool | None = None) -> go.Figure:
-    """A waterfall from ``start`` to ``end``: one floating bar per part (base = the running total),
-    coloured by sign, with error bars from each part's interval; the unexplained part is hatched.
+    """A waterfall from ``start`` (top) to ``end`` (bottom): one floating horizontal bar per part
+    (base = the running total), coloured by sign, with error bars from each part's interval; the
+    unexplained part is hatched. Horizontal, so long driver names stay readable on a phone.
 
     Bars are ``go.Bar`` with ``base`` (``go.Waterfall`` has no error bars): the value of a part's
-    bar is its contribution, so start + Σ parts = end is visible in the figure's data.
+    bar is its contribution, so start + Σ parts = end is visible in the figure's data
+    (``bar.x`` lengths, ``bar.base`` running totals, ``bar.y`` labels).
     """
     up, down = direction_colours(higher_is_better)
     labels = [start[0]] + [p.label for p in parts] + [end[0]]
-    bases, heights, colours, patterns, err_plus, err_minus, texts = [0.0], [start[1]], [DARK_GREY], [""], [0.0], [0.0], \
-        [short_number(start[1])]
+    bases, lengths, colours, patterns, err_plus, err_minus, texts = [0.0], [start[1]], [DARK_GREY], [""], [0.0], \
+        [0.0], [short_number(start[1])]
     running = start[1]
     for p in parts:
         bases.append(running)
-        heights.append(p.value)
+        lengths.append(p.value)
         colours.append(up if p.value >= 0 else down)
         patterns.append("/" if p.label == UNEXPLAINED else "")
         has_ci = p.ci_low is not None and p.ci_high is not None
@@ -342,7 +344,7 @@ def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tu
         texts.append(signed_short(p.value))
         running += p.value
     bases.append(0.0)
-    heights.append(end[1])
+    lengths.append(end[1])
     colours.append(DARK_GREY)
     patterns.append("")
     err_plus.append(0.0)
@@ -350,36 +352,35 @@ def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tu
     texts.append(short_number(end[1]))
     hover = [f"{label}: {text}" for label, text in zip(labels, texts)]
     bar = go.Bar(
-        x=labels, y=heights, base=bases, name="Contribution",
+        y=labels, x=lengths, base=bases, orientation="h", name="Contribution",
         marker=dict(color=colours, line=dict(color=colours, width=1),
                     pattern=dict(shape=patterns, fgcolor="#FFFFFF", solidity=0.3)),
-        error_y=dict(type="data", symmetric=False, array=err_plus, arrayminus=err_minus, color=TEXT,
+        error_x=dict(type="data", symmetric=False, array=err_plus, arrayminus=err_minus, color=TEXT,
                      thickness=1.5, width=6, visible=any(err_plus) or any(err_minus)),
         text=texts, textposition="outside", textfont=dict(color=TEXT), cliponaxis=False,
         hovertext=hover, hoverinfo="text")
-    connectors = _connectors(bases, heights)
-    layout = base_layout(title, subtitle, height=440)
-    low, high, truncated = _value_range(start[1], end[1], bases, heights, err_plus, err_minus)
-    layout["yaxis"].update(range=[low, high], tickformat=",.4~r")
-    layout["xaxis"].update(showgrid=False, type="category")
-    layout["shapes"] = connectors
-    layout["bargap"] = 0.35
+    layout = base_layout(title, subtitle, height=130 + 50 * len(labels))
+    low, high, truncated = _value_range(start[1], end[1], bases, lengths, err_plus, err_minus)
+    layout["xaxis"].update(range=[low, high], tickformat=",.4~r", nticks=6,
+                           title=dict(text=unit, font=dict(color=TEXT)))
+    layout["yaxis"].update(showgrid=False, type="category", autorange="reversed", automargin=True)
+    layout["shapes"] = _connectors(bases, lengths)
+    layout["bargap"] = 0.3
     layout["annotations"] = []
     if truncated:
-        layout["margin"].update(b=72)
+        layout["margin"].update(b=84)
         layout["annotations"].append(dict(text="The value axis does not start at zero.", x=0, y=0, xref="paper",
-                                          yref="paper", yshift=-36, showarrow=False, xanchor="left", yanchor="top",
+                                          yref="paper", yshift=-52, showarrow=False, xanchor="left", yanchor="top",
                                           font=dict(color=SECONDARY_TEXT, size=12)))
-    value_axis_label(layout, unit)
     return go.Figure(data=[bar], layout=layout)
 
 
-def _connectors(bases: Sequence[float], heights: Sequence[float]) -> list[dict]:
+def _connectors(bases: Sequence[float], lengths: Sequence[float]) -> list[dict]:
     """Thin lines joining each bar's end to the next bar's start (the running total)."""
     shapes = []
     for i in range(len(bases) - 1):
-        level = bases[i] + heights[i]
-        shapes.append(dict(type="line", xref="x", yref="y", x0=i + 0.32, x1=i + 1 - 0.32, y0=level, y1=level,
+        level = bases[i] + lengths[i]
+        shapes.append(dict(type="line", xref="x", yref="y", y0=i + 0.35, y1=i + 1 - 0.35, x0=level, x1=level,
                            line=dict(color=SECONDARY_TEXT, width=1, dash="dot")))
     return shapes
 

@@ -16,10 +16,11 @@ from urllib.parse import urlencode
 from explain.narrative import format_change, format_value, is_percent  # noqa: F401  (re-exported)
 
 __all__ = [
-    "FREQ_WORDS", "SPC_LABELS", "SourceSpecError", "area_from_picker", "area_label", "date_text", "arrow_and_colour",
-    "change_text", "comparison_phrase", "explain_href", "format_change", "formula_names", "format_value", "frame_to_csv",
-    "headline_view", "neutralise_csv_cell", "parse_query", "pct_text", "percent_change", "source_from_spec", "sparkline_points",
-    "sparkline_text", "table_rows",
+    "ChangeView", "FREQ_WORDS", "HeadlineView", "SPC_LABELS", "SourceSpecError", "area_from_picker", "area_label",
+    "arrow_and_colour", "change_text", "comparison_phrase", "date_text", "explain_href", "format_change",
+    "format_value", "formula_names", "frame_to_csv", "grade_reasons", "headline_view", "neutralise_csv_cell",
+    "parse_query", "pct_text", "percent_change", "problem_rows", "source_from_spec", "sparkline_points",
+    "sparkline_text", "table_rows", "upload_suffix",
 ]
 
 # ------------------------------------------------------------------------------ CSV

@@ -181,9 +181,9 @@ def test_explain_layout_reads_the_precomputed_explanation(pages, as_user):
     hit = cached_explanation(state.get_store(), "uc_caseload", "2026-08", "2026-09")
     assert hit is not None
     bar = graph_figure(layout, aid.EXPLAIN_DRIVERS_CARD).data[0]
-    assert bar.y[-1] == hit.value_to and bar.y[0] == hit.value_from
-    assert bar.y[-2] == pytest.approx(hit.unexplained)
-    assert hit.value_from + math.fsum(bar.y[1:-1]) == pytest.approx(hit.value_to, abs=1e-6)
+    assert bar.x[-1] == hit.value_to and bar.x[0] == hit.value_from
+    assert bar.x[-2] == pytest.approx(hit.unexplained)
+    assert hit.value_from + math.fsum(bar.x[1:-1]) == pytest.approx(hit.value_to, abs=1e-6)
     text = texts(layout)
     assert f"Data vintage {hit.data_vintage} · driver model version {hit.model.version} (linear, CV R²" in text
     assert hit.narrative in text
@@ -196,7 +196,7 @@ def test_explain_ratio_metric_shows_components_and_mix_rate(pages, as_user):
 
     layout = pages["explain"].layout(metric="ae_4h_pct", area="ALL", **{"from": "2025-09", "to": "2026-09"})
     components = graph_figure(layout, aid.EXPLAIN_COMPONENTS_CARD)
-    assert [x for x in components.data[0].x][1:3] == ["A&E attendances within 4 hours", "A&E attendances"]
+    assert [y for y in components.data[0].y][1:3] == ["A&E attendances within 4 hours", "A&E attendances"]
     segments = graph_figure(layout, aid.EXPLAIN_SEGMENTS_CARD)
     assert segments.layout.barmode == "relative" and len(segments.data) == 3
     assert "no driver model" in texts(layout)

@@ -105,12 +105,14 @@ def test_house_style_title_subtitle_grid_font_horizontal_labels():
     layout = figure.layout
     assert layout.title.text == "Headline"
     long = fg.base_layout("A headline that is much too long to fit on a phone screen in one single line", "s")
-    assert "<br>" in long["title"]["text"] and all(len(line) <= 58 for line in long["title"]["text"].split("<br>"))
+    assert "<br>" in long["title"]["text"] and all(len(line) <= 44 for line in long["title"]["text"].split("<br>"))
     assert long["margin"]["t"] > 104 - 22
     assert layout.title.subtitle.text == "Statistics"
     assert "sans-serif" in layout.font.family
-    assert layout.yaxis.gridcolor == fg.GRID and layout.yaxis.showgrid
+    assert layout.xaxis.gridcolor == fg.GRID and layout.xaxis.showgrid    # the value axis of a horizontal waterfall
     assert layout.xaxis.tickangle == 0 and layout.yaxis.tickangle == 0
+    trend_layout = fg.trend_figure(trend([1, 2, 3]), title="t").layout
+    assert trend_layout.yaxis.gridcolor == fg.GRID and trend_layout.yaxis.showgrid
     assert fg.GRAPH_CONFIG["displayModeBar"] is False
 
 
@@ -121,8 +123,9 @@ def test_waterfall_bars_run_from_value_a_to_value_b_with_the_unexplained_bar():
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
                                  title="t", unit=e.unit)
     bar = figure.data[0]
-    heights, bases = list(bar.y), list(bar.base)
-    assert list(bar.x) == ["2026-08", "Driver one", "X2", "Unexplained", "2026-09"]
+    assert bar.orientation == "h" and figure.layout.yaxis.autorange == "reversed"   # A at the top, B at the bottom
+    heights, bases = list(bar.x), list(bar.base)
+    assert list(bar.y) == ["2026-08", "Driver one", "X2", "Unexplained", "2026-09"]
     assert heights[0] == e.value_from and bases[0] == 0
     assert heights[-1] == e.value_to and bases[-1] == 0
     # each change bar starts where the previous one ended; the last one ends at value B
@@ -139,11 +142,11 @@ def test_waterfall_error_bars_come_from_the_intervals():
     e = explanation()
     parts = pa.driver_parts(e, {})
     bar = fg.waterfall_figure(parts, start=("A", e.value_from), end=("B", e.value_to), title="t").data[0]
-    plus, minus = list(bar.error_y.array), list(bar.error_y.arrayminus)
+    plus, minus = list(bar.error_x.array), list(bar.error_x.arrayminus)
     assert plus[1] == pytest.approx(35.0 - 30.0) and minus[1] == pytest.approx(30.0 - 25.0)
     assert plus[2] == pytest.approx(-9.0 - -12.0) and minus[2] == pytest.approx(-12.0 - -15.0)
     assert plus[3] == 0 and minus[3] == 0            # the unexplained part has no interval
-    assert bar.error_y.symmetric is False
+    assert bar.error_x.symmetric is False
 
 
 def test_waterfall_colours_by_sign_and_hatches_the_unexplained_part():
@@ -162,11 +165,11 @@ def test_waterfall_groups_small_drivers_and_keeps_at_most_six_bars_between_the_t
     e = explanation(drivers, change=45.0)
     parts = pa.driver_parts(e, {})
     figure = fg.waterfall_figure(parts, start=("A", e.value_from), end=("B", e.value_to), title="t")
-    labels = list(figure.data[0].x)
+    labels = list(figure.data[0].y)
     assert len(labels) - 2 <= 6
     assert labels[-3].startswith("Other drivers")
     assert labels[-2] == "Unexplained"
-    heights = list(figure.data[0].y)
+    heights = list(figure.data[0].x)
     assert e.value_from + math.fsum(heights[1:-1]) == pytest.approx(e.value_to, abs=1e-9)
 
 
@@ -175,7 +178,7 @@ def test_waterfall_axis_does_not_start_at_zero_when_the_change_is_small_and_says
                     drivers=(("x1", 13_359.7, 13_353.5, 13_369.1), ("x2", 545.0, 544.8, 545.3)))
     figure = fg.waterfall_figure(pa.driver_parts(e, {}), start=("A", e.value_from), end=("B", e.value_to),
                                  title="t")
-    low, high = figure.layout.yaxis.range
+    low, high = figure.layout.xaxis.range
     assert low > 0 and low < min(e.value_from, e.value_to) and high > e.value_from + 13_359.7 + 545.0
     assert any("does not start at zero" in a.text for a in figure.layout.annotations)
 
@@ -183,7 +186,7 @@ def test_waterfall_axis_does_not_start_at_zero_when_the_change_is_small_and_says
 def test_waterfall_starts_at_zero_when_the_change_is_large():
     e = explanation(value_from=10.0, change=30.0, drivers=(("x1", 30.0, None, None),))
     figure = fg.waterfall_figure(pa.driver_parts(e, {}), start=("A", 10.0), end=("B", 40.0), title="t")
-    assert figure.layout.yaxis.range[0] <= 0
+    assert figure.layout.xaxis.range[0] <= 0
     assert not figure.layout.annotations
 
 
@@ -318,5 +321,5 @@ def test_components_waterfall_from_a_real_formula_split():
     e = explanation(components=components, change=10.0, model=False, drivers=())
     parts = pa.component_parts(e, {"caseload": "Caseload"})
     figure = fg.waterfall_figure(parts, start=("A", e.value_from), end=("B", e.value_to), title="t")
-    assert list(figure.data[0].x) == ["A", "Caseload", "Award", "B"]
-    assert e.value_from + math.fsum(figure.data[0].y[1:-1]) == pytest.approx(e.value_to)
+    assert list(figure.data[0].y) == ["A", "Caseload", "Award", "B"]
+    assert e.value_from + math.fsum(figure.data[0].x[1:-1]) == pytest.approx(e.value_to)
