@@ -131,7 +131,7 @@ def main() -> None:
     csv.write_text("\n".join(text[:-1] + [",".join(last)]) + "\n")
     load_manifest_file(store, manifest)
     start = time.perf_counter()
-    summary = precompute(store)
+    summary = precompute(store, workers=2)  # as `whytrend load` runs it
     seconds = time.perf_counter() - start
     print(f"(d) precompute after a load: {summary.explanations:,} explanations in {seconds:.1f} s = "
           f"{summary.explanations / seconds:,.0f} explanations/s (target >= 2,000)")

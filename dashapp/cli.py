@@ -88,7 +88,7 @@ def _print_outcome(outcome) -> None:
 def _precompute(store) -> None:
     from explain import precompute
 
-    summary = precompute(store)
+    summary = precompute(store, workers=2)
     click.echo(f"explanations refreshed: {summary}")
 
 

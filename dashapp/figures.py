@@ -87,13 +87,13 @@ def wrap(text: str, width: int) -> str:
 
 
 def base_layout(title: str, subtitle: str = "", *, height: int = 420, legend: bool = False) -> dict:
-    title, subtitle = wrap(title, 44), wrap(subtitle, 64)
-    top = 46 + 22 * (title.count("<br>") + 1) + (17 * (subtitle.count("<br>") + 1) if subtitle else 0)
+    title, subtitle = wrap(title, 36), wrap(subtitle, 52)
+    top = 40 + 24 * (title.count("<br>") + 1) + (18 * (subtitle.count("<br>") + 1) if subtitle else 0)
     axis = dict(showgrid=True, gridcolor=GRID, gridwidth=1, zeroline=False, tickangle=0, automargin=True,
                 linecolor=SECONDARY_TEXT, tickfont=dict(color=TEXT, size=13), title=dict(font=dict(color=TEXT)))
     return dict(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=18, color=TEXT),
-                   subtitle=dict(text=subtitle, font=dict(size=13, color=SECONDARY_TEXT))),
+        title=dict(text=title, x=0, xanchor="left", y=1, yanchor="top", yref="container", pad=dict(t=12),
+                   font=dict(size=17, color=TEXT), subtitle=dict(text=subtitle, font=dict(size=13, color=SECONDARY_TEXT))),
         font=dict(family=FONT, size=13, color=TEXT),
         paper_bgcolor="#FFFFFF", plot_bgcolor="#FFFFFF", height=height + top - 104,
         margin=dict(l=10, r=30, t=top, b=40),
@@ -220,11 +220,10 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
                                          ("Lower process limit", trend.lower_limit, "dot", -12)):
             traces.append(go.Scatter(x=[x[0], x[-1]], y=[value, value], mode="lines", name=name,
                                      line=dict(color=DARK_GREY, dash=dash, width=1.5), hoverinfo="skip"))
-            short = {"Centre": "Mean", "Upper process limit": "Upper limit", "Lower process limit": "Lower limit"}[name]
-            annotations.append(dict(x=x[-1], y=value, xref="x", yref="y", xanchor="left", yanchor="middle",
-                                    yshift=shift if close else 0, xshift=6,
-                                    text=f"{short} {short_number(value)}", showarrow=False,
-                                    font=dict(color=TEXT, size=12), bgcolor="rgba(255,255,255,0.85)"))
+            short = {"Centre": "Mean", "Upper process limit": "Upper", "Lower process limit": "Lower"}[name]
+            annotations.append(dict(x=1, y=value, xref="paper", yref="y", xanchor="left", yanchor="middle",
+                                    yshift=shift if close else 0, xshift=4, text=f"{short} {short_number(value)}",
+                                    showarrow=False, font=dict(color=TEXT, size=11)))
     for variation, (colour, symbol, words) in VARIATION_STYLE.items():
         idx = [i for i, p in enumerate(trend.points) if p.rules and p.variation == variation and p.value is not None]
         if idx:
@@ -253,15 +252,17 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
         shapes.append(dict(type="line", xref="x", yref="paper", x0=i, x1=i, y0=0, y1=1, name="event",
                            line=dict(color=DARK_PINK, width=1.5, dash="dashdot")))
         title_text = event.get("title", "")
-        short_title = title_text if len(title_text) <= 32 else title_text[:31] + "…"
-        annotations.append(dict(x=i, y=0.98 - 0.08 * (k % 3), xref="x", yref="paper", xanchor="left",
-                                text=f" {short_title}", showarrow=False, hovertext=title_text,
+        short_title = title_text if len(title_text) <= 28 else title_text[:27] + "…"
+        right_half = i > len(x) / 2
+        annotations.append(dict(x=i, y=0.98 - 0.08 * (k % 3), xref="x", yref="paper",
+                                xanchor="right" if right_half else "left", xshift=-3 if right_half else 3,
+                                text=short_title, showarrow=False, hovertext=title_text,
                                 font=dict(color=DARK_PINK, size=11), bgcolor="rgba(255,255,255,0.85)"))
     layout = base_layout(title, subtitle, legend=True, height=460)
     positions, texts = _ticks(labels, freq)
-    layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, range=[-0.6, len(x) - 0.4 + 0.12 * len(x)])
+    layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, range=[-0.6, len(x) - 0.4])
     layout["yaxis"].update(tickformat=",.4~r")
-    layout["margin"].update(r=20)
+    layout["margin"].update(r=76 if trend.centre is not None else 20)  # room for the limit labels
     layout["annotations"] = annotations
     value_axis_label(layout, unit)
     layout["shapes"] = shapes
@@ -410,11 +411,14 @@ def segments_figure(parts: Sequence[Part], *, title: str, subtitle: str = "", un
     ratio metrics, mix and rate stacked (relative bars) with a marker at the net contribution."""
     ordered = list(reversed(parts))  # plotly draws the first category at the bottom
     labels = [p.label for p in ordered]
+    if mix_rate and unit:  # the legend sits below the axis, so the unit goes in the subtitle
+        subtitle = f"{subtitle} ({unit})" if subtitle else unit
     layout = base_layout(title, subtitle, height=120 + 52 * max(1, len(parts)), legend=mix_rate)
     layout["yaxis"].update(showgrid=False, type="category", automargin=True)
     layout["xaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), zeroline=True, zerolinecolor=SECONDARY_TEXT,
                            tickformat=",.4~r")
     if mix_rate:
+        layout["xaxis"].update(title=dict(text=""))
         traces = [
             go.Bar(y=labels, x=[p.mix or 0.0 for p in ordered], orientation="h", name="Mix (share of the total)",
                    marker=dict(color=DARK_BLUE), hovertemplate="%{y}: mix %{x:,.4~r}<extra></extra>"),

@@ -559,6 +559,29 @@ def waterfall_caption(explanation, parts: Sequence[Part]) -> str:
             f"{signed(e.unexplained, e.unit)} ({share:.0%} of the change) is left unexplained.")
 
 
+def _top(parts: Sequence[Part], skip: str = "") -> Part | None:
+    chosen = [p for p in parts if p.key != skip]
+    return max(chosen, key=lambda p: abs(p.value)) if chosen else None
+
+
+def waterfall_headline(explanation, parts: Sequence[Part]) -> str:
+    """A short chart title: 'Most associated with Claimant count (+13.4k)'."""
+    top = _top(parts, skip="unexplained") if explanation.drivers else None
+    if top is None:
+        return "Not split into drivers"
+    return f"Most associated with {top.label} ({signed_short(top.value)})"
+
+
+def components_headline(parts: Sequence[Part]) -> str:
+    top = _top(parts)
+    return f"Largest component: {top.label} ({signed_short(top.value)})" if top else "No formula components"
+
+
+def segments_headline(explanation, parts: Sequence[Part]) -> str:
+    top = _top(parts)
+    return f"Moved most: {top.label} ({signed_short(top.value)})" if top else "No segments"
+
+
 def components_caption(explanation, parts: Sequence[Part]) -> str:
     if not parts:
         return "This metric has no formula components."

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing as mp
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -101,25 +104,55 @@ def precompute(
     *,
     metrics: list[str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    workers: int = 1,
 ) -> PrecomputeSummary:
     """Explain the latest period-on-period and year-on-year movement of every metric for every
-    area, and store the results keyed by data vintage and model version (pages read these)."""
+    area, and store the results keyed by data vintage and model version (pages read these).
+
+    ``workers`` > 1 shares the metrics among forked processes (the CLI uses both cores after a
+    load; the app keeps one, as its workers already use the cores)."""
     started = time.perf_counter()
     infos = [m for m in list_metrics(store) if metrics is None or m.code in metrics]
+    codes = [info.code for info in infos]
+    workers = max(1, min(workers, len(codes), os.cpu_count() or 1))
+    if workers > 1 and "fork" in mp.get_all_start_methods():
+        # models are fitted here first (once), so no two workers fit the same metric
+        for code in codes:
+            MetricContext.load(store, code).model_version  # noqa: B018 - fits version 1 where missing
+        context = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            shares = [codes[i::workers] for i in range(workers)]
+            results = list(pool.map(_precompute_share, [store.url] * workers, shares))
+        written = sum(r[0] for r in results)
+        done = sum(r[1] for r in results)
+        skipped = tuple(x for r in results for x in r[2])
+    else:
+        written, done, skipped = _precompute_metrics(store, codes, progress)
+    if progress:
+        progress(len(codes), len(codes), "Done")
+    return PrecomputeSummary(written, done, time.perf_counter() - started, tuple(skipped))
+
+
+def _precompute_share(url: str, codes: list[str]) -> tuple[int, int, tuple[str, ...]]:
+    """A worker's share: its own engine (never one inherited through fork)."""
+    return _precompute_metrics(Store(url), codes, None)
+
+
+def _precompute_metrics(store: Store, codes: list[str], progress) -> tuple[int, int, tuple[str, ...]]:
     tree = area_tree(store)
     written, skipped, done = 0, [], 0
-    for index, info in enumerate(infos):
+    for index, code in enumerate(codes):
         if progress:
-            progress(index, len(infos), f"Explaining {info.name}")
+            progress(index, len(codes), f"Explaining {code}")
         try:
-            ctx = MetricContext.load(store, info.code, tree=tree)
+            ctx = MetricContext.load(store, code, tree=tree)
             if ctx.values.empty:
                 continue
-            pairs = comparison_periods(ctx.periods, info.frequency)
+            pairs = comparison_periods(ctx.periods, ctx.info.frequency)
             model_version = ctx.model_version.version if ctx.model_version else 0
-            already = cache.cached_pairs(store, info.code, data_vintage=ctx.vintage, model_version=model_version)
+            already = cache.cached_pairs(store, code, data_vintage=ctx.vintage, model_version=model_version)
             results = []
-            for area in sorted(set(ctx.values["area"])):
+            for area in sorted(ctx._areas_with_values):
                 for a, b in dict.fromkeys(pairs.values()):
                     if (area, a, b) in already:
                         continue
@@ -127,14 +160,12 @@ def precompute(
                         continue
                     results.append(ctx.explain(area, a, b))
             written += cache.put_many(store, results, model_version=model_version, replace=False)
-            cache.prune(store, info.code, keep_vintage=ctx.vintage, keep_model_version=model_version)
+            cache.prune(store, code, keep_vintage=ctx.vintage, keep_model_version=model_version)
             done += 1
         except ExplainError as exc:
-            skipped.append(f"{info.code}: {exc}")
-            log.warning("precompute skipped %s: %s", info.code, exc)
-    if progress:
-        progress(len(infos), len(infos), "Done")
-    return PrecomputeSummary(written, done, time.perf_counter() - started, tuple(skipped))
+            skipped.append(f"{code}: {exc}")
+            log.warning("precompute skipped %s: %s", code, exc)
+    return written, done, tuple(skipped)
 
 
 def activate_model(store: Store, metric: str, version: int) -> PrecomputeSummary:

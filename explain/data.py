@@ -4,6 +4,7 @@ touches SQLAlchemy). Everything returns plain DataFrames or result objects.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -153,10 +154,34 @@ _FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "FQ": "fin
                "FY": "financial year"}
 
 
+_FRAMES: "OrderedDict[tuple, pd.DataFrame]" = OrderedDict()
+_FRAMES_KEPT = 64
+
+
 def metric_frame(store: Store, metric: MetricInfo | str, *, areas: list[str] | None = None,
                  breakdown: str | None = "", as_at: int | None = None, first_published: bool = False) -> pd.DataFrame:
-    """All values of a metric at its main frequency: area, breakdown, period (label), start, value, status, load_id."""
+    """All values of a metric at its main frequency: area, breakdown, period (label), start, value, status, load_id.
+
+    Kept per process, keyed by the metric's own data vintage: a load that did not touch this
+    metric (or its formula components) leaves the cached frame valid, so pages and the
+    precompute after a load re-read only what changed. Callers must not modify the frame.
+    """
     info = metric if isinstance(metric, MetricInfo) else metric_info(store, metric)
+    vintage = data_vintage(store, [info.code, *formula_components(info)])
+    key = (store.url, info.code, info.frequency, vintage, tuple(areas) if areas is not None else None, breakdown,
+           as_at, first_published)
+    if key in _FRAMES:
+        _FRAMES.move_to_end(key)
+        return _FRAMES[key]
+    frame = _read_metric_frame(store, info, areas=areas, breakdown=breakdown, as_at=as_at,
+                               first_published=first_published)
+    _FRAMES[key] = frame
+    if len(_FRAMES) > _FRAMES_KEPT:
+        _FRAMES.popitem(last=False)
+    return frame
+
+
+def _read_metric_frame(store: Store, info: MetricInfo, *, areas, breakdown, as_at, first_published) -> pd.DataFrame:
     frame = store.observations([info.code], areas=areas, breakdown=breakdown, freq=info.frequency or None,
                                as_at=as_at, first_published=first_published)
     if frame.empty:

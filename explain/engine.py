@@ -160,7 +160,7 @@ class MetricContext:
 
     @cached_property
     def _areas_with_values(self) -> set[str]:
-        return set(self.values["area"])
+        return set(self.values["area"].unique().tolist())
 
     def children(self, area: str) -> list[str]:
         """Children with data; the whole's single root (England) is looked through to its children."""

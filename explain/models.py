@@ -159,6 +159,7 @@ def fit_driver_model(
                              "n_bootstrap": boots, "tuning": tuning}, default=str),
             scores=json.dumps(scores.to_dict()), data_vintage=vintage, training_hash=fitted.training_hash,
             libraries=json.dumps(library_versions()), artefact=dump_model(fitted), created_at=now(), active=activate))
+    _LOADED[(store.url, metric, version, fitted.training_hash)] = fitted  # explanations next need it
     log.info("fitted %s model version %d (%s): cv R² %.3f", metric, version, kind, scores.r2)
     report(3, 3, "Saved")
     return get_version(store, metric, version)

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from dashapp.cli import main
-from explain import (ExplainError, cached_explanation, explain_change, get_version, list_versions, metric_info,
-                     precompute)
+from explain import (ExplainError, cached_explanation, comparison_periods, explain_change, get_version,
+                     list_versions, metric_frame, metric_info, precompute)
 from loaders.demo import RECOMMENDED_WINDOWS, planted_contributions
 
 CONTRACT_KEYS = {"metric", "area", "period_from", "period_to", "value_from", "value_to", "change", "significance",
@@ -177,3 +177,21 @@ def test_cli_user_errors_are_one_paragraph_without_traceback(demo_store, args, f
     assert fragment in result.output
     assert "Traceback" not in result.output and result.output.startswith("Error: ")
     assert result.output.strip().count("\n") == 0
+
+
+def test_parallel_precompute_stores_the_same_answers_as_computing_directly(tmp_path):
+    from loaders import Store, load_manifest_file
+    from loaders.demo import write_demo
+
+    store = Store(tmp_path / "p.db")
+    files = write_demo(tmp_path / "files")
+    load_manifest_file(store, files.manifest)
+    summary = precompute(store, metrics=["uc_spend", "asylum_backlog", "ae_4h_pct"], workers=2)
+    assert summary.metrics == 3 and summary.explanations > 100 and not summary.skipped
+    for metric, area in (("uc_spend", "E12000003"), ("asylum_backlog", None), ("ae_4h_pct", "E08000025")):
+        info = metric_info(store, metric)
+        periods = metric_frame(store, info).drop_duplicates("period").sort_values("start")["period"].tolist()
+        for a, b in comparison_periods(periods, info.frequency).values():
+            stored = cached_explanation(store, metric, a, b, area=area)
+            direct = explain_change(store, metric, a, b, area=area, use_cache=False)
+            assert stored is not None and stored.to_dict() == direct.to_dict()

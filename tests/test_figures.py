@@ -105,7 +105,7 @@ def test_house_style_title_subtitle_grid_font_horizontal_labels():
     layout = figure.layout
     assert layout.title.text == "Headline"
     long = fg.base_layout("A headline that is much too long to fit on a phone screen in one single line", "s")
-    assert "<br>" in long["title"]["text"] and all(len(line) <= 44 for line in long["title"]["text"].split("<br>"))
+    assert "<br>" in long["title"]["text"] and all(len(line) <= 36 for line in long["title"]["text"].split("<br>"))
     assert long["margin"]["t"] > 104 - 22
     assert layout.title.subtitle.text == "Statistics"
     assert "sans-serif" in layout.font.family
@@ -199,7 +199,7 @@ def test_trend_lines_at_the_xmr_centre_and_limits_with_direct_labels():
         assert set(line.y) == {value}
         assert line.line.dash in ("dash", "dot")
     labels = [a.text for a in figure.layout.annotations]
-    assert any("Upper limit" in text for text in labels) and any("Mean" in text for text in labels)
+    assert any("Upper 14" in text for text in labels) and any("Mean" in text for text in labels)
 
 
 def test_trend_shades_each_run_of_provisional_periods():

@@ -293,3 +293,13 @@ def test_partial_dependence_and_residual_captions():
     assert pa.residuals_caption(residuals, unit="cases", freq="M") == (
         "Over the last 2 months, the model's prediction of the whole was off by 4 cases on average; most in "
         "February 2026 (-6 cases, actual minus predicted).")
+
+
+def test_short_chart_headlines():
+    e = explanation([("a", 10.0), ("b", -4.0)], 9.0)
+    parts = pa.driver_parts(e, {"a": "Claimant count"})
+    assert pa.waterfall_headline(e, parts) == "Most associated with Claimant count (+10)"
+    assert pa.waterfall_headline(explanation([], 1.0), pa.driver_parts(explanation([], 1.0), {})) == (
+        "Not split into drivers")
+    assert pa.components_headline([pa.Part("x", "Caseload", -12_300.0)]) == "Largest component: Caseload (-12.3k)"
+    assert pa.segments_headline(e, []) == "No segments"

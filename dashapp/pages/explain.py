@@ -124,7 +124,7 @@ def drivers_card(e, info, names):
     subtitle = (f"{e.period_from} {pa.short_number(e.value_from)} → {e.period_to} {pa.short_number(e.value_to)}; "
                 "bars are contributions with 90% bootstrap intervals; hatched = unexplained")
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
-                                 title=pa.waterfall_caption(e, parts).split(";")[0], subtitle=subtitle, unit=e.unit,
+                                 title=pa.waterfall_headline(e, parts), subtitle=subtitle, unit=e.unit,
                                  higher_is_better=info.higher_is_better)
     return chart_card(card_id=aid.EXPLAIN_DRIVERS_CARD, title="What the change is associated with",
                       caption=pa.waterfall_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
@@ -137,7 +137,7 @@ def drivers_card(e, info, names):
 def components_card(e, info, names):
     parts = pa.component_parts(e, names)
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
-                                 title=pa.components_caption(e, parts).split("(")[0].strip(),
+                                 title=pa.components_headline(parts),
                                  subtitle=f"Exact Shapley split of {info.formula}", unit=e.unit,
                                  higher_is_better=info.higher_is_better)
     return chart_card(card_id=aid.EXPLAIN_COMPONENTS_CARD, title="Formula components",
@@ -153,7 +153,7 @@ def segments_card(e, info):
     what = f"values of {e.by}" if e.by else "areas"
     subtitle = ("Mix (changing shares) and rate (changing values within each segment) add up to each bar"
                 if mix_rate else f"Each bar is the change in one of the {what}; together they add up to the change")
-    figure = fg.segments_figure(parts, title=pa.segments_caption(e, parts).split(" (")[0], subtitle=subtitle,
+    figure = fg.segments_figure(parts, title=pa.segments_headline(e, parts), subtitle=subtitle,
                                 unit=e.unit, higher_is_better=info.higher_is_better, mix_rate=mix_rate)
     return chart_card(card_id=aid.EXPLAIN_SEGMENTS_CARD, title=f"Which {what} moved it",
                       caption=pa.segments_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
@@ -316,7 +316,7 @@ def need_computing(request):
     prevent_initial_call=True,
 )
 def cancelled(n_clicks):
-    if not n_clicks:
+    if not n_clicks or auth.current_user() is None:
         raise PreventUpdate
     return [message("Stopped. Choose the change again to start over.", "info")]
 

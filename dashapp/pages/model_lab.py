@@ -178,7 +178,7 @@ def diagnostics_view(metric: str, version: int) -> list:
     parts = pa.importance_parts(imp, names)
     importance_card = chart_card(
         card_id=aid.LAB_IMPORTANCE_CARD, title="Driver importance", caption=pa.importance_caption(imp, names),
-        figure=fg.importance_figure(parts, title="What moves the prediction from one period to the next",
+        figure=fg.importance_figure(parts, title="What moves the prediction most",
                                     subtitle=f"Mean |φ| per area over the last {int(imp['n_pairs'].iloc[0])} "
                                              "period-on-period pairs (paired baseline SHAP)", unit=info.unit),
         table=imp, about=about, download_name=f"{metric}-v{version}-importance")
