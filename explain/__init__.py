@@ -14,7 +14,7 @@ or plotly; :mod:`explain.data` is its only module that touches the database.
 """
 from .api import (activate_model, cached_explanation, comparison_periods, explain_change, headline, precompute,
                   trend)
-from .data import (WHOLE, AreaTree, area_tree, events, latest_grade, list_metrics, metric_changes, metric_frame,
+from .data import (WHOLE, AreaTree, area_tree, departments, events, latest_grade, list_metrics, metric_changes, metric_frame,
                    metric_info, metric_sources, open_store, source_spec)
 from .errors import AdditivityError, ExplainError, ModelError
 from .models import activate_version, build_panel, fit_driver_model, get_version, list_versions, load_fitted
@@ -25,7 +25,7 @@ __all__ = [
     "WHOLE", "AdditivityError", "AreaInfo", "AreaTree", "ComponentPart", "DriverContribution", "ExplainError",
     "Explanation", "Headline", "MetricInfo", "ModelError", "ModelSummary", "ModelVersion", "PrecomputeSummary",
     "SegmentPart", "Trend", "TrendPoint", "activate_model", "activate_version", "area_tree", "build_panel",
-    "cached_explanation", "comparison_periods", "events", "explain_change", "fit_driver_model", "get_version",
+    "cached_explanation", "comparison_periods", "departments", "events", "explain_change", "fit_driver_model", "get_version",
     "headline", "latest_grade", "list_metrics", "list_versions", "load_fitted", "metric_changes", "metric_frame",
     "metric_info", "metric_sources", "open_store", "precompute", "source_spec", "trend",
 ]

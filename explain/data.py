@@ -27,6 +27,12 @@ def open_store(db: str | None = None) -> Store:
     return Store(db)
 
 
+def departments(store: Store) -> dict[str, str]:
+    """Department code -> name, for headings people read."""
+    with store.engine.connect() as conn:
+        return dict(conn.execute(select(s.departments.c.code, s.departments.c.name).order_by(s.departments.c.code)).all())
+
+
 def list_metrics(store: Store, *, department: str | None = None) -> tuple[MetricInfo, ...]:
     frame = store.metrics_frame()
     if department:

@@ -36,6 +36,13 @@ def headline_for(metric: str):
     return headline(state.get_store(), metric)
 
 
+@state.cached(lambda: ("departments",))
+def department_names() -> dict[str, str]:
+    from explain import departments
+
+    return departments(state.get_store())
+
+
 def layout(**_query):
     metrics = auth.visible_metrics()
     if not metrics:
@@ -46,6 +53,7 @@ def layout(**_query):
     for info in metrics:
         groups.setdefault(info.department, []).append(info)
     sections, problems = [], []
+    names = department_names()
     for department, infos in groups.items():
         cards = []
         for info in infos:
@@ -57,7 +65,7 @@ def layout(**_query):
             cards.append(html.Li(_card(view), className="summary-grid__item"))
         heading_id = f"summary-dept-{department}"
         sections.append(html.Section([
-            html.H2(department, id=heading_id, className="summary-section__title"),
+            html.H2(names.get(department, department), id=heading_id, className="summary-section__title"),
             html.Ul(cards, className="summary-grid"),
         ], className="summary-section", **{"aria-labelledby": heading_id}))
     store = state.get_store()
