@@ -189,7 +189,7 @@ def provenance(metric: str) -> dict[str, str]:
 
 def about_metric(info, *, vintage: int | str | None = None, **extra: str) -> dict[str, str]:
     """The About tab of a chart about ``info``: definition, source, unit, last updated, vintage, grade, extras."""
-    from .presenters_analysis import date_text
+    from .presenters import date_text
 
     facts = provenance(info.code)
     about = {

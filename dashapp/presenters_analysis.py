@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode
 import pandas as pd
 
 from explain.narrative import format_change, format_value, is_percent, round_sig, signed
+from .presenters import date_text  # noqa: F401  (one date format for every page)
 
 MAX_COMPARE = 4
 #: Drivers shown on a waterfall before the rest are grouped as "Other drivers".
@@ -609,21 +610,6 @@ def parts_table(parts: Sequence[Part], *, unit: str = "") -> pd.DataFrame:
     return pd.DataFrame([{"part": p.label, "contribution": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
                           "mix": p.mix, "rate": p.rate, "unit": unit, "includes": ", ".join(p.members)}
                          for p in parts])
-
-
-def date_text(iso: str | None) -> str:
-    """'2026-11-21T21:06:52+00:00' -> '21 November 2026 21:06 UTC' (as the summary page shows it)."""
-    if not iso:
-        return ""
-    try:
-        moment = _dt.datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    text = f"{moment.day} {moment:%B %Y}"
-    if "T" in iso:
-        offset = moment.utcoffset()
-        text += f" {moment:%H:%M}" + (" UTC" if offset is not None and not offset else "")
-    return text
 
 
 # ----------------------------------------------------------------------------- model lab

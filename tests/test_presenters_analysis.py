@@ -278,7 +278,7 @@ def test_progress_state_and_dates():
     assert pa.progress_state(1, 3, "Fitting") == (33, "Fitting (33%)")
     assert pa.progress_state(5, 0, "x")[0] == 0 and pa.progress_state(9, 3, "x")[0] == 100
     assert pa.date_text("2026-11-21T21:06:52+00:00") == "21 November 2026 21:06 UTC"
-    assert pa.date_text("") == ""
+    assert pa.date_text("") == "–"
 
 
 def test_partial_dependence_and_residual_captions():

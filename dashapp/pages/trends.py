@@ -115,7 +115,7 @@ def freshness(metric: str) -> str:
     """'Data vintage 7 · last updated 21 November 2026 21:06 UTC' for the page's metric."""
     facts = ac.provenance(metric)
     vintage = max((p.vintage for p in ac.trend(metric, None, None, None, False).points), default="–")
-    return f"Data vintage {vintage} · last updated {pa.date_text(facts['updated']) or 'unknown'}"
+    return f"Data vintage {vintage} · last updated {pa.date_text(facts['updated']) if facts['updated'] else 'unknown'}"
 
 
 def layout(**query):
