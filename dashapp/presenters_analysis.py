@@ -106,19 +106,26 @@ def default_metric(requested: str | None, visible: Sequence[str]) -> str | None:
     return visible[0] if visible else None
 
 
-def parse_trends_query(query: Mapping[str, Any], *, visible: Sequence[str], areas: Iterable[str] = (),
-                       periods: Sequence[str] = ()) -> TrendsQuery:
-    """Validate the trends page's query. Unknown areas and periods are dropped with a note; at most
-    :data:`MAX_COMPARE` areas are compared; ``vintage`` is 'latest' or 'first'."""
-    notes: list[str] = []
+def _metric_and_area(query: Mapping[str, Any], visible: Sequence[str], areas: Iterable[str], notes: list[str],
+                     fallback: str) -> tuple[str, str | None]:
+    """The query's metric (one the user may see) and area (a known one, else the whole, with a note)."""
     metric = default_metric(first_value(query, "metric"), visible)
     if metric is None:
         raise ValueError("No metric is available to you.")
     known = set(areas)
     area = clean_code(first_value(query, "area"))
     if area is not None and known and area not in known:
-        notes.append(f"Area '{area}' is not known; showing all areas.")
+        notes.append(f"Area '{area}' is not known; {fallback}.")
         area = None
+    return metric, area
+
+
+def parse_trends_query(query: Mapping[str, Any], *, visible: Sequence[str], areas: Iterable[str] = (),
+                       periods: Sequence[str] = ()) -> TrendsQuery:
+    """Validate the trends page's query. Unknown areas and periods are dropped with a note; at most
+    :data:`MAX_COMPARE` areas are compared; ``vintage`` is 'latest' or 'first'."""
+    notes: list[str] = []
+    metric, area = _metric_and_area(query, visible, areas, notes, "showing all areas")
     start, end = (clean_period(first_value(query, k), periods) for k in ("from", "to"))
     for key, value, parsed in (("from", first_value(query, "from"), start), ("to", first_value(query, "to"), end)):
         if value and parsed is None:
@@ -182,14 +189,7 @@ def parse_explain_query(query: Mapping[str, Any], *, visible: Sequence[str], per
     """Validate the explain page's query; a missing or unknown period falls back to the latest
     period against the previous one, an unknown breakdown dimension to none."""
     notes: list[str] = []
-    metric = default_metric(first_value(query, "metric"), visible)
-    if metric is None:
-        raise ValueError("No metric is available to you.")
-    known = set(areas)
-    area = clean_code(first_value(query, "area"))
-    if area is not None and known and area not in known:
-        notes.append(f"Area '{area}' is not known; explaining all areas.")
-        area = None
+    metric, area = _metric_and_area(query, visible, areas, notes, "explaining all areas")
     default = default_periods(periods, freq) or ((periods[0], periods[0]) if periods else ("", ""))
     raw_from, raw_to = first_value(query, "from"), first_value(query, "to")
     a, b = clean_period(raw_from, periods), clean_period(raw_to, periods)
