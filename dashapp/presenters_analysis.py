@@ -125,6 +125,7 @@ def parse_trends_query(query: Mapping[str, Any], *, visible: Sequence[str], area
     """Validate the trends page's query. Unknown areas and periods are dropped with a note; at most
     :data:`MAX_COMPARE` areas are compared; ``vintage`` is 'latest' or 'first'."""
     notes: list[str] = []
+    areas = set(areas)  # may be a generator: read it once
     metric, area = _metric_and_area(query, visible, areas, notes, "showing all areas")
     start, end = (clean_period(first_value(query, k), periods) for k in ("from", "to"))
     for key, value, parsed in (("from", first_value(query, "from"), start), ("to", first_value(query, "to"), end)):
@@ -134,7 +135,7 @@ def parse_trends_query(query: Mapping[str, Any], *, visible: Sequence[str], area
     if start and end and periods and periods.index(start) > periods.index(end):
         start, end = end, start
         notes.append("The 'from' period was after the 'to' period; they have been swapped.")
-    compare = parse_compare(first_value(query, "compare"), known, notes)
+    compare = parse_compare(first_value(query, "compare"), areas, notes)
     vintage = first_value(query, "vintage") or "latest"
     if vintage not in VINTAGES:
         notes.append(f"Vintage '{vintage}' is not 'latest' or 'first'; showing the latest figures.")
