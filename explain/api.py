@@ -17,7 +17,7 @@ from loaders import Store
 from loaders.periods import from_key
 
 from . import cache
-from .data import (WHOLE, area_tree, events, latest_grade, list_metrics, metric_frame, metric_info,
+from .data import (WHOLE, area_tree, events, latest_grade, list_metrics, metric_frame, metric_info, metrics_with_models,
                    resolve_area, resolve_period)
 from .engine import MetricContext
 from .errors import ExplainError
@@ -121,8 +121,10 @@ def precompute(
             MetricContext.load(store, code).model_version  # noqa: B018 - fits version 1 where missing
         context = mp.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            shares = [codes[i::workers] for i in range(workers)]
-            results = list(pool.map(_precompute_share, [store.url] * workers, shares))
+            # one metric per task, biggest first, so a slow metric does not leave a core idle
+            modelled = set(metrics_with_models(store))
+            order = sorted(codes, key=lambda c: c not in modelled)
+            results = list(pool.map(_precompute_share, [store.url] * len(order), [[c] for c in order]))
         written = sum(r[0] for r in results)
         done = sum(r[1] for r in results)
         skipped = tuple(x for r in results for x in r[2])
