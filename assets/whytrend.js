@@ -4,7 +4,12 @@
    2. dcc.Upload's hidden file input gets a name and leaves the tab order: the visible
       "Choose a file" button inside the drop zone is the one keyboard control (dcc.Upload has no
       prop for either);
-   3. the navigation link of the page shown gets aria-current="page". */
+   3. the navigation link of the page shown gets aria-current="page";
+   4. charts on narrow screens (phones; figures are built on the server for any width): fewer ticks
+      on a horizontal value axis, and every other tick labelled if long numbers still touch; an axis
+      title too wide broken in two; a wider value range when the labels beside horizontal bars would
+      run into the area names or off the chart; and more height when a legend wraps below the plot,
+      so the plot keeps at least half the chart. Undone when the chart is wide again. */
 (function () {
   "use strict";
 
@@ -65,11 +70,125 @@
     });
   }
 
+  var NARROW = 520;           /* px: a chart narrower than this gets the phone adjustments */
+
+  function valueAxes(gd) {
+    /* a horizontal value axis with automatic ticks (its labels sit side by side; category and period
+       axes have ticks of their own) */
+    return ["xaxis"].filter(function (name) {
+      var axis = gd._fullLayout[name];
+      return axis && axis.type === "linear" && axis.tickmode === "auto";
+    });
+  }
+
+  function labelOverflow(gd) {
+    /* how far (px) the value labels drawn outside horizontal bars reach beyond the plot, left and right */
+    var texts = gd.querySelectorAll(".bartext");
+    var frame = gd.querySelector(".nsewdrag");   /* the plot area's drag rectangle */
+    if (!texts.length) { return [0, 0]; }
+    if (!frame) { return [0, 0]; }
+    var area = frame.getBoundingClientRect(), left = 0, right = 0;
+    Array.prototype.forEach.call(texts, function (text) {
+      var box = text.getBoundingClientRect();
+      if (!box.width) { return; }
+      left = Math.max(left, area.left - box.left + 4);
+      right = Math.max(right, box.right - area.right + 4);
+    });
+    return [left, right];
+  }
+
+  function fitChart(gd) {
+    if (!window.Plotly || !gd._fullLayout || !gd.layout || gd.__whytrendFitting) { return; }
+    var box = gd.closest(".dash-graph") || gd.parentElement;   /* its height is the chart's height */
+    var narrow = box.clientWidth > 0 && box.clientWidth < NARROW;
+    var full = gd._fullLayout, size = full._size;
+    var state = gd.__whytrendFit || (gd.__whytrendFit = {
+      height: parseFloat(box.style.height) || 0, nticks: {}, passes: 0,
+      range: gd.layout.xaxis && gd.layout.xaxis.range ? gd.layout.xaxis.range.slice() : null});
+    var update = {};
+    valueAxes(gd).forEach(function (name) {
+      if (!(name in state.nticks)) { state.nticks[name] = (gd.layout[name] || {}).nticks || 0; }
+      var wanted = narrow ? 4 : state.nticks[name];
+      if ((gd.layout[name] || {}).nticks !== wanted) { update[name + ".nticks"] = wanted; }
+    });
+    if (state.height && full.showlegend && size) {
+      /* a legend wrapping below the plot squeezes it: keep the plot at least half the chart's height */
+      var below = (full.legend || {}).y < 0;
+      var plot = size.h - (full.height - state.height);   /* the plot's height at the designed size */
+      var extra = narrow && below ? Math.max(0, Math.round(state.height / 2 - plot)) : 0;
+      var height = Math.round(state.height + extra);
+      if (Math.abs(box.clientHeight - height) > 2 || Math.abs(full.height - height) > 2) {
+        box.style.height = height + "px";   /* the box and the chart keep the same height */
+        update.height = height;
+      }
+    }
+    var bars = (gd.data || []).some(function (t) { return t.type === "bar" && t.orientation === "h" && t.text; });
+    if (bars && full.xaxis && full.xaxis.type === "linear" && size) {
+      /* value labels outside the bars must not run into the area names or off the chart: widen the range */
+      if (!narrow) {
+        if (state.passes) {
+          state.passes = 0;
+          if (state.range) { update["xaxis.range"] = state.range.slice(); } else { update["xaxis.autorange"] = true; }
+        }
+      } else if (state.passes < 3) {
+        var over = labelOverflow(gd), range = full.xaxis.range.slice(), perPx = (range[1] - range[0]) / size.w;
+        if (over[0] > 1 || over[1] > 1) {
+          state.passes += 1;
+          update["xaxis.range"] = [range[0] - 1.4 * over[0] * perPx, range[1] + 1.4 * over[1] * perPx];
+        }
+      }
+    }
+    if (narrow && full.xaxis) {
+      /* tick labels that touch: label every other tick (then every third ...) */
+      var ticks = Array.prototype.map.call(gd.querySelectorAll(".xtick text"), function (t) {
+        return t.getBoundingClientRect();
+      }).filter(function (r) { return r.width; }).sort(function (a, b) { return a.left - b.left; });
+      var touching = ticks.some(function (r, i) { return i && ticks[i - 1].right + 6 > r.left; });
+      var step = full.xaxis.ticklabelstep || 1;
+      if (touching && step < 4) { update["xaxis.ticklabelstep"] = step + 1; }
+      /* an axis title wider than the chart: break it in two */
+      var title = gd.querySelector(".xtitle"), svg = gd.querySelector(".main-svg");
+      var text = ((gd.layout.xaxis || {}).title || {}).text;
+      var inside = function (a, b) { return a.left >= b.left - 1 && a.right <= b.right + 1; };
+      if (title && svg && typeof text === "string" && text.indexOf("<br>") < 0 &&
+          !inside(title.getBoundingClientRect(), svg.getBoundingClientRect())) {
+        var middle = text.lastIndexOf(" ", Math.floor(text.length / 2) + 4);
+        if (middle > 0) { update["xaxis.title.text"] = text.slice(0, middle) + "<br>" + text.slice(middle + 1); }
+      }
+    }
+    if (Object.keys(update).length) {
+      gd.__whytrendFitting = true;
+      state.relayouts = (state.relayouts || 0) + 1;
+      window.Plotly.relayout(gd, update).then(function () {
+        gd.__whytrendFitting = false;
+        if (state.relayouts < 8) { fitChart(gd); }   /* check again at the new size and scale */
+      }, function () { gd.__whytrendFitting = false; });
+    }
+  }
+
+  function watchCharts(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".js-plotly-plot"), function (gd) {
+      if (gd.__whytrendWatched || !gd.on) { return; }
+      gd.__whytrendWatched = true;
+      gd.on("plotly_afterplot", function () { fitChart(gd); });
+      fitChart(gd);
+    });
+  }
+
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(function () {
+      Array.prototype.forEach.call(document.querySelectorAll(".js-plotly-plot"), fitChart);
+    }, 150);
+  });
+
   var scheduled = false;
   function tidy() {
     scheduled = false;
     labelUploads(document);
     markCurrentPage();
+    watchCharts(document);
   }
   new MutationObserver(function () {
     if (!scheduled) { scheduled = true; window.requestAnimationFrame(tidy); }

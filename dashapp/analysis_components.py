@@ -33,6 +33,14 @@ def metric_names() -> dict[str, str]:
     return {m.code: m.name for m in list_metrics(state.get_store())}
 
 
+@state.cached(lambda: "analysis-department-names")
+def departments_by_code() -> dict[str, str]:
+    """Department names by code (the legends of the metric picker's groups)."""
+    from explain import departments
+
+    return departments(state.get_store())
+
+
 @state.cached(lambda metric: ("analysis-info", metric))
 def metric_info(metric: str):
     from explain import metric_info as read
@@ -109,7 +117,7 @@ def metric_picker(page_type: str, metrics: Sequence, value: str | None, *, legen
     """Radios of the user's metrics grouped by department: one fieldset (legend per department)
     per group inside an outer fieldset. Each group is a ``dbc.RadioItems`` with a pattern id
     (:func:`dashapp.analysis_ids.metric_group`); the page keeps one choice across groups."""
-    names = department_names or {}
+    names = department_names if department_names is not None else departments_by_code()
     groups: dict[str, list] = {}
     for info in metrics:
         groups.setdefault(info.department, []).append(info)

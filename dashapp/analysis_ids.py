@@ -44,6 +44,7 @@ EXPLAIN_REQUEST = "explain-request"        # dcc.Store: the selection being show
 EXPLAIN_PENDING = "explain-pending"        # dcc.Store: a selection with no precomputed explanation
 EXPLAIN_DATA = "explain-data"              # dcc.Store: the explanation (cached or computed)
 EXPLAIN_COMPUTED = "explain-computed"      # dcc.Store: written by the background computation
+EXPLAIN_KICK = "explain-kick"              # dcc.Interval: starts the job for a layout with no cached result
 EXPLAIN_PROGRESS = "explain-progress"      # progress block (bar, label, status)
 EXPLAIN_CANCEL = "explain-cancel"
 EXPLAIN_RESULT = "explain-result"

@@ -158,12 +158,36 @@ def _slug(text: str) -> str:
     return slug[:80] or "whytrend"
 
 
+#: column headers of the analysis tables in words (other snake_case names: underscores become spaces)
+COLUMN_LABELS = {
+    "ci_low": "Interval low", "ci_high": "Interval high", "first_published": "First published",
+    "r2": "R²", "mae": "Mean absolute error", "cv_r2": "CV R²", "cv_mae": "CV mean absolute error",
+    "baseline_r2": "Baseline R²", "baseline_mae": "Baseline mean absolute error",
+    "train_periods": "Training periods", "test_periods": "Test periods", "n_train": "Training rows",
+    "n_test": "Test rows", "n_pairs": "Pairs of periods", "n_rows": "Rows", "n_areas": "Areas",
+    "mean_abs": "Mean absolute contribution per area", "mean_abs_whole": "Mean absolute contribution, all areas",
+    "mean_whole": "Mean contribution, all areas",
+}
+
+
+def column_label(name) -> str:
+    """A table column's header for people: 'ci_low' -> 'Interval low', 'data_vintage' -> 'Data vintage'
+    (headers already in words are kept; the CSV download keeps the original names)."""
+    text = str(name)
+    if text in COLUMN_LABELS:
+        return COLUMN_LABELS[text]
+    if text != text.lower() or " " in text:
+        return text
+    words = text.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 def card_table(frame, *, caption: str, max_rows: int = MAX_TABLE_ROWS, row_headers: bool = True,
                unit_columns: dict[str, str] | None = None, class_name: str = "data-table") -> html.Div:
     """A real HTML table of a DataFrame: caption, ``th scope="col"`` headers and, with
     ``row_headers``, the first cell of each row as ``th scope="row"``. Scrolls sideways in a
     focusable region when wide."""
-    head = html.Thead(html.Tr([html.Th(str(c), scope="col") for c in frame.columns]))
+    head = html.Thead(html.Tr([html.Th(column_label(c), scope="col") for c in frame.columns]))
     body = []
     for cells in table_rows(frame, unit_columns=unit_columns, max_rows=max_rows):
         row = []
@@ -178,7 +202,9 @@ def card_table(frame, *, caption: str, max_rows: int = MAX_TABLE_ROWS, row_heade
     if len(frame) > max_rows:
         note = [html.P(f"Showing the first {max_rows:,} of {len(frame):,} rows; download the CSV for all of them.",
                        className="table-note")]
-    table = html.Table([html.Caption(caption), head, html.Tbody(body)], className=class_name)
+    # the caption's text in a span that stays in view (and wraps) when a wide table scrolls sideways
+    table = html.Table([html.Caption(html.Span(caption, className="data-table__caption")), head, html.Tbody(body)],
+                       className=class_name)
     return html.Div([html.Div(table, className="table-scroll", tabIndex=0, role="region",
                               **{"aria-label": caption}), *note])
 
@@ -199,6 +225,10 @@ def chart_card(*, card_id: str, title: str, caption: str, figure, table, about: 
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", card_id):
         raise ValueError(f"card_id must be letters, digits, '-' or '_' and start with a letter: {card_id!r}")
     part = functools.partial(ids.card_part, card_id)
+    if hasattr(figure, "to_plotly_json"):
+        # a plain dict from here on: plotly's Figure copies itself deeply every time it is serialised,
+        # which more than doubles the cost of sending a memoised view (performance.md, Dash)
+        figure = figure.to_plotly_json()
     heading = getattr(html, f"H{min(max(heading_level, 2), 6)}")
     caption_id = part("caption")
     columns = [str(c) for c in table.columns]
@@ -211,10 +241,14 @@ def chart_card(*, card_id: str, title: str, caption: str, figure, table, about: 
                     tabIndex=0 if view == "chart" else -1)
         for view, label in VIEWS], role="tablist", className="card-tabs", **{"aria-label": f"Views of {title}"})
 
+    # A responsive dcc.Graph ignores the figure's height and fills its box (else Plotly's 450 px default
+    # spills over the caption): the box gets the height the figure was designed with.
+    height = ((figure or {}).get("layout") or {}).get("height") if isinstance(figure, dict) else None
     chart_panel = html.Figure([
         html.Div(dcc.Graph(id=part("graph"), figure=figure, responsive=True,
                            config={"displayModeBar": False, "responsive": True, "displaylogo": False,
-                                   "scrollZoom": False}, className="chart-card__graph"),
+                                   "scrollZoom": False}, className="chart-card__graph",
+                           style={"height": f"{int(height)}px"} if height else None),
                  role="img", className="chart-card__plot", **{"aria-labelledby": caption_id}),
         html.Figcaption([caption, html.Span(" The Table tab has the same numbers.", className="visually-hidden")],
                         id=caption_id, className="chart-card__caption"),
@@ -287,6 +321,25 @@ def register_callbacks() -> None:
 
 
 register_callbacks()
+
+
+# ------------------------------------------------------------------------------ serialising once
+def frozen(component):
+    """``component``, serialised once: from now on Dash sends the same JSON text for it (an
+    ``orjson.Fragment`` returned by its ``to_plotly_json``) instead of walking the whole tree again on
+    every request, which is most of the cost of a memoised page. Only for memoised components that
+    are never changed afterwards; the tree stays inspectable (``children`` and props are untouched).
+    Without orjson (Dash's fast path) the component is returned as it is."""
+    try:
+        from orjson import Fragment
+        from plotly.io.json import to_json_plotly
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return component
+    if not hasattr(component, "to_plotly_json"):
+        return component
+    fragment = Fragment(to_json_plotly(component, engine="orjson"))
+    component.to_plotly_json = lambda: fragment  # an instance attribute shadows the class's method
+    return component
 
 
 # ------------------------------------------------------------------------------ small bits

@@ -370,9 +370,9 @@ def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tu
     layout["annotations"] = []
     if truncated:
         layout["margin"].update(b=84)
-        layout["annotations"].append(dict(text="The value axis does not start at zero.", x=0, y=0, xref="paper",
-                                          yref="paper", yshift=-52, showarrow=False, xanchor="left", yanchor="top",
-                                          font=dict(color=SECONDARY_TEXT, size=12)))
+        layout["annotations"].append(dict(text="The value axis does not start at zero.", x=1, y=0, xref="paper",
+                                          yref="paper", yshift=-52, showarrow=False, xanchor="right", yanchor="top",
+                                          font=dict(color=SECONDARY_TEXT, size=12)))  # right: fits on a phone
     return go.Figure(data=[bar], layout=layout)
 
 
@@ -427,7 +427,8 @@ def segments_figure(parts: Sequence[Part], *, title: str, subtitle: str = "", un
             go.Scatter(y=labels, x=[p.value for p in ordered], mode="markers+text", name="Net contribution",
                        marker=dict(color=TEXT, symbol="line-ns", size=18, line=dict(color=TEXT, width=3)),
                        text=[signed_short(p.value) for p in ordered], textposition="top center",
-                       textfont=dict(color=TEXT), hovertemplate="%{y}: net %{x:,.4~r}<extra></extra>"),
+                       textfont=dict(color=TEXT), cliponaxis=False,  # the top bar's label is not cut off
+                       hovertemplate="%{y}: net %{x:,.4~r}<extra></extra>"),
         ]
         layout["barmode"] = "relative"
         return go.Figure(data=traces, layout=layout)

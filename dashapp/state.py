@@ -140,8 +140,9 @@ def _active_models() -> tuple:
     return token
 
 
-def cached(key_fn: Callable[..., Hashable]) -> Callable[[Callable], Callable]:
-    """Memoise a function in this process, keyed by ``key_fn(*args, **kwargs)`` and :func:`data_token`.
+def cached(key_fn: Callable[..., Hashable], max_entries: int = MAX_ENTRIES) -> Callable[[Callable], Callable]:
+    """Memoise a function in this process, keyed by ``key_fn(*args, **kwargs)`` and :func:`data_token`,
+    keeping the ``max_entries`` most recently used values (lower it for large values such as pages).
 
     ::
 
@@ -167,7 +168,7 @@ def cached(key_fn: Callable[..., Hashable]) -> Callable[[Callable], Callable]:
             value = fn(*args, **kwargs)
             with _lock:
                 memo[key] = value
-                while len(memo) > MAX_ENTRIES:
+                while len(memo) > max_entries:
                     memo.popitem(last=False)
             return value
 

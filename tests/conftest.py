@@ -140,3 +140,110 @@ def signed_in(shell_app):
         return client
 
     return _client
+
+
+# --- browser fixtures (test_browser.py, test_accessibility.py, test_screenshots.py) ---
+# One production server (gunicorn via `whytrend serve`, 2 workers) on 127.0.0.1 for the whole
+# session, on a private copy of the demo with its users and every explanation precomputed; one
+# headless Debian chromium; a fresh browser context per test and user (sign-ins are done once
+# through the form and their cookies reused). Helpers: tests/browser_support.py.
+def _require_chromium() -> None:
+    import browser_support
+
+    if not Path(browser_support.CHROMIUM).exists():
+        pytest.skip(f"{browser_support.CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
+                    "tests/run does it) to run the browser tests")
+
+
+@pytest.fixture(scope="session")
+def live_app(demo_store, tmp_path_factory):
+    """The demo app served by the production server: ``.url``, ``.db`` (the SQLite file), ``.stop()``."""
+    import browser_support
+
+    _require_chromium()
+    if os.environ.get("WHYTREND_BROWSER_URL"):  # development: reuse a running demo server and its database
+        yield browser_support.ExternalServer(os.environ["WHYTREND_BROWSER_URL"], Path(os.environ["WHYTREND_BROWSER_DB"]))
+        return
+    folder = tmp_path_factory.mktemp("live")
+    db = browser_support.prepare_demo_database(folder / "live.db", source=demo_store.url.split("///", 1)[1])
+    server = browser_support.LiveServer(db=db, workdir=folder).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Debian chromium driven by Playwright (never `playwright install`)."""
+    import browser_support
+
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=browser_support.CHROMIUM,
+                                             args=browser_support.LAUNCH_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def signed_in_state(live_app, chromium):
+    """signed_in_state(username) -> Playwright storage state of that demo user, signed in once."""
+    import browser_support
+
+    states: dict[str, dict] = {}
+
+    def _state(username: str) -> dict:
+        if username not in states:
+            context = chromium.new_context(base_url=live_app.url)
+            page = context.new_page()
+            browser_support.sign_in(page, username)
+            assert "/login" not in page.url, f"{username} could not sign in"
+            states[username] = context.storage_state()
+            context.close()
+        return states[username]
+
+    return _state
+
+
+@pytest.fixture(scope="session")
+def _browser_contexts(live_app, chromium, signed_in_state):
+    """Browser contexts shared by the session, one per (user, viewport): assets such as Plotly's 4.8 MB
+    bundle are then fetched once per context instead of once per test."""
+    contexts: dict[tuple, object] = {}
+
+    def _context(username: str | None, width: int, height: int):
+        key = (username, width, height)
+        if key not in contexts:
+            context = chromium.new_context(base_url=live_app.url, viewport={"width": width, "height": height},
+                                           storage_state=signed_in_state(username) if username else None)
+            context.set_default_timeout(30_000)
+            contexts[key] = context
+        return contexts[key]
+
+    yield _context
+    for context in contexts.values():
+        context.close()
+
+
+@pytest.fixture
+def open_browser(live_app, chromium, _browser_contexts):
+    """open_browser(username=None, width=1280, height=900, fresh=False) -> a new Page, signed in as
+    ``username`` (else signed out). Pages share a context per user and size unless ``fresh`` (a context
+    of their own, for tests that sign in or out); pages and fresh contexts are closed after the test."""
+    opened = []
+
+    def _open(username: str | None = None, width: int = 1280, height: int = 900, fresh: bool = False):
+        if fresh or username is None:
+            context = chromium.new_context(base_url=live_app.url, viewport={"width": width, "height": height})
+            context.set_default_timeout(30_000)
+            opened.append(context)
+        else:
+            context = _browser_contexts(username, width, height)
+        page = context.new_page()
+        opened.append(page)
+        return page
+
+    yield _open
+    for item in reversed(opened):
+        item.close()

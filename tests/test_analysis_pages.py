@@ -89,6 +89,10 @@ def graph_figure(component, card_id):
     graphs = find(component, dcc.Graph, id=f"{card_id}--graph")
     assert graphs, f"no chart card {card_id}"
     figure = graphs[0].figure
+    if isinstance(figure, dict) and "data" in figure:   # chart cards hold figures as plain dicts
+        import plotly.graph_objects as go
+
+        figure = go.Figure(figure)
     return figure if hasattr(figure, "data") else None
 
 
@@ -150,7 +154,7 @@ def test_trends_as_first_published_shows_what_revisions_changed(pages, as_user):
     figure = graph_figure(card, "trends-chart")
     assert "Latest (revised) value" in [t.name for t in figure.data]
     table = find(card, html.Table)[0]
-    assert "first_published" in texts(table) and "yes" in texts(table)
+    assert "First published" in texts(table) and "yes" in texts(table)
 
 
 def test_trends_compare_is_limited_to_four_areas(pages, as_user):
@@ -187,7 +191,7 @@ def test_explain_layout_reads_the_precomputed_explanation(pages, as_user):
     text = texts(layout)
     assert f"Data vintage {hit.data_vintage} · driver model version {hit.model.version} (linear, CV R²" in text
     assert hit.narrative in text
-    assert find(layout, dcc.Store, id=aid.EXPLAIN_PENDING)[0].data is None
+    assert getattr(find(layout, dcc.Store, id=aid.EXPLAIN_PENDING)[0], "data", None) is None
     assert graph_figure(layout, aid.EXPLAIN_SEGMENTS_CARD) is not None
 
 

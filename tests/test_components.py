@@ -188,3 +188,47 @@ def test_card_table_notes_truncation():
     out = c.card_table(frame, caption="Numbers", max_rows=2)
     assert len(find(out, html.Tr)) == 3       # header + 2 rows
     assert "first 2 of 5 rows" in text_of(out)
+
+
+def test_frozen_component_sends_the_same_json_and_stays_inspectable():
+    import json
+
+    import numpy as np
+    import plotly.graph_objects as go
+    from dash._utils import to_json
+
+    figure = go.Figure(go.Bar(x=np.array([1.5, 2.0]), y=["a </script>", "b"]))
+    table = pd.DataFrame({"Period": ["2026-08", "2026-09"], "Value": [1.5, 2.0]})
+    card = c.chart_card(card_id="frozen", title="T", caption="Caption", figure=figure, table=table,
+                        about={"Unit": "£m"}, download_name="t")
+    assert isinstance(find(card, dcc.Graph)[0].figure, dict)   # figures are kept as plain dicts
+    before = to_json(card)
+    assert c.frozen(card) is card
+    assert to_json(card) == before and "</script>" not in before
+    assert json.loads(to_json({"wrapped": [card]}))["wrapped"][0] == json.loads(before)
+    assert find(card, html.Figcaption)[0].id == "frozen--caption"          # still a component tree
+
+
+def test_state_cached_keeps_at_most_max_entries(shell_app):
+    from dashapp import state
+
+    calls = []
+
+    @state.cached(lambda n: ("test-max-entries", n), max_entries=2)
+    def square(n):
+        calls.append(n)
+        return n * n
+
+    with shell_app.server.test_request_context("/"):
+        assert [square(n) for n in (1, 2, 1, 3, 1, 2)] == [1, 4, 1, 9, 1, 4]
+    assert calls == [1, 2, 3, 2]     # 2 was the least recently used when 3 came in
+
+
+def test_table_headers_are_words_and_the_csv_keeps_the_names():
+    frame = pd.DataFrame({"period": ["2026-09"], "ci_low": [1.0], "data_vintage": [7], "Latest vintage": [7]})
+    table = c.card_table(frame, caption="Numbers")
+    assert [th.children for th in find(find(table, html.Thead)[0], html.Th)] == [
+        "Period", "Interval low", "Data vintage", "Latest vintage"]
+    card = c.chart_card(card_id="named", title="T", caption="C", figure={}, table=frame, about={}, download_name="n")
+    assert find(card, id=ids.card_data("named"))[0].data["columns"] == ["period", "ci_low", "data_vintage",
+                                                                         "Latest vintage"]

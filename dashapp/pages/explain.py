@@ -24,10 +24,11 @@ from loaders.errors import WhytrendError
 
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
-from dashapp import auth, ids
+from dashapp import auth, ids, state
 from dashapp import figures as fg
 from dashapp import presenters_analysis as pa
-from dashapp.components import area_picker, chart_card, error_boundary, message, page_header, radio_fieldset
+from dashapp.components import (area_picker, chart_card, error_boundary, frozen, message, page_header,
+                                radio_fieldset)
 from dashapp.presenters import area_from_picker
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,13 @@ def explanation_view(explanation, info, names: dict[str, str]) -> list:
     return parts
 
 
+def named_caption(e, info, finding: str) -> str:
+    """A chart caption (the chart's accessible name) that says which metric, area and periods it is about
+    before stating the finding."""
+    where = f" in {e.area_name}" if e.area_name and e.area_name != "All areas" else ""
+    return f"{info.name}{where}, {e.period_from} to {e.period_to}. {finding}"
+
+
 def _about(e, info, **extra) -> dict:
     model = e.model
     version = (f"Version {model.version} ({model.kind.replace('_', ' ')}; drivers: {', '.join(model.drivers)}; "
@@ -127,7 +135,8 @@ def drivers_card(e, info, names):
                                  title=pa.waterfall_headline(e, parts), subtitle=subtitle, unit=e.unit,
                                  higher_is_better=info.higher_is_better)
     return chart_card(card_id=aid.EXPLAIN_DRIVERS_CARD, title="What the change is associated with",
-                      caption=pa.waterfall_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
+                      caption=named_caption(e, info, pa.waterfall_caption(e, parts)), figure=figure,
+                      table=pa.parts_table(parts, unit=e.unit),
                       about=_about(e, info, Method="Paired baseline SHAP: each area's row in the later period "
                                                    "against its own row in the earlier one; intervals from an "
                                                    "area bootstrap. Small drivers are grouped as 'Other drivers'."),
@@ -141,7 +150,8 @@ def components_card(e, info, names):
                                  subtitle=f"Exact Shapley split of {info.formula}", unit=e.unit,
                                  higher_is_better=info.higher_is_better)
     return chart_card(card_id=aid.EXPLAIN_COMPONENTS_CARD, title="Formula components",
-                      caption=pa.components_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
+                      caption=named_caption(e, info, pa.components_caption(e, parts)), figure=figure,
+                      table=pa.parts_table(parts, unit=e.unit),
                       about=_about(e, info, Method="Exact Shapley values over the formula's components; they add "
                                                    "up to the change."),
                       download_name=f"{e.metric}-{e.period_from}-{e.period_to}-components")
@@ -150,13 +160,14 @@ def components_card(e, info, names):
 def segments_card(e, info):
     parts = pa.segment_parts(e)
     mix_rate = pa.has_mix_rate(e)
-    what = f"values of {e.by}" if e.by else "areas"
+    what = f"values of {e.by.replace('_', ' ')}" if e.by else "areas"
     subtitle = ("Mix (changing shares) and rate (changing values within each segment) add up to each bar"
                 if mix_rate else f"Each bar is the change in one of the {what}; together they add up to the change")
     figure = fg.segments_figure(parts, title=pa.segments_headline(e, parts), subtitle=subtitle,
                                 unit=e.unit, higher_is_better=info.higher_is_better, mix_rate=mix_rate)
     return chart_card(card_id=aid.EXPLAIN_SEGMENTS_CARD, title=f"Which {what} moved it",
-                      caption=pa.segments_caption(e, parts), figure=figure, table=pa.parts_table(parts, unit=e.unit),
+                      caption=named_caption(e, info, pa.segments_caption(e, parts)), figure=figure,
+                      table=pa.parts_table(parts, unit=e.unit),
                       about=_about(e, info, Method="Sum metrics: each segment's own change. Ratio metrics: mix = "
                                                    "change in share × (segment rate − overall rate), rate = change "
                                                    "in rate × average share."),
@@ -169,9 +180,9 @@ def render(request: dict | None, computed: dict | None) -> list:
     if not request:
         raise PreventUpdate
     auth.require_metric(request["metric"])
-    explanation = find_explanation(request)
-    if explanation is not None:
-        return explanation_view(explanation, ac.metric_info(request["metric"]), ac.metric_names())
+    view = cached_view(request)
+    if view is not None:
+        return view
     if computed and computed.get("key") == request:
         return [message(computed.get("error") or "The explanation was worked out but could not be read back from "
                         "the cache (the data or the model may have changed meanwhile). Choose again to retry.",
@@ -181,6 +192,59 @@ def render(request: dict | None, computed: dict | None) -> list:
                     "Cancel stops it.", "info")]
 
 
+class _NotCached(Exception):
+    """Raised inside the memo when there is no precomputed explanation (exceptions are never memoised)."""
+
+
+@state.cached(lambda metric, a, b, area, by: ("explain-view", metric, a, b, area, by),
+              max_entries=128)  # about 0.3 MB each
+def _view(metric: str, a: str, b: str, area: str | None, by: str | None) -> list:
+    explanation = ac.cached_explanation(metric, a, b, area, by)
+    if explanation is None:
+        raise _NotCached
+    return [frozen(part) for part in explanation_view(explanation, ac.metric_info(metric), ac.metric_names())]
+
+
+def cached_view(request: dict) -> list | None:
+    """The components of the precomputed explanation of ``request`` (None when there is none),
+    memoised per data vintage and model versions: the same for everyone allowed to see the metric
+    (check access first)."""
+    try:
+        return _view(request["metric"], request["from"], request["to"], request["area"], request["by"])
+    except _NotCached:
+        return None
+
+
+@state.cached(lambda codes, metric, area, a, b, by, comparison: ("explain-controls", codes, metric, area, a, b, by,
+                                                                  comparison), max_entries=128)
+def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: str, by: str | None,
+             comparison: str) -> html.Section:
+    """The page's controls for the visible metrics ``codes`` and a checked selection (memoised)."""
+    from explain import list_metrics
+
+    known = {m.code: m for m in list_metrics(state.get_store())}
+    info = ac.metric_info(metric)
+    periods = ac.metric_periods(metric)
+    pairs = _pairs(periods, info.frequency)
+    dims = pa.breakdown_dimensions(ac.breakdown_keys(metric))
+    return frozen(html.Section([
+        html.H2("Choose a change", className="visually-hidden", id=aid.EXPLAIN_CONTROLS_TITLE),
+        ac.metric_picker(aid.EXPLAIN_METRIC, [known[c] for c in codes if c in known], metric),
+        area_picker(aid.EXPLAIN_AREA, ac.area_tree(), area or ""),
+        radio_fieldset(aid.EXPLAIN_COMPARISON, "Compare the latest period with",
+                       pa.comparison_options(pairs, info.frequency), comparison),
+        html.Fieldset([
+            html.Legend("Other periods", className="fieldset__legend"),
+            ac.period_input(aid.EXPLAIN_FROM, "From", a, aid.EXPLAIN_PERIODS, "for example 2025-09"),
+            ac.period_input(aid.EXPLAIN_TO, "To", b, aid.EXPLAIN_PERIODS, "for example 2026-09"),
+            html.Div(ac.period_datalist(aid.EXPLAIN_PERIODS, periods), id=aid.EXPLAIN_PERIODS_SLOT),
+            html.Button("Explain these periods", id=aid.EXPLAIN_APPLY, type="button", n_clicks=0,
+                        className="button button--secondary"),
+        ], className="fieldset"),
+        radio_fieldset(aid.EXPLAIN_BY, "Split the change into", by_options(dims), by or AREAS),
+    ], className="controls", **{"aria-labelledby": aid.EXPLAIN_CONTROLS_TITLE}))
+
+
 # ----------------------------------------------------------------------------- layout
 def layout(**query):
     try:
@@ -188,34 +252,26 @@ def layout(**query):
     except (PermissionError, WhytrendError) as exc:
         return html.Div([page_header("Explain a change"), message(str(exc), "error")], className="page")
     request = request_of(sel)
-    tree = ac.area_tree()
+    result = render(request, None)
+    cached = cached_view(request) is not None
+    codes = tuple(m.code for m in auth.visible_metrics())
     return html.Div([
         dcc.Location(id=aid.EXPLAIN_URL, refresh=False),
         dcc.Store(id=aid.EXPLAIN_METRIC_STORE, data=sel["metric"]),
         dcc.Store(id=aid.EXPLAIN_REQUEST, data=request),
-        dcc.Store(id=aid.EXPLAIN_PENDING, data=None),
-        dcc.Store(id=aid.EXPLAIN_COMPUTED, data=None),
+        # no data=None: a dcc.Store given None sets its data again when mounted, which fires the
+        # callbacks listening to it (here: a background job and a second render on every page view)
+        dcc.Store(id=aid.EXPLAIN_PENDING),
+        dcc.Store(id=aid.EXPLAIN_COMPUTED),
+        # starts the background job once when there is nothing precomputed to show (a callback that
+        # fired on load would drag the background job into Dash's initial chain on every page view)
+        dcc.Interval(id=aid.EXPLAIN_KICK, interval=50, max_intervals=1, disabled=cached),
         page_header("Explain a change", "Is the movement real, and what is it associated with: drivers, formula "
                                         "components and areas. Every part adds up exactly to the change."),
-        html.Section([
-            html.H2("Choose a change", className="visually-hidden", id=aid.EXPLAIN_CONTROLS_TITLE),
-            ac.metric_picker(aid.EXPLAIN_METRIC, auth.visible_metrics(), sel["metric"]),
-            area_picker(aid.EXPLAIN_AREA, tree, sel["area"] or ""),
-            radio_fieldset(aid.EXPLAIN_COMPARISON, "Compare the latest period with",
-                           pa.comparison_options(sel["pairs"], sel["info"].frequency), sel["comparison"]),
-            html.Fieldset([
-                html.Legend("Other periods", className="fieldset__legend"),
-                ac.period_input(aid.EXPLAIN_FROM, "From", sel["from"], aid.EXPLAIN_PERIODS, "for example 2025-09"),
-                ac.period_input(aid.EXPLAIN_TO, "To", sel["to"], aid.EXPLAIN_PERIODS, "for example 2026-09"),
-                html.Div(ac.period_datalist(aid.EXPLAIN_PERIODS, sel["periods"]), id=aid.EXPLAIN_PERIODS_SLOT),
-                html.Button("Explain these periods", id=aid.EXPLAIN_APPLY, type="button", n_clicks=0,
-                            className="button button--secondary"),
-            ], className="fieldset"),
-            radio_fieldset(aid.EXPLAIN_BY, "Split the change into", by_options(sel["dims"]), sel["by"] or AREAS),
-        ], className="controls", **{"aria-labelledby": aid.EXPLAIN_CONTROLS_TITLE}),
+        controls(codes, sel["metric"], sel["area"], sel["from"], sel["to"], sel["by"], sel["comparison"]),
         ac.progress_block(aid.EXPLAIN_PROGRESS, "Working out the explanation", cancel_id=aid.EXPLAIN_CANCEL),
         html.Div([message(n, "warning") for n in sel["notes"]], id=aid.EXPLAIN_MESSAGES, **{"aria-live": "polite"}),
-        html.Div(render(request, None), id=aid.EXPLAIN_RESULT, **{"aria-live": "polite", "aria-busy": "false"}),
+        html.Div(result, id=aid.EXPLAIN_RESULT, **{"aria-live": "polite", "aria-busy": "false"}),
     ], className="page page--explain")
 
 
@@ -300,9 +356,13 @@ def show(request, computed):
 @callback(
     Output(aid.EXPLAIN_PENDING, "data"),
     Input(aid.EXPLAIN_REQUEST, "data"),
+    Input(aid.EXPLAIN_KICK, "n_intervals"),
+    State(aid.EXPLAIN_REQUEST, "data"),
+    prevent_initial_call=True,
 )
-def need_computing(request):
-    """Start the background job only for a request with no precomputed explanation."""
+def need_computing(_changed, _kick, request):
+    """Start the background job only for a request with no precomputed explanation: when the
+    selection changes, or once after a page load that had nothing cached to show."""
     if not request or not auth.can_see_metric(request.get("metric", "")):
         raise PreventUpdate
     if find_explanation(request) is not None:

@@ -141,7 +141,12 @@ def version_options(items) -> list[dict]:
 
 
 def versions_block(metric: str) -> html.Div:
-    frame = pa.versions_frame(versions(metric))
+    items = versions(metric)
+    frame = pa.versions_frame(items)
+    if not frame.empty:  # for people: driver names and dates rather than codes and timestamps
+        names = ac.metric_names()
+        frame["drivers"] = [", ".join(pa.display_name(d, names) for d in v.drivers + v.pseudo_drivers) for v in items]
+        frame["created"] = [pa.date_text(v.created_at) for v in items]
     if frame.empty:
         return html.Div(message("No version has been fitted yet. Fit one above.", "info"))
     return card_table(frame, caption=f"Driver model versions of {ac.metric_info(metric).name}")
@@ -392,6 +397,7 @@ def request_fit(_fit, _tune, metric, driver_tokens, kind, pseudo):
     progress=[Output(FIT_PROGRESS["bar"], "style"), Output(FIT_PROGRESS["bar"], "aria-valuenow"),
               Output(FIT_PROGRESS["status"], "children")],
     cancel=[Input(aid.LAB_CANCEL, "n_clicks")],
+    interval=500,  # progress twice a second (a linear fit takes about a second)
     prevent_initial_call=True,
 )
 def fit(set_progress, signed):
@@ -400,14 +406,31 @@ def fit(set_progress, signed):
     return fit_job(ac.verify_job(signed), set_progress)
 
 
+#: where each step of explain.fit_driver_model sits on the progress bar (percent from, to): it reports
+#: its three stages as 0/3, 1/3 and 3/3, and the tuning candidates and bootstrap refits as counts of their own
+FIT_STAGES = (("Tuning hyperparameters with", 5, 5), ("Cross-validating", 5, 5), ("Tuning hyperparameters", 5, 50),
+              ("Fitting the model", 50, 98), ("Saved", 100, 100))
+
+
+def fit_percent(done: int, total: int, text: str) -> float:
+    """Overall percentage of a fit from one progress report of :func:`explain.fit_driver_model`."""
+    share = 0.0 if total <= 0 else max(0.0, min(1.0, done / total))
+    for prefix, low, high in FIT_STAGES:
+        if text.startswith(prefix):
+            return low + (high - low) * share
+    return 0.0
+
+
 def fit_job(request: dict, set_progress=None) -> tuple:
     """Fit (and tune) a new, inactive version for a verified request; (result message, fitted marker)."""
     from explain import fit_driver_model
 
     report = set_progress or (lambda value: None)
+    shown = [0.0]
 
     def progress(done: int, total: int, text: str) -> None:
-        report(ac.progress_values(done, total, text))
+        shown[0] = max(shown[0], fit_percent(done, total, text))   # the bar never goes back
+        report(ac.progress_values(round(shown[0]), 100, text))
 
     try:
         version = fit_driver_model(ac.job_store(), request["metric"], drivers=tuple(request["drivers"]),

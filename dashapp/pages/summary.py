@@ -17,7 +17,7 @@ from dash import dcc, html
 from loaders.errors import WhytrendError
 
 from dashapp import auth, ids, state
-from dashapp.components import message, page_header
+from dashapp.components import frozen, message, page_header
 from dashapp.presenters import HeadlineView, headline_view
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,18 @@ def department_names() -> dict[str, str]:
 
 
 def layout(**_query):
-    metrics = auth.visible_metrics()
+    return summary_page(tuple(m.code for m in auth.visible_metrics()))
+
+
+@state.cached(lambda codes: ("summary-page", codes), max_entries=32)  # ~0.5 MB each
+def summary_page(codes: tuple[str, ...]):
+    """The page for the metrics ``codes`` (the ones the user may see, checked by the caller), memoised
+    per data vintage and model versions: everyone who sees the same metrics gets the same components,
+    so the page costs its serialisation only."""
+    from explain import list_metrics
+
+    known = {m.code: m for m in list_metrics(state.get_store())}
+    metrics = [known[code] for code in codes if code in known]
     if not metrics:
         return html.Div([page_header("Summary"),
                          message("There are no metrics for you to see yet. Ask an administrator to load your "
@@ -75,8 +86,8 @@ def layout(**_query):
         html.Strong("red when it is worse"), " for that metric; grey arrows are metrics with no better direction. ",
         f"Data vintage {store.latest_load_id()}."], className="lead")
     notes = [message("Some metrics could not be shown: " + "; ".join(problems), "warning")] if problems else []
-    return html.Div([page_header("Summary"), intro, *notes,
-                     html.Div(sections, id=ids.SUMMARY_CARDS)], className="page page--summary")
+    return frozen(html.Div([page_header("Summary"), intro, *notes,
+                            html.Div(sections, id=ids.SUMMARY_CARDS)], className="page page--summary"))
 
 
 def _card(view: HeadlineView) -> html.Article:

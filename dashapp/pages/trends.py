@@ -17,10 +17,11 @@ from loaders.errors import WhytrendError
 
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
-from dashapp import auth, ids
+from dashapp import auth, ids, state
 from dashapp import figures as fg
 from dashapp import presenters_analysis as pa
-from dashapp.components import area_picker, chart_card, checklist_fieldset, error_boundary, message, page_header
+from dashapp.components import (area_picker, chart_card, checklist_fieldset, error_boundary, frozen, message,
+                                page_header)
 from dashapp.components import radio_fieldset
 from dashapp.presenters import area_from_picker
 
@@ -63,19 +64,34 @@ def build_view(query: dict) -> TrendsView:
     if q.area == "ALL":
         q = pa.TrendsQuery(q.metric, None, q.start, q.end, q.compare, q.vintage, q.notes)
     view = TrendsView(q, list(q.notes), periods=periods)
+    cards, notes = trend_cards(q.metric, q.area, q.start, q.end, tuple(q.compare), q.vintage)
+    view.cards.extend(cards)
+    view.notes.extend(notes)
+    return view
+
+
+@state.cached(lambda metric, area, start, end, compare, vintage: ("trends-cards", metric, area, start, end, compare,
+                                                                  vintage), max_entries=32)  # ~2 MB each
+def trend_cards(metric: str, area: str | None, start: str | None, end: str | None, compare: tuple[str, ...],
+                vintage: str) -> tuple[list, list[str]]:
+    """The chart cards of a checked query and notes about them, memoised per data vintage and serialised
+    once (a long series' table is thousands of components): the same for everyone who may see the
+    metric, so check access first."""
+    q = pa.TrendsQuery(metric, area, start, end, compare, vintage)
     info = ac.metric_info(metric)
+    cards, notes = [], []
     latest = ac.trend(metric, q.area, q.start, q.end, False)
     shown = ac.trend(metric, q.area, q.start, q.end, True) if q.as_first_published else latest
-    view.cards.append(trend_card(shown, latest, info, q))
+    cards.append(trend_card(shown, latest, info, q))
     if q.compare:
         trends = [ac.trend(metric, code, q.start, q.end, q.as_first_published) for code in q.compare]
         empty = [t.area_name for t in trends if not any(p.value is not None for p in t.points)]
         if empty:
-            view.notes.append(f"No values of {info.name} for {', '.join(empty)}; not compared.")
+            notes.append(f"No values of {info.name} for {', '.join(empty)}; not compared.")
         trends = [t for t in trends if any(p.value is not None for p in t.points)]
         if trends:
-            view.cards.append(compare_card(trends, info, q))
-    return view
+            cards.append(compare_card(trends, info, q))
+    return [frozen(card) for card in cards], notes
 
 
 def trend_card(shown, latest, info, q: pa.TrendsQuery):
