@@ -156,8 +156,10 @@ def narrate(
         described = []
         for d in top:
             interval = ""
-            if d.ci_low is not None and d.ci_high is not None:
-                interval = f" (range {signed(d.ci_low, unit)} to {signed(d.ci_high, unit)})"
+            low, high = (None, None) if d.ci_low is None or d.ci_high is None else (
+                signed(d.ci_low, unit), signed(d.ci_high, unit))
+            if low is not None and low != high:  # a range that rounds to one number says nothing
+                interval = f" (range {low} to {high})"
             described.append(f"{names.get(d.driver, d.driver)} ({signed(d.contribution, unit)}{interval})")
         sentences.append("The movement is associated most with " + _join(described) + ".")
         share = unexplained / change if change else 0.0
