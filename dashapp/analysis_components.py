@@ -25,12 +25,28 @@ def area_tree():
     return read(state.get_store())
 
 
+#: the name shown for a driver the user's department may not see (explain.sharing)
+HIDDEN_DRIVER = "A driver not shared with your department"
+
+
 @state.cached(lambda: "analysis-metric-names")
-def metric_names() -> dict[str, str]:
-    """Every metric's name by code (driver and component names; access is checked per page)."""
+def _all_metric_names() -> dict[str, str]:
     from explain import list_metrics
 
     return {m.code: m.name for m in list_metrics(state.get_store())}
+
+
+def metric_names() -> dict[str, str]:
+    """Every metric's name by code as the current user may see it: a metric their department may not
+    see as a driver is named :data:`HIDDEN_DRIVER` (driver and component labels come from here)."""
+    from . import auth
+
+    names = _all_metric_names()
+    user = auth.current_user()
+    if user is None or user.department is None:
+        return names
+    seen = auth.visible_drivers(user.department)
+    return {code: (name if code in seen else HIDDEN_DRIVER) for code, name in names.items()}
 
 
 @state.cached(lambda: "analysis-department-names")
@@ -216,61 +232,49 @@ def about_metric(info, *, vintage: int | str | None = None, **extra: str) -> dic
 
 
 # ----------------------------------------------------------------------------- background jobs
-def _job_key() -> bytes:
-    """A key for signing job requests, derived from the app's secret (never the secret itself)."""
-    import hashlib
-    import os
-
-    secret = state.settings().secret_key or os.environ.get("WHYTREND_SECRET_KEY")
-    if not secret:
-        from loaders.accounts import session_secret
-
-        secret = session_secret(state.get_store())
-    return hashlib.sha256(b"whytrend background job v1\x00" + secret.encode()).digest()
+#: the role each kind of background job needs
+JOB_ROLES = {"explain": "viewer", "fit": "analyst", "activate": "analyst"}
 
 
-def _canonical(body: dict) -> bytes:
-    import json
+def issue_job(purpose: str, fields: dict) -> dict:
+    """A ticket for a background job, made by a callback that has checked ``fields`` for the user.
 
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-#: How long a signed job request stays valid (seconds): long enough for a queued job, short enough
-#: that a revoked user cannot replay an old request.
-MAX_JOB_AGE = 3600
-
-
-def sign_job(payload: dict) -> dict:
-    """``payload`` plus the user who asked and an HMAC, made by a callback that has checked access.
-
-    Background jobs run in another process without the request (so without the session): they act
-    only on a request this server signed after its own checks (:func:`verify_job`)."""
-    import hmac
-
+    Only the fields of ``purpose`` travel (:data:`dashapp.jobs.PURPOSE_FIELDS`), never what else
+    the browser sent; the guard re-checks them from the session on every request carrying the
+    ticket, and :func:`authorise_job` again in the job's own process."""
     from . import auth
-
-    import time
+    from .jobs import PURPOSE_FIELDS, issue_ticket
 
     user = auth.current_user()
-    body = {**payload, "user": user.username if user is not None else None, "signed_at": int(time.time())}
-    return {**body, "sig": hmac.new(_job_key(), _canonical(body), "sha256").hexdigest()}
+    if user is None:
+        raise auth.AccessDenied("You are not signed in. Sign in to continue.")
+    chosen = {k: fields.get(k) for k in PURPOSE_FIELDS[purpose]}
+    return issue_ticket(auth.job_ticket_key(), purpose, user.username, chosen)
 
 
-def verify_job(signed) -> dict:
-    """The payload of a signed job request; PermissionError when it was not signed here."""
-    import hmac
+def authorise_job(purpose: str, ticket) -> dict:
+    """The fields of a job ticket, re-authorised for the user who asked, as the store has them now.
 
-    if not isinstance(signed, dict) or not isinstance(signed.get("sig"), str):
-        raise PermissionError("This request to run a job was not made by this page.")
-    body = {k: v for k, v in signed.items() if k != "sig"}
-    import time
+    Runs in the background job's process (no request, no session): the ticket names the user;
+    their role, department and what they may see are read again, so a user removed or moved
+    since cannot run the job. Raises :class:`dashapp.jobs.JobRefused`."""
+    from loaders.accounts import get_user
 
-    expected = hmac.new(_job_key(), _canonical(body), "sha256").hexdigest()
-    if not hmac.compare_digest(expected, signed["sig"]):
-        raise PermissionError("This request to run a job was not made by this page.")
-    if not isinstance(body.get("signed_at"), int) or time.time() - body["signed_at"] > MAX_JOB_AGE:
-        raise PermissionError("This request has expired. Make your choice again to start the job.")
-    return body
+    from . import access, auth
+    from .jobs import JobRefused, open_ticket
+
+    fields = open_ticket(auth.job_ticket_key(), purpose, ticket)
+    user = get_user(state.get_store(), ticket["user"])
+    if user is None or not auth.has_role(user, JOB_ROLES[purpose]):
+        raise JobRefused("You do not have access to this job.")
+    viewer = access.Viewer(username=user.username, role=user.role, metrics=frozenset(auth.allowed_metrics(user)),
+                           drivers=auth.visible_drivers(user.department), known=frozenset(auth.all_metric_codes()),
+                           ticket_key=b"")
+    try:
+        access.check_job_fields(purpose, fields, viewer)
+    except access.Refusal as refusal:
+        raise JobRefused(refusal.message) from None
+    return fields
 
 
 def job_store():

@@ -40,11 +40,9 @@ INDEX_STRING = """<!DOCTYPE html>
 def create_app(settings: Settings | None = None):
     """Build the whytrend Dash app for ``settings`` (default: ``Settings.from_env()``)."""
     import dash
-    import diskcache
     import flask
-    from dash import DiskcacheManager
 
-    from . import auth, components, layout  # noqa: F401  (components registers the card download callback)
+    from . import auth, components, jobs, layout  # noqa: F401  (components registers the card download callback)
 
     settings = settings or Settings.from_env()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -67,10 +65,7 @@ def create_app(settings: Settings | None = None):
         WHYTREND_SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 * 4 // 3 + 1024 * 1024,  # base64 in JSON
     )
-    auth.init_app(server, settings)
-
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    manager = DiskcacheManager(diskcache.Cache(str(settings.cache_dir)))
+    manager = jobs.make_manager(settings.cache_dir)  # JSON only, in a private folder: nothing is unpickled
     _reset_dash_globals()
     components.register_callbacks()
     app = dash.Dash(
@@ -87,6 +82,10 @@ def create_app(settings: Settings | None = None):
         serve_locally=True,
     )
     app.layout = layout.serve_layout
+    # after Dash, so that Dash's first-request set-up (the pages router) has run when the guard
+    # checks a callback against the app's callbacks
+    server.extensions["whytrend_dash"] = app
+    auth.init_app(server, settings)
     _adopt_callbacks(app)
     guard_pages()
     app.whytrend_settings = settings

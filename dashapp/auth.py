@@ -17,15 +17,14 @@ Enforcement is server-side and does not trust the browser:
   ``/login``; other requests without a session (``/_dash-*``) get 401; every POST must carry
   an ``Origin`` (or ``Referer``) of this host, and Dash POSTs must be JSON, which a
   cross-site form cannot send.
-* Callback guard (:func:`callback_violation`) on every ``/_dash-update-component`` POST,
-  so it covers every callback, background ones and hand-made POSTs alike: a metric code the
-  user may not see in any input or state value -> 403; component ids starting ``lab-``
-  need analyst, ``upload-`` need admin -> 403. Values checked: strings, lists of strings,
-  query strings (``?metric=...``) and, inside dicts (``dcc.Store`` data), values under the keys
-  ``metric``, ``metrics`` and ``metric_code``. Other strings inside dicts (figures, stored
-  explanations naming driver metrics) are not read as metric requests.
-* Dash pages' routing callback (output ``_pages_content.children``) is exempt from the metric
-  check only: its page layouts are wrapped by ``create_app`` and show a message instead.
+* Callback guard (:func:`callback_refusal`; the rules live in :mod:`dashapp.access`) on every
+  ``/_dash-update-component`` POST, background ones and their polls included: the request must
+  name a callback of this app with exactly its declared inputs (else 400), ids starting ``lab-``
+  need analyst and ``upload-`` admin (else 403), and every field passes its allow-list rule from
+  the session (metrics and drivers the user may see, job tickets issued to this user for that
+  job). Dash pages' router passes through; its page layouts are wrapped (below).
+* Job handles (Dash's ``cacheKey``/``job``) are answered only for the user who started the job
+  (:mod:`dashapp.jobs`).
 * Background callbacks run their function in another process without the Flask request, so
   :func:`current_user` is None there: check access in a normal callback first or rely on the
   guard (which sees every background request and poll).
@@ -35,9 +34,9 @@ Enforcement is server-side and does not trust the browser:
 from __future__ import annotations
 
 import hmac
+import json
 import html
 import logging
-import re
 import secrets
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, urlsplit
@@ -49,34 +48,87 @@ log = logging.getLogger(__name__)
 ROLES = ("viewer", "analyst", "admin")
 NO_METRIC_ACCESS = "You do not have access to this metric."
 METRIC_KEYS = frozenset({"metric", "metrics", "metric_code"})
-ROLE_PREFIXES = (("upload-", "admin"), ("lab-", "analyst"))
 #: pages that need more than a viewer, by path prefix (a page may also pass ``role=`` to register_page)
 PAGE_ROLES = {"/model-lab": "analyst", "/lab": "analyst", "/data": "analyst"}
 PUBLIC_PATHS = frozenset({"/login", "/_favicon.ico"})
 PUBLIC_PREFIXES = ("/assets/",)
+#: the Flask session key holding the server-side session id (see :func:`current_user`)
+SESSION_KEY = "sid"
 _MAX_NODES = 20_000
+
+
+class AccessDenied(PermissionError):
+    """The signed-in user may not see or do this (the message can be shown to them)."""
 
 
 # ----------------------------------------------------------------------------------- who
 def current_user():
-    """The signed-in :class:`loaders.accounts.User` from the Flask session, or None.
+    """The signed-in :class:`loaders.accounts.User` of this request, or None.
 
-    Read from the store once per request, so a removed user or a changed role takes effect
-    at the next request."""
+    The cookie (Flask's signed session) carries only a random session id under
+    :data:`SESSION_KEY`; the user comes from that id's row in the store (``loaders.sessions``). No
+    live row -> not signed in, so signing out, a password change, removing the user or
+    ``whytrend users signout`` ends every copy of the cookie, and a session expires
+    ``Settings.session_hours`` after signing in (never renewed) or ``session_idle_minutes``
+    after its last use. Read from the store once per request, so a removed user or a changed
+    role takes effect at the next request."""
     import flask
 
     if not flask.has_request_context():
         return None
     if "whytrend_user" in flask.g:
         return flask.g.whytrend_user
-    username = flask.session.get("user")
+    session_id = flask.session.get(SESSION_KEY)
     user = None
-    if username:
+    if session_id:
         from loaders.accounts import get_user
+        from loaders.sessions import resolve_session
 
-        user = get_user(state.get_store(), username)
+        store = state.get_store()
+        max_age, idle = _session_limits()
+        found = resolve_session(store, session_id, max_age_seconds=max_age, idle_seconds=idle)
+        user = get_user(store, found.username) if found else None
+        if user is None:
+            flask.session.pop(SESSION_KEY, None)  # a dead id: the browser stops sending it
     flask.g.whytrend_user = user
     return user
+
+
+def sign_in(username: str) -> str:
+    """Start a server-side session for ``username`` in this request's cookie (its password already
+    checked) and return the session id.
+
+    Rotates everything: a previous session of this cookie is revoked, nothing of the anonymous
+    session survives and a new CSRF token is made. Also prunes expired sessions and stale
+    failures (sign-ins are rare enough, and frequent enough, for that)."""
+    import flask
+
+    from loaders import sessions
+
+    store = state.get_store()
+    max_age, idle = _session_limits()
+    sessions.revoke_session(store, flask.session.get(SESSION_KEY))
+    sessions.prune(store, max_age_seconds=max_age, idle_seconds=idle)
+    session_id = sessions.create_session(store, username, _address())
+    flask.session.clear()
+    flask.session.permanent = True
+    flask.session[SESSION_KEY] = session_id
+    flask.session["csrf"] = secrets.token_urlsafe(32)
+    flask.g.pop("whytrend_user", None)
+    return session_id
+
+
+def _session_limits() -> tuple[float, float]:
+    """(absolute, idle) session lifetimes in seconds from the settings of the app serving this request."""
+    settings = state.settings()
+    return settings.session_hours * 3600.0, settings.session_idle_minutes * 60.0
+
+
+def _address() -> str:
+    """The client's address as Flask sees it (the proxy's, behind a reverse proxy without ProxyFix)."""
+    import flask
+
+    return (flask.request.remote_addr or "") if flask.has_request_context() else ""
 
 
 def has_role(user, role: str) -> bool:
@@ -147,81 +199,6 @@ def page_role(page: dict) -> str:
 
 
 # ----------------------------------------------------------------------- callback guard
-def callback_violation(payload: Any, user, allowed: set[str], known: set[str]) -> str | None:
-    """Why a ``/_dash-update-component`` payload is refused for ``user`` (None when allowed).
-
-    ``allowed``: metric codes the user may see; ``known``: every metric code in the store.
-    """
-    if not isinstance(payload, dict):
-        return "The request is not a callback."
-    for text in _component_ids(payload):
-        for prefix, role in ROLE_PREFIXES:
-            if re.search(r'(?:^|[."])' + re.escape(prefix), text) and not has_role(user, role):
-                return f"This needs the {role} role."
-    forbidden = known - allowed
-    if forbidden and not _is_page_router(payload):
-        for key in ("inputs", "state"):
-            for value in _values(payload.get(key)):
-                for code in _metric_candidates(value):
-                    if code in forbidden:
-                        return NO_METRIC_ACCESS
-    return None
-
-
-PAGES_ROUTER_OUTPUT = "_pages_content.children"
-
-
-def _is_page_router(payload: dict) -> bool:
-    """Dash pages' own routing callback: its page layouts are wrapped by :func:`guard_layout`, which
-    shows "You do not have access to this metric" for a URL naming one (a 403 would blank the page)."""
-    output = payload.get("output")
-    if not isinstance(output, str):
-        return False
-    parts = {part for part in re.split(r"\.\.\.|^\.\.|\.\.$", output) if part}
-    if parts != {PAGES_ROUTER_OUTPUT, "_pages_store.data"}:
-        return False
-    ids = [item.get("id") for key in ("inputs", "state") for item in _flat(payload.get(key))]
-    return all(isinstance(i, str) and i.startswith("_pages_") for i in ids)
-
-
-def _flat(items) -> Iterator[dict]:
-    if isinstance(items, dict):
-        yield items
-    elif isinstance(items, list):
-        for item in items:
-            yield from _flat(item)
-
-
-def _component_ids(payload: dict) -> Iterator[str]:
-    """Every component id of the request as text (dict ids as JSON-ish text)."""
-    import json
-
-    output = payload.get("output")
-    if isinstance(output, str):
-        yield output
-
-    def walk(items):
-        if isinstance(items, dict):
-            if "id" in items:
-                ident = items["id"]
-                yield ident if isinstance(ident, str) else json.dumps(ident, sort_keys=True)
-        elif isinstance(items, list):
-            for item in items:
-                yield from walk(item)
-
-    for key in ("outputs", "inputs", "state"):
-        yield from walk(payload.get(key))
-
-
-def _values(items) -> Iterator[Any]:
-    if isinstance(items, dict):
-        if "value" in items:
-            yield items["value"]
-    elif isinstance(items, list):
-        for item in items:
-            yield from _values(item)
-
-
 def _metric_candidates(value: Any) -> Iterator[str]:
     """Strings in a callback value that could name a metric (see the module docstring)."""
     budget = [_MAX_NODES]
@@ -358,20 +335,31 @@ def init_app(server, settings) -> None:
             if not password:
                 errors.append(("password", "Enter your password"))
         else:
+            from loaders import sessions
             from loaders.accounts import authenticate
 
-            user = authenticate(state.get_store(), username, password)
-            if user is None:
-                errors.append(("username", "The user name or password is not right"))
-                log.info("failed sign-in for %r from %s", username, request.remote_addr)
-            else:
-                flask.session.clear()  # rotate: nothing of the anonymous session survives
-                flask.session.permanent = True
-                flask.session["user"] = user.username
-                flask.session["csrf"] = secrets.token_urlsafe(32)
-                flask.g.pop("whytrend_user", None)
-                log.info("%s signed in", user.username)
-                return flask.redirect(target)
+            store = state.get_store()
+            address = _address()
+            lock = sessions.lockout(store, username, address)
+            if lock is None:  # while locked the password is not even checked (nor the attempt recorded)
+                user = authenticate(store, username, password)
+                if user is not None:
+                    sessions.clear_failures(store, username)
+                    sign_in(user.username)
+                    log.info("%s signed in from %s", user.username, address)
+                    return flask.redirect(target)
+                sessions.record_failure(store, username, address)
+                log.info("failed sign-in for %r from %s", username, address)
+                lock = sessions.lockout(store, username, address)
+                if lock is None:
+                    errors.append(("username", "The user name or password is not right"))
+            if lock is not None:
+                log.warning("sign-in refused for %r from %s: too many failures for this %s", username, address,
+                            "user name" if lock.scope == "user" else "address")
+                response = flask.make_response(
+                    _login_page(target, username=username, errors=[("username", lockout_message(lock))]), 429)
+                response.headers["Retry-After"] = str(lock.minutes_left() * 60)
+                return response
         return _login_page(target, username=username, errors=errors), 400
 
     @server.route("/logout", methods=["POST"])
@@ -379,7 +367,11 @@ def init_app(server, settings) -> None:
         if not _csrf_ok(flask.request.form.get("csrf_token")):
             return flask.Response("The sign-out form expired; reload the page and try again.", 400,
                                   mimetype="text/plain")
+        from loaders.sessions import revoke_session
+
+        revoke_session(state.get_store(), flask.session.get(SESSION_KEY))  # every copy of the cookie stops working
         flask.session.clear()
+        flask.g.pop("whytrend_user", None)
         return flask.redirect("/login?signed_out=1")
 
     @server.before_request
@@ -401,23 +393,125 @@ def init_app(server, settings) -> None:
         if path.startswith("/_dash-") and request.method == "POST":
             if not request.is_json:
                 return _refuse(415, "Callbacks must be sent as JSON.")
-            payload = request.get_json(silent=True)
-            reason = callback_violation(payload, user, allowed_metrics(user), all_metric_codes())
+            try:
+                payload = request.get_json(silent=True)
+            except RecursionError:  # a deeply nested payload
+                payload = None
+            refusal = callback_refusal(payload, user)
+            if refusal is not None:
+                log.warning("refused callback for %s: %s (%d)", user.username, refusal.message, refusal.status)
+                return _refuse(refusal.status, refusal.message)
+        from .jobs import handle_refusal, requested_handles
+
+        handles = requested_handles(request.args)
+        if handles:
+            reason = handle_refusal(state.get_store(), user.username, handles)
             if reason:
-                log.warning("refused callback for %s: %s", user.username, reason)
+                log.warning("refused a job handle to %s: %s", user.username, reason)
                 return _refuse(403, reason)
         return None
+
+    @server.after_request
+    def remember_job_owner(response):
+        """Bind the job handles Dash hands out to the user who started the job (see dashapp.jobs)."""
+        request = flask.request
+        if (request.path.startswith("/_dash-update-component") and request.method == "POST"
+                and response.status_code == 200 and not request.args.get("cacheKey")
+                and response.mimetype == "application/json" and (response.content_length or 0) < 4096):
+            from .jobs import handles_in, record_handles
+
+            user = current_user()
+            try:
+                started = handles_in(json.loads(response.get_data(as_text=True)))
+            except ValueError:
+                started = []
+            if started and user is not None:
+                record_handles(state.get_store(), user.username, started)
+        return response
 
     @server.after_request
     def headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(server))
         path = flask.request.path
         if not path.startswith(PUBLIC_PREFIXES) and not path.startswith("/_dash-component-suites/"):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def callback_refusal(payload: Any, user):
+    """The :class:`dashapp.access.Refusal` of a callback request by ``user`` (None when allowed)."""
+    import flask
+
+    from . import access
+
+    dash_app = flask.current_app.extensions.get("whytrend_dash")
+    viewer = access.Viewer(username=user.username, role=user.role, metrics=frozenset(allowed_metrics(user)),
+                           drivers=visible_drivers(user.department), known=frozenset(all_metric_codes()),
+                           ticket_key=job_ticket_key())
+    try:
+        access.check_callback(payload, viewer, dash_app.callback_map if dash_app is not None else {})
+    except access.Refusal as refusal:
+        return refusal
+    return None
+
+
+@state.cached(lambda department: ("visible-drivers", department))
+def visible_drivers(department: str | None) -> frozenset[str]:
+    """Metric codes users of ``department`` may see as drivers (:mod:`explain.sharing`)."""
+    from explain import visible_driver_codes
+
+    return visible_driver_codes(state.get_store(), department)
+
+
+def hidden_drivers(metric: str) -> tuple[str, ...]:
+    """Drivers of ``metric``'s active model that the current user may not see (normally none: a
+    model is only fitted on drivers its metric's department may see; this catches older models)."""
+    user = current_user()
+    if user is None or user.department is None:
+        return ()
+    seen = visible_drivers(user.department)
+    return tuple(d for d in _active_drivers(metric) if d not in seen)
+
+
+@state.cached(lambda metric: ("active-drivers", metric))
+def _active_drivers(metric: str) -> tuple[str, ...]:
+    from explain import get_version
+
+    version = get_version(state.get_store(), metric)
+    return tuple(version.drivers) if version is not None else ()
+
+
+def job_ticket_key() -> bytes:
+    """The key job tickets are signed with, derived from the app's secret."""
+    import os
+
+    from .jobs import ticket_key
+
+    secret = state.settings().secret_key or os.environ.get("WHYTREND_SECRET_KEY")
+    if not secret:
+        from loaders.accounts import session_secret
+
+        secret = session_secret(state.get_store())
+    return ticket_key(secret)
+
+
+#: the policy's fixed part; script hashes of Dash's inline scripts are added per app
+CSP = ("default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def content_security_policy(server) -> str:
+    """Scripts only from this site (plus the hashes of Dash's own inline scripts), styles from this
+    site (inline styles allowed: Dash and Plotly set style attributes), no plugins, no framing."""
+    dash_app = server.extensions.get("whytrend_dash")
+    hashes = server.extensions.get("whytrend_csp_hashes")
+    if hashes is None and dash_app is not None and getattr(dash_app, "_got_first_request", {}).get("setup_server"):
+        hashes = server.extensions["whytrend_csp_hashes"] = " ".join(dash_app.csp_hashes())
+    return CSP.format(hashes=" " + hashes if hashes else "")
 
 
 def _refuse(status: int, text: str):
@@ -430,6 +524,15 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text, safe="")
+
+
+def lockout_message(lock) -> str:
+    """What the sign-in page says while a user name or address is locked (``loaders.sessions.Lockout``)."""
+    minutes = lock.minutes_left()
+    wait = f"Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+    if lock.scope == "user":
+        return f"Too many failed sign-ins for this user name. {wait}"
+    return f"Too many failed sign-ins from your network address. {wait}"
 
 
 def _login_page(target: str, *, username: str = "", errors: list[tuple[str, str]] = (), notice: str = "") -> str:

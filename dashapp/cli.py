@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -51,12 +50,21 @@ def main(verbose: int) -> None:
 @click.option("--db", default=None, help=DB_HELP)
 @click.option("--source", "only", multiple=True, help="Load only this source id (repeatable).")
 @click.option("--no-precompute", is_flag=True, help="Skip refreshing cached explanations after the load.")
-def load(manifest: Path, db: str | None, only: tuple[str, ...], no_precompute: bool) -> None:
-    """Load every source of MANIFEST, one vintage per source."""
+@click.option("--allow-dir", "allow_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder outside the manifest's own that its source paths may read from (repeatable; "
+                   "also $WHYTREND_ALLOWED_DIRS, separated by the system path separator).")
+def load(manifest: Path, db: str | None, only: tuple[str, ...], no_precompute: bool,
+         allow_dirs: tuple[Path, ...]) -> None:
+    """Load every source of MANIFEST, one vintage per source.
+
+    Source paths must stay inside the manifest's folder unless a folder is allowed with --allow-dir;
+    file sizes, rows, columns, downloads and timeouts are limited by WHYTREND_MAX_* settings (README).
+    """
     from loaders import load_manifest_file
 
     store = _store(db)
-    outcomes = load_manifest_file(store, manifest, only=only or None, on_source=_print_outcome)
+    outcomes = load_manifest_file(store, manifest, only=only or None, on_source=_print_outcome,
+                                  allowed_dirs=allow_dirs)
     if not no_precompute and any(o.status == "loaded" for o in outcomes):
         _precompute(store)
     failed = [o for o in outcomes if o.status == "failed"]
@@ -161,7 +169,8 @@ def users() -> None:
 @click.option("--department", default=None, help="Department code; the user then sees only its metrics.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 8 characters (prompted when omitted).")
-@click.option("--replace", is_flag=True, help="Replace an existing user's password, role and department.")
+@click.option("--replace", is_flag=True,
+              help="Replace an existing user's password, role and department (and sign out its sessions).")
 @click.option("--db", default=None, help=DB_HELP)
 def users_add(username: str, role: str, department: str | None, password: str, replace: bool, db: str | None) -> None:
     """Add a user."""
@@ -175,11 +184,26 @@ def users_add(username: str, role: str, department: str | None, password: str, r
 @click.argument("username")
 @click.option("--db", default=None, help=DB_HELP)
 def users_remove(username: str, db: str | None) -> None:
-    """Remove a user."""
+    """Remove a user (and sign out its sessions)."""
     from loaders.accounts import remove_user
 
     remove_user(_store(db), username)
     click.echo(f"removed {username}")
+
+
+@users.command("signout")
+@click.argument("username")
+@click.option("--db", default=None, help=DB_HELP)
+def users_signout(username: str, db: str | None) -> None:
+    """Sign a user out everywhere: every copy of its session cookies stops working."""
+    from loaders.accounts import get_user
+    from loaders.sessions import revoke_sessions
+
+    store = _store(db)
+    if get_user(store, username) is None:
+        raise WhytrendError(f"No user called '{username}'.")
+    ended = revoke_sessions(store, username)
+    click.echo(f"signed out {username} ({ended} session{'' if ended == 1 else 's'} ended)")
 
 
 @users.command("list")

@@ -15,7 +15,10 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def _default_cache_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "whytrend-cache"
+    """This user's cache folder (``$XDG_CACHE_HOME/whytrend``, else ``~/.cache/whytrend``), not a
+    shared temporary folder where another account could create it first."""
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache" if Path.home().is_dir() else None)
+    return Path(base or tempfile.gettempdir()) / "whytrend"
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,9 @@ class Settings:
     app uses the secret kept in the store (generated on first run, shared by all workers).
     ``secure_cookies``: mark the session cookie Secure (set behind HTTPS). ``cache_dir``: the
     diskcache folder of background callbacks. ``session_hours``: a signed-in session expires
-    after this long (checked server-side from the signed timestamp). ``trusted_origins``:
+    this long after signing in, however much it is used (checked server-side against the
+    ``sessions`` table; see ``loaders.sessions``). ``session_idle_minutes``: it also expires
+    after this long without a request (env WHYTREND_SESSION_IDLE_MINUTES). ``trusted_origins``:
     extra ``scheme://host[:port]`` origins accepted on POSTs besides the request's own host
     (e.g. a reverse proxy's public name).
     """
@@ -37,6 +42,7 @@ class Settings:
     cache_dir: Path = field(default_factory=_default_cache_dir)
     secret_key: str | None = field(default=None, repr=False)
     session_hours: float = 8.0
+    session_idle_minutes: float = 60.0
     trusted_origins: tuple[str, ...] = ()
     max_upload_mb: int = 50
 
@@ -47,7 +53,8 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
         """Settings from WHYTREND_DB, WHYTREND_SECRET_KEY, WHYTREND_SECURE_COOKIES,
-        WHYTREND_CACHE_DIR, WHYTREND_DEBUG, WHYTREND_TRUSTED_ORIGINS (comma-separated);
+        WHYTREND_CACHE_DIR, WHYTREND_DEBUG, WHYTREND_TRUSTED_ORIGINS (comma-separated),
+        WHYTREND_SESSION_IDLE_MINUTES;
         keyword ``overrides`` win (None values are ignored)."""
         env = os.environ if env is None else env
         values: dict = {"db": env.get("WHYTREND_DB") or DEFAULT_DB}
@@ -60,12 +67,28 @@ class Settings:
         if env.get("WHYTREND_TRUSTED_ORIGINS"):
             values["trusted_origins"] = tuple(o.strip().rstrip("/") for o in env["WHYTREND_TRUSTED_ORIGINS"].split(",")
                                               if o.strip())
+        if env.get("WHYTREND_SESSION_IDLE_MINUTES"):
+            values["session_idle_minutes"] = _positive_minutes(env["WHYTREND_SESSION_IDLE_MINUTES"])
         if env.get("WHYTREND_CACHE_DIR"):
             values["cache_dir"] = Path(env["WHYTREND_CACHE_DIR"])
         else:
             values["cache_dir"] = _default_cache_dir() / _slug(values["db"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _positive_minutes(text: str) -> float:
+    """WHYTREND_SESSION_IDLE_MINUTES as a number of minutes above zero (else a one-paragraph error)."""
+    try:
+        minutes = float(text.strip())
+    except ValueError:
+        minutes = float("nan")
+    if not minutes > 0 or minutes == float("inf"):
+        from loaders.errors import WhytrendError  # only on this error path: keeps the module import-light
+
+        raise WhytrendError(f"WHYTREND_SESSION_IDLE_MINUTES is '{text}'; set it to a number of minutes above "
+                            "zero (for example 60) or unset it for the default of 60.")
+    return minutes
 
 
 def _slug(db: str) -> str:

@@ -16,6 +16,7 @@ re-read at most every :data:`MODEL_TOKEN_SECONDS` seconds per process, or at onc
 from __future__ import annotations
 
 import functools
+import os
 import logging
 import threading
 import time
@@ -34,7 +35,7 @@ MAX_ENTRIES = 1024  # per cached function
 
 _lock = threading.RLock()
 _settings: "Settings | None" = None
-_stores: dict[str, "Store"] = {}
+_stores: dict[tuple[str, int], "Store"] = {}
 _model_tokens: dict[str, tuple[float, tuple]] = {}
 _memos: list["OrderedDict[Hashable, Any]"] = []
 SETTINGS_KEY = "WHYTREND_SETTINGS"  # the Flask config entry create_app sets
@@ -74,17 +75,33 @@ def settings() -> "Settings":
 
 
 def get_store() -> "Store":
-    """One store per process for the active settings' database (opened and migrated on first use)."""
+    """One store per process for the active settings' database (opened and migrated on first use).
+
+    Keyed by process id too: a background job forked from a web worker must not use the worker's
+    pooled connections (SQLite file handles and PostgreSQL sockets are not to be shared across a
+    fork), so it opens its own."""
     db = settings().db
-    store = _stores.get(db)
+    key = (db, os.getpid())
+    store = _stores.get(key)
     if store is None:
         from loaders import Store
 
         with _lock:
-            store = _stores.get(db)
+            store = _stores.get(key)
             if store is None:
-                store = _stores[db] = Store(db)
+                store = _stores[key] = Store(db)
     return store
+
+
+def _forget_parent_connections() -> None:
+    """In a forked child: drop the parent's pooled connections without closing them (closing would
+    end the parent's PostgreSQL sessions); the child opens its own (see :func:`get_store`)."""
+    for store in list(_stores.values()):
+        store.engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 def invalidate() -> None:

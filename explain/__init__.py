@@ -18,6 +18,7 @@ from .data import (WHOLE, AreaTree, area_tree, departments, events, latest_grade
                    metric_info, metric_sources, open_store, source_spec)
 from .errors import AdditivityError, ExplainError, ModelError
 from .models import activate_version, build_panel, fit_driver_model, get_version, list_versions, load_fitted
+from .sharing import check_drivers, visible_driver_codes, visible_to
 from .results import (AreaInfo, ComponentPart, DriverContribution, Explanation, Headline, MetricInfo, ModelSummary,
                       ModelVersion, PrecomputeSummary, SegmentPart, Trend, TrendPoint)
 
@@ -27,5 +28,6 @@ __all__ = [
     "SegmentPart", "Trend", "TrendPoint", "activate_model", "activate_version", "area_tree", "build_panel",
     "cached_explanation", "comparison_periods", "departments", "events", "explain_change", "fit_driver_model", "get_version",
     "headline", "latest_grade", "list_metrics", "list_versions", "load_fitted", "metric_changes", "metric_frame",
-    "metric_info", "metric_sources", "open_store", "precompute", "source_spec", "trend",
+    "metric_info", "metric_sources", "open_store", "precompute", "source_spec", "trend", "check_drivers",
+    "visible_driver_codes", "visible_to",
 ]

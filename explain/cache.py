@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, select
 
 from loaders import Store
 from loaders import schema as s
-from loaders.store import now
+from loaders.store import insert_if_absent, now
 
 from .results import Explanation
 
@@ -47,7 +47,10 @@ def put_many(store: Store, explanations: list[Explanation], *, model_version: in
                 t.c.metric_code == row["metric_code"], t.c.area_code == row["area_code"], t.c.by == row["by"],
                 t.c.period_from == row["period_from"], t.c.period_to == row["period_to"],
                 t.c.data_vintage == row["data_vintage"], t.c.model_version == row["model_version"])))
-        conn.execute(insert(t), rows)
+        # insert-if-absent: two processes precomputing the same key at once (two loads, or a load and
+        # a page's background job) store the same answer; the second must not fail on the key
+        insert_if_absent(conn, t, rows, ("metric_code", "area_code", "by", "period_from", "period_to",
+                                         "data_vintage", "model_version"))
     return len(rows)
 
 

@@ -47,7 +47,7 @@ def metric_info(store: Store, code: str) -> MetricInfo:
     if match.empty:
         known = ", ".join(frame["code"].tolist()) or "none loaded yet"
         raise ExplainError(f"Unknown metric '{code}'. Metrics in {store.url}: {known}.")
-    return _info(match.iloc[0].to_dict(), _main_frequencies(store).get(code, ""))
+    return _info(match.iloc[0].to_dict(), _main_frequencies(store, [code]).get(code, ""))
 
 
 def _info(row: dict, freq: str) -> MetricInfo:
@@ -58,19 +58,10 @@ def _info(row: dict, freq: str) -> MetricInfo:
                       description=row["description"] or "", frequency=freq)
 
 
-def _main_frequencies(store: Store) -> dict[str, str]:
-    """Each metric's most used frequency, read from the whole's roll-ups (few rows)."""
-    o = s.observations
-    with store.engine.connect() as conn:
-        whole = conn.execute(select(s.areas.c.id).where(s.areas.c.code == WHOLE)).scalar()
-        rows = conn.execute(
-            select(s.metrics.c.code, o.c.freq, func.count()).select_from(o.join(s.metrics, s.metrics.c.id == o.c.metric_id))
-            .where(o.c.area_id == whole, o.c.breakdown_id == 0).group_by(s.metrics.c.code, o.c.freq)).all()
-    best: dict[str, tuple[int, str]] = {}
-    for code, freq, count in rows:
-        if code not in best or count > best[code][0]:
-            best[code] = (count, s.FREQ_LETTERS[freq])
-    return {code: freq for code, (_, freq) in best.items()}
+def _main_frequencies(store: Store, metrics: list[str] | None = None) -> dict[str, str]:
+    """Each metric's main frequency (the one with the most periods), from the per-metric metadata the
+    loads keep (``metric_series``: a row per metric and frequency), never from a scan of observations."""
+    return store.main_frequencies(metrics)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from .drivers import KINDS, PSEUDO_DRIVERS, DriverModel, FittedDrivers, cross_va
 from .errors import ModelError
 from .persistence import dump_model, library_versions, load_model
 from .results import MetricInfo, ModelVersion
+from .sharing import check_drivers
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def fit_driver_model(
         raise ModelError(f"Pseudo-driver {', '.join(unknown)} is not one of {', '.join(PSEUDO_DRIVERS)}.")
     for driver in drivers:
         metric_info(store, driver)  # a clear error for an unknown driver
+    check_drivers(store, info.department, drivers)  # a model never names a driver its metric's users cannot see
     report = progress or (lambda done, total, message: None)
     report(0, 3, "Building the training panel")
     panel = build_panel(store, info, drivers)

@@ -3,10 +3,15 @@
 Passwords are hashed with scrypt (hashlib, a standard memory-hard KDF) with a random salt;
 only the hash is stored. Roles: viewer < analyst < admin. A user tied to a department sees
 only that department's metrics; a user with none (Treasury) sees all.
+
+Replacing a user (a new password) or removing one ends all of that user's sessions
+(:mod:`loaders.sessions`), in the same transaction, so a cookie copied before the change stops
+working at once.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -16,6 +21,7 @@ from sqlalchemy import delete, insert, select, update
 
 from . import schema as s
 from .errors import WhytrendError
+from .sessions import revoke_sessions_in
 from .store import Store, now
 
 ROLES = ("viewer", "analyst", "admin")
@@ -68,14 +74,17 @@ def add_user(store: Store, username: str, password: str, *, role: str = "viewer"
             raise WhytrendError(f"User '{username}' already exists; remove it first or use --replace.")
         if exists:
             conn.execute(update(s.users).where(s.users.c.username == username).values(**values))
+            revoke_sessions_in(conn, username)  # a cookie copied before the change must stop working
         else:
             conn.execute(insert(s.users).values(username=username, created_at=now(), **values))
     return User(username, role, department)
 
 
 def remove_user(store: Store, username: str) -> None:
+    """Remove a user and end all of its sessions."""
     with store.engine.begin() as conn:
         result = conn.execute(delete(s.users).where(s.users.c.username == username))
+        revoke_sessions_in(conn, username)
     if not result.rowcount:
         raise WhytrendError(f"No user called '{username}'.")
 
@@ -86,11 +95,22 @@ def list_users(store: Store) -> list[User]:
     return [User(r.username, r.role, r.department_code) for r in rows]
 
 
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random password with the current parameters, made once per process (lazily),
+    to check unknown user names against: one scrypt run, as for a real user. (Hashing a fresh
+    dummy per attempt cost two runs, so unknown names took twice as long as real ones.)"""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def authenticate(store: Store, username: str, password: str) -> User | None:
-    """The user when the password matches, else None (same work either way, to resist timing)."""
+    """The user when the password matches, else None.
+
+    Unknown and known user names cost the same (one scrypt run each), so the time taken does
+    not tell which names exist."""
     with store.engine.connect() as conn:
         row = conn.execute(select(s.users).where(s.users.c.username == username)).first()
-    stored = row.password_hash if row else hash_password("timing-equaliser")
+    stored = row.password_hash if row else _dummy_hash()
     ok = check_password(password, stored)
     return User(row.username, row.role, row.department_code) if row and ok else None
 
@@ -103,11 +123,17 @@ def get_user(store: Store, username: str) -> User | None:
 
 def session_secret(store: Store) -> str:
     """The app's session secret: generated on first run and kept in the store, so every worker
-    and every restart signs cookies with the same key."""
+    and every restart signs cookies with the same key.
+
+    Workers starting at once each offer a secret with insert-if-absent and then read back the
+    one stored: the first offer wins and every worker gets that one."""
+    from .store import insert_if_absent
+
+    query = select(s.app_settings.c.value).where(s.app_settings.c.key == "session_secret")
+    with store.engine.connect() as conn:
+        stored = conn.execute(query).scalar()
+    if stored:
+        return stored
     with store.engine.begin() as conn:
-        row = conn.execute(select(s.app_settings.c.value).where(s.app_settings.c.key == "session_secret")).first()
-        if row:
-            return row.value
-        secret = secrets.token_urlsafe(48)
-        conn.execute(insert(s.app_settings).values(key="session_secret", value=secret))
-        return secret
+        insert_if_absent(conn, s.app_settings, [dict(key="session_secret", value=secrets.token_urlsafe(48))], ["key"])
+        return conn.execute(query).scalar_one()

@@ -1156,7 +1156,9 @@ def _manifest_text() -> str:
     for code, name, dept, unit, aggregation, better, formula, description in _METRICS:
         blocks.append(_table("metric", {"code": code, "name": name, "department": dept, "unit": unit,
                                         "aggregation": aggregation, "higher_is_better": better,
-                                        "formula": formula or None, "description": description}))
+                                        "formula": formula or None, "description": description,
+                                        # ONS statistics are public: every department may use them as drivers
+                                        "shared": True if dept == "ONS" else None}))
     blocks += [_table("source", source) for source in _sources()]
     blocks += [_table("model", model) for model in MODELS]
     blocks += [_table("event", {"period": p, "title": t, "description": d, "metrics": list(m)})

@@ -37,3 +37,16 @@ class StructuralError(WhytrendError):
 
 class StoreError(WhytrendError):
     """The database cannot be opened or is of an unknown or newer schema version."""
+
+
+class LimitError(ReadError):
+    """A file, download or table exceeds a configured limit (``loaders.limits``); the message names
+    the file, the limit and the setting that raises it."""
+
+
+class PathNotAllowedError(ManifestError):
+    """A manifest names a file outside its own folder and the folders an administrator allowed."""
+
+
+class ConfigError(WhytrendError):
+    """A setting (environment variable or option) has a value whytrend cannot use."""

@@ -6,13 +6,16 @@ it, the line, because the people who write manifests are analysts editing by han
 """
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ManifestError
+from .errors import ManifestError, PathNotAllowedError, ReadError
+from .limits import ALLOWED_DIRS_ENV, Limits, allowed_dirs_from_env, setting
 from .periods import FREQUENCY_NAMES
 
 AGGREGATIONS = ("sum", "mean", "formula")
@@ -21,6 +24,10 @@ LAYOUTS = ("long", "single", "wide", "wide_by_period")
 MODEL_KINDS = ("linear", "gradient_boosting")
 PSEUDO_DRIVERS = ("trend", "seasonality")
 CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Source ids name files and appear in URLs: letters, digits, '-', '_', '.', no leading dot, <= 128.
+SOURCE_ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
+#: A manifest is a short text file; anything bigger is refused before it is parsed.
+MANIFEST_MAX_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,14 @@ class Metric:
     higher_is_better: bool | None = None
     formula: str = ""
     description: str = ""
+    #: departments that may see this metric as a driver of their own metrics ('*' = every one);
+    #: manifest key ``shared = true`` or ``shared = ["DWP", "HMT"]``
+    shared_with: tuple[str, ...] = ()
+
+    def visible_to(self, department: str | None) -> bool:
+        """Whether users of ``department`` (None: unscoped) may see this metric as a driver."""
+        return department is None or department == self.department or "*" in self.shared_with \
+            or department in self.shared_with
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,9 @@ class Manifest:
     sources: tuple[Source, ...] = ()
     models: tuple[ModelSpec, ...] = ()
     events: tuple[Event, ...] = ()
+    #: folders besides the manifest's own that its source paths may point into (resolved);
+    #: from ``load_manifest(allowed_dirs=...)`` / ``whytrend load --allow-dir`` and WHYTREND_ALLOWED_DIRS
+    allowed_dirs: tuple[Path, ...] = field(default=(), compare=False)
 
     def metric(self, code: str) -> Metric | None:
         return next((m for m in self.metrics if m.code == code), None)
@@ -141,7 +159,7 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "code": ((str,), True), "name": ((str,), True), "department": ((str,), True),
         "unit": ((str,), False), "aggregation": ((str,), False),
         "higher_is_better": ((bool,), False), "formula": ((str,), False),
-        "description": ((str,), False),
+        "description": ((str,), False), "shared": ((bool, list), False),
     },
     "source": {
         "id": ((str,), True), "department": ((str,), True), "title": ((str,), False),
@@ -200,25 +218,52 @@ class _Lines:
         return None
 
 
-def load_manifest(path: str | Path) -> Manifest:
-    """Read and check a manifest; raise ManifestError listing every problem found."""
+def load_manifest(path: str | Path, *, allowed_dirs: Sequence[str | Path] | None = None) -> Manifest:
+    """Read and check a manifest; raise ManifestError listing every problem found.
+
+    Source paths must resolve (symlinks and ``..`` followed) inside the manifest's folder or one of
+    ``allowed_dirs`` / WHYTREND_ALLOWED_DIRS; the manifest itself must be a regular file."""
+    from .readers.base import open_regular
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        info = os.stat(path)
     except FileNotFoundError:
         raise ManifestError(f"Manifest {path} does not exist. Check the path.") from None
+    except OSError as exc:
+        raise ManifestError(f"Manifest {path} cannot be read: {exc.strerror or exc}. Check the path.") from None
+    if info.st_size > MANIFEST_MAX_BYTES:
+        raise ManifestError(f"Manifest {path} is {info.st_size / 1024 / 1024:,.1f} MB, but a manifest is a short text "
+                            f"file (at most {MANIFEST_MAX_BYTES // 1024 // 1024} MB). Check that this is the manifest.")
+    try:
+        with open_regular(path) as handle:
+            raw = handle.read(MANIFEST_MAX_BYTES + 1)
+        text = raw.decode("utf-8-sig")
+    except ReadError as exc:
+        raise ManifestError(f"Manifest {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"Manifest {path} cannot be read as UTF-8 text: {exc}.") from None
-    return parse_manifest(text, base_dir=path.resolve().parent, path=path)
+    return parse_manifest(text, base_dir=path.resolve().parent, path=path, allowed_dirs=allowed_dirs)
 
 
-def parse_manifest(text: str, *, base_dir: Path, path: Path | None = None) -> Manifest:
-    """Parse manifest text; ``base_dir`` anchors relative source paths."""
+def parse_manifest(text: str, *, base_dir: Path, path: Path | None = None,
+                   allowed_dirs: Sequence[str | Path] | None = None) -> Manifest:
+    """Parse manifest text; ``base_dir`` anchors relative source paths and is the folder they must
+    stay in, besides ``allowed_dirs`` and the folders of WHYTREND_ALLOWED_DIRS."""
     where = str(path) if path else "manifest"
+    limits = Limits.from_env()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{where} is not valid TOML: {exc}. Fix the syntax and load again.") from None
+    except RecursionError:
+        raise _too_deep(where, limits, None) from None
+    from .readers.records import nesting_depth
+
+    depth = nesting_depth(data, limits.max_nesting)
+    if depth > limits.max_nesting:
+        raise _too_deep(where, limits, depth)
+    extra_dirs = _resolved_dirs([*(allowed_dirs or ()), *allowed_dirs_from_env()])
     lines = _Lines(text)
     problems: list[str] = []
 
@@ -261,6 +306,7 @@ def parse_manifest(text: str, *, base_dir: Path, path: Path | None = None) -> Ma
 
     manifest = Manifest(
         path=path or base_dir / "manifest.toml",
+        allowed_dirs=extra_dirs,
         departments=tuple(Department(**e) for e in entries["department"]),
         areas=tuple(Area(**e) for e in entries["area"]),
         metrics=tuple(_metric(e) for e in entries["metric"]),
@@ -279,9 +325,81 @@ def parse_manifest(text: str, *, base_dir: Path, path: Path | None = None) -> Ma
         ),
     )
     problems.extend(_cross_check(manifest, lines))
+    untrusted, outside = _untrusted_problems(manifest, lines, extra_dirs)
+    problems.extend(untrusted)
     if problems:
-        raise ManifestError(_summary(where, problems))
+        raise (PathNotAllowedError if outside else ManifestError)(_summary(where, problems))
     return manifest
+
+
+def _too_deep(where: str, limits: Limits, depth: int | None) -> ManifestError:
+    levels = f"more than {limits.max_nesting:,} levels" if depth is not None else "hundreds of levels"
+    return ManifestError(
+        f"{where} nests arrays or inline tables {levels} deep, over the limit of {limits.max_nesting:,} levels "
+        f"({setting('max_nesting')}); a manifest needs three or four. Check that this is the right file, fix the "
+        "manifest and load again."
+    )
+
+
+def _resolved_dirs(dirs: Sequence[str | Path]) -> tuple[Path, ...]:
+    out: list[Path] = []
+    for folder in dirs:
+        try:
+            resolved = Path(folder).expanduser().resolve()
+        except (OSError, RuntimeError):
+            continue
+        if resolved not in out:
+            out.append(resolved)
+    return tuple(out)
+
+
+def path_problem(source: Source, allowed_dirs: Sequence[Path] = ()) -> str | None:
+    """Why a source's file may not be read, or None: its path must resolve (following symlinks and
+    ``..``) inside the manifest's folder (``source.base_dir``) or one of ``allowed_dirs``."""
+    if not source.path:
+        return None
+    home = source.base_dir.resolve()
+    try:
+        target = Path(source.location)
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        return f"source '{source.id}': path '{source.path}' cannot be resolved ({exc}). Fix the path"
+    roots = (home, *allowed_dirs)
+    if any(target == root or target.is_relative_to(root) for root in roots):
+        return None
+    others = f" or the allowed folders {', '.join(str(d) for d in allowed_dirs)}" if allowed_dirs else ""
+    return (
+        f"source '{source.id}': path '{source.path}' resolves to {target}, outside the manifest's folder "
+        f"{home}{others}; a manifest may read only files in its own folder or below it. Move the file there, or, "
+        f"if an administrator trusts that folder, allow it with `whytrend load --allow-dir FOLDER` or the "
+        f"{ALLOWED_DIRS_ENV} environment variable"
+    )
+
+
+def check_source_path(source: Source, manifest: Manifest) -> None:
+    """Raise PathNotAllowedError when a source's path (resolved now, so a symlink changed since the
+    manifest was checked is caught too) leaves the folders its manifest may read."""
+    problem = path_problem(source, manifest.allowed_dirs)
+    if problem:
+        raise PathNotAllowedError(problem + ". Nothing was read.")
+
+
+def _untrusted_problems(manifest: Manifest, lines: _Lines, allowed_dirs: tuple[Path, ...]) -> tuple[list[str], bool]:
+    """Source ids that are not simple names, and source paths outside the folders allowed (and
+    whether there was one of those)."""
+    problems, outside = [], False
+    for index, source in enumerate(manifest.sources):
+        if not SOURCE_ID_RE.match(source.id):
+            shown = source.id if len(source.id) <= 80 else source.id[:80] + "..."
+            problems.append(
+                f"source id {shown!r}{_at(lines.key('source', index, 'id'))} must be a simple name: letters, "
+                "digits, '-', '_' and '.', not starting with '.', at most 128 characters (ids name files and "
+                "appear in links)"
+            )
+        problem = path_problem(source, allowed_dirs)
+        if problem:
+            outside = True
+            problems.append(problem.replace("': path", f"'{_at(lines.key('source', index, 'path'))}: path", 1))
+    return problems, outside
 
 
 def _at(line: int | None) -> str:
@@ -294,7 +412,10 @@ def _summary(where: str, problems: list[str]) -> str:
 
 
 def _metric(entry: dict[str, Any]) -> Metric:
-    return Metric(**{k: entry[k] for k in entry})
+    values = {k: entry[k] for k in entry if k != "shared"}
+    shared = entry.get("shared", False)
+    values["shared_with"] = ("*",) if shared is True else tuple(str(d) for d in shared) if shared else ()
+    return Metric(**values)
 
 
 def _source(entry: dict[str, Any], base_dir: Path, problems: list[str], lines: _Lines, index: int) -> Source:
@@ -394,6 +515,9 @@ def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:
             problems.append(f"area '{area.code}' has parent '{area.parent}', which is not declared as an [[area]]")
     problems.extend(_cycles(manifest.areas))
     for metric in manifest.metrics:
+        for dept in metric.shared_with:
+            if dept != "*" and dept not in departments:
+                problems.append(f"metric '{metric.code}' is shared with department '{dept}', which is not declared")
         if not CODE_RE.match(metric.code):
             problems.append(f"metric code '{metric.code}' must be letters, digits and underscores (it is used in formulas)")
         if metric.department not in departments:
@@ -421,6 +545,11 @@ def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:
         for driver in spec.drivers:
             if driver not in metrics:
                 problems.append(f"[[model]] for '{spec.metric}': driver '{driver}' is not a declared metric")
+            elif spec.metric in metrics and not metrics[driver].visible_to(metrics[spec.metric].department):
+                problems.append(
+                    f"[[model]] for '{spec.metric}': driver '{driver}' belongs to {metrics[driver].department} and is "
+                    f"not shared with {metrics[spec.metric].department} (add shared = true, or "
+                    f"shared = [\"{metrics[spec.metric].department}\"], to metric '{driver}')")
         if spec.kind not in MODEL_KINDS:
             problems.append(f"[[model]] for '{spec.metric}': kind '{spec.kind}' is not one of {', '.join(MODEL_KINDS)}")
         for pseudo in spec.pseudo_drivers:

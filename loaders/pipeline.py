@@ -6,6 +6,13 @@ unique, compare with the latest earlier values (new / revised / unchanged / with
 write the changed values as a new vintage, derive breakdown totals, parent-area roll-ups
 and formula metrics, grade the load, and commit. Any structural problem raises before the
 commit, so nothing of that source is written and every earlier vintage is untouched.
+
+Concurrency: a load holds its source's lease (``load_locks``) from start to end, so a second
+load of the same source fails at once and writes nothing; its transaction holds the store's
+write lock (``Store.writing``), so loads of different sources queue for the write phase and
+each computes roll-ups and formula metrics from the others' committed values. The same
+transaction keeps ``metric_series`` (each metric's frequencies, counts and period range) in
+step from the rows it writes.
 """
 from __future__ import annotations
 
@@ -14,22 +21,22 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import rollup
 from . import schema as s
 from .errors import StructuralError, WhytrendError
-from .manifest import Manifest, Source, load_manifest
+from .manifest import Manifest, Source, check_source_path, load_manifest
 from .periods import from_key
 from .quality import QualityGrade, grade_load
 from .readers import ReadOptions, file_sha256, open_table
-from .rollup import KEY, Hierarchy, pack_keys
-from .store import Store, day_to_iso, frame_of, iso_to_day, latest_load, now
+from .rollup import KEY, Hierarchy, key_metric_ids, key_period_keys, pack_keys
+from .store import LOAD_LOCK, Store, day_to_iso, frame_of, insert_if_absent, iso_to_day, latest_load, now
 from .stream import events, parallel_events, parallel_worth_it
 from .validate import ValidationReport, check_header, expected_columns, normalise_chunk, period_columns, raw_json
 
@@ -67,10 +74,14 @@ def load_manifest_file(
     *,
     only: Sequence[str] | None = None,
     on_source: Callable[[SourceOutcome], None] | None = None,
+    allowed_dirs: Sequence[str | Path] | None = None,
 ) -> list[SourceOutcome]:
-    """Load every source (or those in ``only``) of a manifest; failures do not stop the others."""
+    """Load every source (or those in ``only``) of a manifest; failures do not stop the others.
+
+    ``allowed_dirs``: folders besides the manifest's own that its paths may point into (with those of
+    WHYTREND_ALLOWED_DIRS); used when ``manifest`` is a path."""
     if not isinstance(manifest, Manifest):
-        manifest = load_manifest(manifest)
+        manifest = load_manifest(manifest, allowed_dirs=allowed_dirs)
     chosen = manifest.sources
     if only:
         unknown = sorted(set(only) - {src.id for src in manifest.sources})
@@ -79,7 +90,7 @@ def load_manifest_file(
                                 f"Sources there: {', '.join(src.id for src in manifest.sources)}.")
         chosen = tuple(src for src in manifest.sources if src.id in only)
     if not chosen:
-        with store.engine.begin() as conn:
+        with store.writing(LOAD_LOCK) as conn:
             store.sync_manifest(conn, manifest)
     outcomes = []
     for source in chosen:
@@ -91,9 +102,17 @@ def load_manifest_file(
 
 
 def load_source(store: Store, manifest: Manifest, source: Source, *, location: str | None = None) -> SourceOutcome:
-    """Load one source as a new vintage, atomically; structural failures return status 'failed'."""
+    """Load one source as a new vintage, atomically; structural failures return status 'failed'.
+
+    While another process loads the same source this fails at once ("being loaded by another
+    process"), writing nothing."""
+    from_manifest = location is None
     location = location or source.location
+    lease = None
     try:
+        if from_manifest:  # checked again now: a symlink may have changed since the manifest was read
+            check_source_path(source, manifest)
+        lease = store.take_lease(source.id)  # released in finally; SourceBusyError if another process holds it
         spec_sha = source_fingerprint(source)
         sha = None if source.url and not location.startswith(("/", ".")) else file_sha256(location)
         if sha is not None:
@@ -105,7 +124,7 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
         options = _read_options(source)
         if parallel_worth_it(location, source):
             try:
-                with store.engine.begin() as conn:
+                with store.writing(LOAD_LOCK) as conn:
                     return _Loader(store, conn, manifest, source, location, sha or "", streaming=True).run(
                         parallel_events(location, source, manifest, options))
             except _RepeatedKeys:
@@ -119,7 +138,7 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
             if previous and previous.sha256 == sha and previous.spec_sha256 == spec_sha:
                 return SourceOutcome(source.id, "unchanged", f"{source.id}: response unchanged since vintage "
                                      f"{previous.load_id}; nothing loaded.", previous.load_id)
-        with store.engine.begin() as conn:
+        with store.writing(LOAD_LOCK) as conn:
             return _Loader(store, conn, manifest, source, location, sha).run(_prepend(("info", info), stream))
     except StructuralError as exc:
         report = exc.report if isinstance(exc.report, ValidationReport) else None
@@ -132,6 +151,14 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
         return SourceOutcome(source.id, "failed", f"{source.id}: the database refused the load "
                              f"({type(exc.orig or exc).__name__}: {exc.orig or exc}). Nothing of this source was "
                              "written; please report this with the file.")
+    finally:
+        if lease is not None:
+            store.release_lease(lease)
+
+
+def _series_codes(packed: np.ndarray) -> np.ndarray:
+    """(metric id << 16 | period key) of packed keys: what metric_series counts by."""
+    return (key_metric_ids(packed) << 16) | key_period_keys(packed)
 
 
 class _RepeatedKeys(Exception):
@@ -190,6 +217,14 @@ class _Loader:
         self.period_keys: dict[tuple[str, str], int] = {}
         self.period_keys_inv: dict[int, tuple[str, str]] = {}
         self.statuses: list[str] = [""]
+        # for metric_series: rows written per (metric << 16 | period key); packed keys of the rows written
+        # for metrics with earlier values (they may replace one) and of the withdrawals; and the earlier
+        # live values of the metrics written, as fetched for the comparison anyway
+        self._written_counts: list[pd.Series] = []
+        self._rewritten: list[np.ndarray] = []
+        self._withdrawn: list[np.ndarray] = []
+        self._with_earlier: set[int] = set()
+        self._before: list[tuple[frozenset[int], pd.DataFrame]] = []
 
     # -------------------------------------------------------------- main flow
     def run(self, stream) -> SourceOutcome:
@@ -236,14 +271,17 @@ class _Loader:
         if self.streaming:
             self._ensure_previous(metric_ids)
             previous = self._previous_frame
+            self._before.append((frozenset(self._previous_metrics), previous))
             counts = self._stream_counts
             counts["withdrawn"] = self._withdraw_missing(leaves, previous)
         else:
             previous = self._previous(metric_ids)
+            self._before.append((frozenset(metric_ids), previous))
             counts = self._write_changes(leaves, previous, derived=False)
         derived = self._derive(leaves, metric_ids)
         self._write_changes(derived, previous, derived=True, keep=pack_keys(leaves) if len(leaves) else None)
         self._write_formula_metrics(metric_ids)
+        self._write_series()
 
         grade = self._grade(leaves, report, exact_duplicates, counts, previous)
         periods = [self.period_keys_inv[pk] for pk in leaves["pk"].unique()] if len(leaves) else []
@@ -273,11 +311,8 @@ class _Loader:
         values = dict(department_code=self.source.department, title=self.source.title,
                       location=self.source.url or str(self.source.path), format=self.source.format,
                       spec=json.dumps(spec, default=str))
-        exists = self.conn.execute(select(s.sources.c.id).where(s.sources.c.id == self.source.id)).first()
-        if exists:
+        if not insert_if_absent(self.conn, s.sources, [dict(id=self.source.id, **values)], ["id"]):
             self.conn.execute(update(s.sources).where(s.sources.c.id == self.source.id).values(**values))
-        else:
-            self.conn.execute(insert(s.sources).values(id=self.source.id, **values))
 
     def _encode(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Codes to integer ids (creating undeclared areas and new breakdown keys).
@@ -368,6 +403,7 @@ class _Loader:
                                                      "status", "load_id", "derived"])
         if frame.empty:
             return pd.DataFrame(columns=columns)
+        self._with_earlier.update(int(m) for m in pd.unique(frame["metric_id"]))
         frame = frame.drop_duplicates(["metric_id", "area_id", "breakdown_id", "freq", "period"], keep="last")
         frame = frame[frame["status"] != "withdrawn"]
         codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([frame["freq"], frame["period"]]))
@@ -487,6 +523,14 @@ class _Loader:
         order = np.lexsort((rows["pk"].map(self._period_rank()).to_numpy(), rows["breakdown_id"].to_numpy(),
                             rows["area_id"].to_numpy(), rows["metric_id"].to_numpy()))
         rows, derived_codes = rows.iloc[order], derived_codes[order]
+        written = pack_keys(rows)
+        self._written_counts.append(pd.Series(_series_codes(written)).value_counts())
+        replacing = rows["metric_id"].isin(self._with_earlier).to_numpy()
+        if replacing.any():
+            self._rewritten.append(written[replacing])
+        gone = (rows["status"] == "withdrawn").to_numpy()
+        if gone.any():
+            self._withdrawn.append(written[gone])
         keys = [self.period_keys_inv[i] for i in range(len(self.period_keys_inv))]
         pk = rows["pk"].to_numpy()
         freq = np.array([s.FREQ_CODES[f] for f, _ in keys], dtype=np.int64)[pk]
@@ -506,6 +550,72 @@ class _Loader:
                 cursor.executemany(sql, zip(*part))
         finally:
             cursor.close()
+
+    def _write_series(self) -> None:
+        """Bring ``metric_series`` up to date for every metric this load wrote a row of, from memory.
+
+        A metric's live values after the load are its earlier live values (the ``previous`` frames
+        the comparison fetched anyway) whose key this load did not write, plus the rows this load
+        wrote that are not withdrawals; so no query reads ``observations`` here. Counted per
+        (metric, period): keys are unique within a load, and each earlier key this load wrote again
+        is found by one binary search. Metrics the load did not write keep their metadata."""
+        if not self._written_counts:
+            return
+        written = pd.concat(self._written_counts).groupby(level=0).sum()
+        touched = {int(m) for m in pd.unique(written.index.to_numpy(dtype=np.int64) >> 16)}
+        before_parts, covered = [], set()
+        for metrics, frame in self._before:
+            wanted = (metrics & touched) - covered
+            if not wanted:
+                continue
+            covered |= wanted
+            if frame is not None and len(frame):
+                part = frame[frame["metric_id"].isin(wanted)]
+                if len(part):
+                    before_parts.append(pack_keys(part))
+        missing = sorted(touched - covered)
+        if missing:  # not expected: every write compares with a fetched frame first
+            log.warning("metric_series: fetching earlier values of metrics %s again", missing)
+            before_parts.append(pack_keys(self._previous(missing)))
+        before = np.sort(np.concatenate(before_parts)) if before_parts else np.zeros(0, dtype=np.int64)
+        del before_parts
+
+        counts: list[pd.Series] = [written]  # +/- number of live keys per (metric << 16 | period key)
+
+        def add(packed: np.ndarray, sign: int) -> None:
+            if len(packed):
+                counts.append(pd.Series(_series_codes(packed)).value_counts() * sign)
+
+        add(before, 1)
+        if len(before):  # earlier keys written again: no longer counted as earlier values
+            for keys in self._rewritten:
+                at = np.minimum(np.searchsorted(before, keys), len(before) - 1)
+                add(keys[before[at] == keys], -1)
+        for gone in self._withdrawn:
+            add(gone, -1)
+        total = pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=np.int64)
+        total = total[total > 0]
+        pk_freq = np.zeros(max(len(self.period_keys_inv), 1), dtype=np.int64)
+        pk_day = np.zeros(max(len(self.period_keys_inv), 1), dtype=np.int64)
+        for pk, (freq, start) in self.period_keys_inv.items():
+            pk_freq[pk], pk_day[pk] = s.FREQ_CODES[freq], iso_to_day(start)
+        codes = total.index.to_numpy(dtype=np.int64)
+        frame = pd.DataFrame({"metric_id": codes >> 16, "freq": pk_freq[codes & 0xFFFF],
+                              "period": pk_day[codes & 0xFFFF], "n": total.to_numpy(dtype=np.int64)})
+        grouped = frame.groupby(["metric_id", "freq"])
+        series = pd.DataFrame({"n_values": grouped["n"].sum(), "n_periods": grouped.size(),
+                               "period_min": grouped["period"].min(), "period_max": grouped["period"].max()})
+        wrote_series = {(code >> 16, int(pk_freq[code & 0xFFFF])) for code in written.index.tolist()}
+        ms = s.metric_series
+        earlier = {(r.metric_id, r.freq): r.load_id for r in self.conn.execute(
+            select(ms.c.metric_id, ms.c.freq, ms.c.load_id).where(ms.c.metric_id.in_(sorted(touched))))}
+        rows = [dict(metric_id=int(m), freq=int(f), n_values=int(r.n_values), n_periods=int(r.n_periods),
+                     period_min=int(r.period_min), period_max=int(r.period_max),
+                     load_id=int(self.load_id) if (m, f) in wrote_series else int(earlier.get((m, f), self.load_id)))
+                for (m, f), r in series.iterrows()]
+        self.conn.execute(delete(ms).where(ms.c.metric_id.in_(sorted(touched))))
+        if rows:
+            self.conn.execute(insert(ms), rows)
 
     def _period_rank(self) -> dict[int, int]:
         """Period keys ranked by (freq, start) as the primary key sorts them."""
@@ -567,7 +677,9 @@ class _Loader:
                 continue
             components = self._previous([codes[n] for n in names if n in codes], include_current=True)
             values = rollup.formula_values(components, metric.formula, codes, metric.id)
-            self._write_changes(values, self._previous([metric.id]), derived=True)
+            before = self._previous([metric.id])
+            self._before.append((frozenset([metric.id]), before))
+            self._write_changes(values, before, derived=True)
 
     def _grade(self, leaves, report, exact_duplicates, counts, previous) -> QualityGrade:
         order = {}

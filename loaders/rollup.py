@@ -38,6 +38,16 @@ def pack_keys(frame: pd.DataFrame) -> np.ndarray:
     return packed
 
 
+def key_metric_ids(packed: np.ndarray) -> np.ndarray:
+    """The metric id of each packed key (see :func:`pack_keys`)."""
+    return (packed >> sum(_BITS[1:])).astype(np.int64)
+
+
+def key_period_keys(packed: np.ndarray) -> np.ndarray:
+    """The period-key code (``pk``) of each packed key."""
+    return (packed & ((1 << _BITS[-1]) - 1)).astype(np.int64)
+
+
 def unpack_keys(packed: np.ndarray) -> pd.DataFrame:
     columns = {}
     for column, bits in zip(reversed(KEY), reversed(_BITS)):

@@ -23,7 +23,7 @@ Design notes (see README "Store"):
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+    Boolean, Column, Float, ForeignKey, Integer, LargeBinary, MetaData, String,
     Table, Text, UniqueConstraint,
 )
 
@@ -237,10 +237,73 @@ app_settings = Table(
     Column("value", Text, nullable=False),
 )
 
+# ------------------------------------------------ schema version 3: trust and concurrency
+#: server-side sessions: the cookie holds a random id, the store its SHA-256, so signing out or
+#: changing a password revokes every copy of the cookie (times are epoch seconds)
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("username", String(128), nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("address", String(64), nullable=False, default=""),
+)
+
+#: failed sign-ins, for rate limiting per user name and per address
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(128), nullable=False, index=True),
+    Column("address", String(64), nullable=False, index=True),
+    Column("at", Float, nullable=False, index=True),
+)
+
+#: who started each background job: a job handle (Dash's signed cacheKey / job) is answered only
+#: for the user who started it
+job_owners = Table(
+    "job_owners", metadata,
+    Column("handle", String(256), primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+#: one load per source at a time: a row is a lease held by one process
+load_locks = Table(
+    "load_locks", metadata,
+    Column("source_id", String(128), primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("acquired_at", Float, nullable=False),
+)
+
+#: per-metric metadata written at load time (frequencies and period range of its live values),
+#: so page requests never scan ``observations`` to find a metric's frequency. One row per metric
+#: and frequency that has live values (latest vintage of a key, not withdrawn), kept by each load
+#: inside its transaction from the rows it writes (``loaders.pipeline``) and backfilled by the
+#: schema-3 migration (``loaders.store.backfill_metric_series``).
+metric_series = Table(
+    "metric_series", metadata,
+    Column("metric_id", Integer, ForeignKey("metrics.id"), primary_key=True),
+    Column("freq", Integer, primary_key=True),  # FREQ_CODES
+    Column("n_values", Integer, nullable=False, default=0),  # live keys: every area, breakdown, derived kind
+    Column("n_periods", Integer, nullable=False, default=0),  # distinct periods among them
+    Column("period_min", Integer, nullable=True),  # days since 1970-01-01, as observations.period
+    Column("period_max", Integer, nullable=True),
+    Column("load_id", Integer, nullable=False, default=0),  # the latest load that wrote a row of it
+)
+
+#: departments a metric is shared with ('*' = every department): a driver is visible to a
+#: department-scoped user only when it belongs to the user's department or is shared with it
+metric_shares = Table(
+    "metric_shares", metadata,
+    Column("metric_code", String(64), ForeignKey("metrics.code"), primary_key=True),
+    Column("department_code", String(32), primary_key=True),
+)
+
 #: tables created by each schema version, in order; forward migrations only add
 SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     1: (schema_version, departments, areas, metrics, metric_changes, sources, loads, load_metrics,
         breakdowns, observations, quarantine, events, model_specs, model_versions),
     2: (explanations, users, app_settings),
+    3: (sessions, sign_in_failures, job_owners, load_locks, metric_series, metric_shares),
 }
 CURRENT_VERSION = max(SCHEMA_STEPS)

@@ -2,6 +2,15 @@
 
 Everything that knows how vintages are laid out in ``observations`` lives here, so other
 modules ask for "the latest values" or "as at vintage N" and never repeat that logic.
+
+Several processes may use one store at once (app workers, a `whytrend load` beside the app):
+
+* Reference rows (departments, areas, metrics, breakdowns, sources, events, settings, schema
+  versions) are written with :func:`insert_if_absent` and re-read, never check-then-insert.
+* Migrations and loads write inside :meth:`Store.writing`: on SQLite ``BEGIN IMMEDIATE`` (the
+  file's one write lock, taken before anything is read), on PostgreSQL a transaction-level
+  advisory lock; a process that finds the lock taken waits (up to :attr:`Store.write_wait`).
+* One load per source at a time: :meth:`Store.source_lease` holds a row of ``load_locks``.
 """
 from __future__ import annotations
 
@@ -9,21 +18,42 @@ import datetime as dt
 import json
 import logging
 import os
+import re
+import socket
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, inspect, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy import (
+    Connection, Engine, Table, and_, create_engine, delete, event, func, insert, inspect, or_, select, text, update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from . import schema as s
-from .errors import StoreError
+from .errors import StoreError, WhytrendError
 from .manifest import Manifest
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DB = "sqlite:///whytrend.db"
+
+#: how long a SQLite statement waits for another connection's lock before "database is locked"
+#: (waiting for the write lock itself is retried by :meth:`Store.writing` up to ``write_wait``)
+BUSY_TIMEOUT_MS = 10_000
+#: seconds a migration or a load waits for another process's write transaction (env WHYTREND_WRITE_WAIT)
+DEFAULT_WRITE_WAIT = 3600.0
+#: seconds after which a load's lease on its source is presumed abandoned (env WHYTREND_LOAD_LOCK_TIMEOUT)
+DEFAULT_LOAD_LOCK_TIMEOUT = 6 * 3600.0
+#: PostgreSQL advisory lock keys (pg_advisory_xact_lock): schema migrations, and the write phase of loads
+MIGRATION_LOCK = 0x7768_7974_0001
+LOAD_LOCK = 0x7768_7974_0002
+
+
+class SourceBusyError(WhytrendError):
+    """Another process holds the load lease of a source."""
 
 
 def frame_of(result, columns: list[str]) -> pd.DataFrame:
@@ -52,10 +82,10 @@ def database_url(db: str | os.PathLike | None = None) -> str:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")  # first: switching to WAL may wait on a lock
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MB page cache: bulk loads gain little beyond it
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
@@ -78,103 +108,332 @@ def make_engine(db: str | os.PathLike | None = None) -> Engine:
     return engine
 
 
+def insert_if_absent(conn: Connection, table: Table, rows: Mapping | Sequence[Mapping],
+                     index_elements: Sequence[str]) -> int:
+    """Insert the rows whose key is not in ``table`` yet and leave the others alone; returns how many
+    were inserted (reliable for one row; some drivers report -1 for several).
+
+    ``index_elements``: the primary key's or a unique constraint's columns. This is the one place
+    that picks the dialect's ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite, PostgreSQL), so two
+    processes adding the same reference row at once never fail on the key: callers re-read ids
+    afterwards. Other dialects insert row by row in a savepoint and skip duplicates."""
+    rows = [dict(rows)] if isinstance(rows, Mapping) else [dict(r) for r in rows]
+    if not rows:
+        return 0
+    name = conn.dialect.name
+    if name in ("sqlite", "postgresql"):
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+        keep = {"preserve_rowcount": True}  # else psycopg reports -1 for an INSERT
+        if len(rows) == 1:
+            return conn.execute(statement.values(**rows[0]), execution_options=keep).rowcount
+        return conn.execute(statement, rows, execution_options=keep).rowcount
+    inserted = 0
+    for row in rows:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(table).values(**row))
+            inserted += 1
+        except IntegrityError:
+            continue
+    return inserted
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise StoreError(f"${name} is '{raw}'; give a number of seconds greater than 0, or unset it.")
+    return value
+
+
+def _error_text(exc: BaseException) -> str:
+    """The database's own message on one line (without SQLAlchemy's statement and link)."""
+    orig = getattr(exc, "orig", None)
+    text_ = str(orig if orig is not None else exc)
+    text_ = re.sub(r"\(Background on this error at: [^)]*\)", "", text_)
+    text_ = text_.split("\n[SQL:", 1)[0]
+    return " ".join(text_.split()).rstrip(".")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    message = str(exc.orig or exc).lower()
+    return "database is locked" in message or "database is busy" in message or "database table is locked" in message
+
+
 class Store:
     """A migrated database: the engine plus the read queries every layer shares."""
 
     def __init__(self, db: str | os.PathLike | None = None, *, migrate: bool = True) -> None:
         self.url = database_url(db)
         self.engine = make_engine(self.url)
+        #: seconds to wait for another process's write transaction (a load, a migration) before giving up
+        self.write_wait = _env_seconds("WHYTREND_WRITE_WAIT", DEFAULT_WRITE_WAIT)
         if migrate:
             self.migrate()
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
+    @property
+    def shown_url(self) -> str:
+        """The URL for messages (password hidden)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _database_error(self, exc: BaseException, doing: str = "open") -> StoreError:
+        """One paragraph for a database error met while opening or preparing the store."""
+        if self.engine.dialect.name == "sqlite":
+            hint = ("Is it a whytrend SQLite file, and may this user read and write it and its folder? "
+                    "If another program holds it locked, try again when it has finished.")
+        else:
+            hint = ("Check that the server is running and that the URL, user, password and database are right "
+                    "(--db or $WHYTREND_DB).")
+        return StoreError(f"Cannot {doing} database {self.shown_url}: {_error_text(exc)}. {hint}")
+
     # ---------------------------------------------------------------- schema
     def version(self) -> int:
         """Schema version of the database (0 for an empty database)."""
         try:
-            with self.engine.connect() as conn:
-                if not inspect(conn).has_table("schema_version"):
-                    return 0
-                return int(conn.execute(select(func.max(s.schema_version.c.version))).scalar() or 0)
-        except OperationalError as exc:
-            raise StoreError(f"Cannot open database {self.url}: {exc.orig}. Is it a whytrend SQLite file?") from None
+            return self._retrying_busy(self._read_version)
         except SQLAlchemyError as exc:
-            raise StoreError(f"Cannot open database {self.url}: {exc}.") from None
+            raise self._database_error(exc) from None
 
-    def migrate(self, target: int = s.CURRENT_VERSION) -> int:
-        """Apply forward migrations up to ``target``; refuse a database from a newer release."""
-        current = self.version()
+    def _read_version(self) -> int:
+        with self.engine.connect() as conn:
+            return _schema_version(conn)
+
+    def _retrying_busy(self, step: Callable[[], int]) -> int:
+        """Run ``step`` again while SQLite says "database is locked" without waiting: a new file being
+        switched to WAL, or its shared-memory index rebuilt, by another process opening it at the
+        same moment (SQLite does not call the busy handler then). Up to :attr:`write_wait` seconds."""
+        deadline = time.monotonic() + self.write_wait
+        while True:
+            try:
+                return step()
+            except OperationalError as exc:
+                if self.engine.dialect.name != "sqlite" or not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+                log.debug("%s is busy while opening: trying again", self.shown_url)
+                time.sleep(0.05)
+
+    def _refuse_newer(self, current: int) -> None:
         if current > s.CURRENT_VERSION:
             raise StoreError(
-                f"Database {self.url} has schema version {current}, newer than this whytrend "
+                f"Database {self.shown_url} has schema version {current}, newer than this whytrend "
                 f"(version {s.CURRENT_VERSION}). Upgrade whytrend to open it."
             )
-        if current == 0:
-            with self.engine.connect() as conn:
+
+    def migrate(self, target: int = s.CURRENT_VERSION) -> int:
+        """Apply forward migrations up to ``target``; refuse a database from a newer release.
+
+        Several processes may open a new or old store at once: the migration runs under the write
+        lock (:meth:`writing`), and the version is read again once the lock is held, so exactly one
+        process migrates and the others find the work done. Database errors become StoreError."""
+        current = self.version()
+        self._refuse_newer(current)
+        if current >= target:
+            return target
+        try:
+            return self._retrying_busy(lambda: self._migrate_locked(target))
+        except SQLAlchemyError as exc:
+            raise self._database_error(exc, "prepare") from None
+
+    def _migrate_locked(self, target: int) -> int:
+        """The migration, in one transaction under the write lock (all or nothing)."""
+        with self.writing(MIGRATION_LOCK) as conn:
+            current = _schema_version(conn)  # again: another process may have migrated meanwhile
+            self._refuse_newer(current)
+            if current == 0:
                 existing = inspect(conn).get_table_names()
-            if existing:
-                raise StoreError(
-                    f"Database {self.url} already holds tables ({', '.join(sorted(existing)[:5])}) but is not a "
-                    "whytrend store. Use another --db."
-                )
-        with self.engine.begin() as conn:
+                if existing:
+                    raise StoreError(
+                        f"Database {self.shown_url} already holds tables ({', '.join(sorted(existing)[:5])}) but "
+                        "is not a whytrend store. Use another --db."
+                    )
             for version in range(current + 1, target + 1):
                 for table in s.SCHEMA_STEPS[version]:
                     table.create(conn, checkfirst=True)
                     for index in table.indexes:
                         index.create(conn, checkfirst=True)
-                conn.execute(insert(s.schema_version).values(version=version, applied_at=now()))
+                insert_if_absent(conn, s.schema_version, [dict(version=version, applied_at=now())], ["version"])
                 if version == 1:
-                    conn.execute(insert(s.breakdowns).values(id=0, key=""))
+                    insert_if_absent(conn, s.breakdowns, [dict(id=0, key="")], ["id"])
                     if conn.dialect.name == "sqlite":
                         for ddl in s.SQLITE_VIEWS.values():
                             conn.exec_driver_sql(ddl)
-                log.info("migrated %s to schema version %d", self.url, version)
+                if version == 3:
+                    filled = backfill_metric_series(conn)
+                    log.info("backfilled metric_series: %d series", filled)
+                log.info("migrated %s to schema version %d", self.shown_url, version)
         return target
+
+    # ------------------------------------------------------------ write lock
+    @contextmanager
+    def writing(self, lock: int | None = None, *, wait: float | None = None,
+                poll: Callable[[], None] | None = None) -> Iterator[Connection]:
+        """A write transaction that holds the store's write lock from its first statement.
+
+        SQLite: ``BEGIN IMMEDIATE``, the file's one write lock, taken before anything is read, so
+        nothing read in the transaction changes before it writes (pysqlite would otherwise begin
+        lazily at the first INSERT, after the reads). PostgreSQL: ``pg_advisory_xact_lock(lock)``
+        when ``lock`` is given, released at commit or rollback. A process that finds the lock taken
+        waits up to ``wait`` seconds (default :attr:`write_wait`), saying so in the log, calling
+        ``poll`` between attempts (it may raise to stop waiting), then raises StoreError."""
+        wait = self.write_wait if wait is None else wait
+        with self.engine.begin() as conn:
+            self._take_write_lock(conn, lock, wait, poll)
+            yield conn
+
+    def _take_write_lock(self, conn: Connection, lock: int | None, wait: float,
+                         poll: Callable[[], None] | None) -> None:
+        dialect = conn.dialect.name
+        if dialect not in ("sqlite", "postgresql") or (dialect == "postgresql" and lock is None):
+            return
+        deadline = time.monotonic() + wait
+        short = dialect == "sqlite" and poll is not None  # attempts of 0.2 s, so poll() runs often
+        if short:
+            conn.exec_driver_sql("PRAGMA busy_timeout=200")
+        try:
+            waited = False
+            while True:
+                if dialect == "sqlite":
+                    try:
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits busy_timeout for the lock
+                        return
+                    except OperationalError as exc:
+                        if not _is_busy(exc):
+                            raise
+                elif conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock}).scalar():
+                    return
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"Another process has been writing to {self.shown_url} for more than {wait:.0f} s (a load or "
+                        "a migration), so this one gave up waiting. Try again when it has finished.")
+                if not waited:
+                    log.info("another process is writing to %s: waiting for it to finish", self.shown_url)
+                    waited = True
+                if poll is not None:
+                    poll()
+                if dialect == "postgresql":
+                    time.sleep(0.2)
+        finally:
+            if short:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
+
+    # ------------------------------------------------------------- load lease
+    @contextmanager
+    def source_lease(self, source_id: str, *, timeout: float | None = None) -> Iterator["LoadLease"]:
+        """Hold the load lease of ``source_id`` (a row of ``load_locks``) for the ``with`` block.
+
+        Taken in its own short transaction, so a second process loading the same source sees it at
+        once and fails with :class:`SourceBusyError`, writing nothing; released when the block ends,
+        however it ends. A lease older than ``timeout`` seconds (default $WHYTREND_LOAD_LOCK_TIMEOUT,
+        else 6 hours), or held by a process of this host that no longer exists, is taken over."""
+        lease = self.take_lease(source_id, timeout=timeout)
+        try:
+            yield lease
+        finally:
+            self.release_lease(lease)
+
+    def take_lease(self, source_id: str, *, timeout: float | None = None) -> "LoadLease":
+        """Take the load lease of ``source_id`` (see :meth:`source_lease`); pair with :meth:`release_lease`."""
+        timeout = _env_seconds("WHYTREND_LOAD_LOCK_TIMEOUT", DEFAULT_LOAD_LOCK_TIMEOUT) if timeout is None else timeout
+        t = s.load_locks
+
+        def refuse_if_held() -> None:  # a read: it never waits for another process's write lock
+            with self.engine.connect() as look:
+                row = look.execute(select(t).where(t.c.source_id == source_id)).first()
+            if row is not None and _lease_stale(row, timeout) is None:
+                raise _busy(row)
+
+        refuse_if_held()
+        for _attempt in range(5):
+            with self.writing(poll=refuse_if_held) as conn:
+                lease = LoadLease(source_id, _lease_holder(), time.time())
+                row = dict(source_id=source_id, holder=lease.holder, acquired_at=lease.acquired_at)
+                if insert_if_absent(conn, t, [row], ["source_id"]) == 1:
+                    return lease
+                held = conn.execute(select(t).where(t.c.source_id == source_id)).first()
+                if held is None:
+                    continue  # released in between: try again
+                why = _lease_stale(held, timeout)
+                if why is None:
+                    raise _busy(held)
+                taken = conn.execute(update(t).where(
+                    t.c.source_id == source_id, t.c.holder == held.holder, t.c.acquired_at == held.acquired_at,
+                ).values(holder=lease.holder, acquired_at=lease.acquired_at)).rowcount
+                if taken == 1:
+                    log.warning("took over the load lease of %s from %s (taken at %s): %s", source_id, held.holder,
+                                _when(held.acquired_at), why)
+                    return lease
+        refuse_if_held()
+        raise SourceBusyError(f"Source {source_id} is being loaded by another process; wait for it to finish and "
+                              "run the load again.")
+
+    def release_lease(self, lease: "LoadLease") -> None:
+        """Give the lease back (only if still ours: a lease taken over after a timeout is left alone)."""
+        t = s.load_locks
+        try:
+            with self.writing() as conn:
+                conn.execute(delete(t).where(t.c.source_id == lease.source_id, t.c.holder == lease.holder,
+                                             t.c.acquired_at == lease.acquired_at))
+        except (SQLAlchemyError, WhytrendError) as exc:
+            log.warning("could not release the load lease of %s (%s); the next load of it takes it over once "
+                        "process %d has exited", lease.source_id, _error_text(exc), os.getpid())
 
     # ------------------------------------------------------ reference tables
     def sync_manifest(self, conn: Connection, manifest: Manifest) -> None:
-        """Upsert departments, areas, metrics (with a change log), model specs and events."""
+        """Upsert departments, areas, metrics (with a change log), model specs and events.
+
+        Rows are inserted if absent (:func:`insert_if_absent`) and updated only where they differ,
+        so two processes syncing at once neither collide on a key nor lock rows that did not change."""
         existing = {r.code: r for r in conn.execute(select(s.departments))}
+        insert_if_absent(conn, s.departments, [dict(code=d.code, name=d.name) for d in manifest.departments
+                                               if d.code not in existing], ["code"])
         for dept in manifest.departments:
-            if dept.code not in existing:
-                conn.execute(insert(s.departments).values(code=dept.code, name=dept.name))
-            elif existing[dept.code].name != dept.name:
+            if dept.code in existing and existing[dept.code].name != dept.name:
                 conn.execute(update(s.departments).where(s.departments.c.code == dept.code).values(name=dept.name))
         self._sync_areas(conn, manifest)
         self._sync_metrics(conn, manifest)
+        self._sync_shares(conn, manifest)
         for spec in manifest.models:
             values = dict(drivers=json.dumps(list(spec.drivers)), kind=spec.kind,
                           pseudo_drivers=json.dumps(list(spec.pseudo_drivers)), updated_at=now())
             row = conn.execute(select(s.model_specs).where(s.model_specs.c.metric_code == spec.metric)).first()
             if row is None:
-                conn.execute(insert(s.model_specs).values(metric_code=spec.metric, **values))
-            elif (row.drivers, row.kind, row.pseudo_drivers) != (values["drivers"], values["kind"], values["pseudo_drivers"]):
+                if insert_if_absent(conn, s.model_specs, [dict(metric_code=spec.metric, **values)], ["metric_code"]):
+                    continue
+                row = conn.execute(select(s.model_specs).where(s.model_specs.c.metric_code == spec.metric)).first()
+            if (row.drivers, row.kind, row.pseudo_drivers) != (values["drivers"], values["kind"], values["pseudo_drivers"]):
                 conn.execute(update(s.model_specs).where(s.model_specs.c.metric_code == spec.metric).values(**values))
         known = {(r.period, r.title) for r in conn.execute(select(s.events.c.period, s.events.c.title))}
-        for ev in manifest.events:
-            if (ev.period, ev.title) not in known:
-                conn.execute(insert(s.events).values(period=ev.period, title=ev.title, description=ev.description,
-                                                     metrics=json.dumps(list(ev.metrics))))
+        insert_if_absent(conn, s.events, [
+            dict(period=ev.period, title=ev.title, description=ev.description, metrics=json.dumps(list(ev.metrics)))
+            for ev in manifest.events if (ev.period, ev.title) not in known], ["period", "title"])
 
     def _sync_areas(self, conn: Connection, manifest: Manifest) -> None:
-        ids = self.area_ids(conn)
-        if s.WHOLE_AREA not in ids:
-            conn.execute(insert(s.areas).values(code=s.WHOLE_AREA, name="All areas", level="whole", declared=True))
         rows = {r.code: r for r in conn.execute(select(s.areas))}
+        insert_if_absent(conn, s.areas, [
+            dict(code=a.code, name=a.name, level=a.level, parent_id=None, declared=True)
+            for a in [_WHOLE_ROW, *manifest.areas] if a.code not in rows], ["code"])
         for area in manifest.areas:
             row = rows.get(area.code)
-            if row is None:
-                conn.execute(insert(s.areas).values(code=area.code, name=area.name, level=area.level, declared=True))
-            elif (row.name, row.level, row.declared) != (area.name, area.level, True):
+            if row is not None and (row.name, row.level, row.declared) != (area.name, area.level, True):
                 conn.execute(update(s.areas).where(s.areas.c.code == area.code)
                              .values(name=area.name, level=area.level, declared=True))
-        ids = self.area_ids(conn)
+        rows = {r.code: r for r in conn.execute(select(s.areas.c.code, s.areas.c.id, s.areas.c.parent_id))}
         for area in manifest.areas:
-            parent_id = ids[area.parent] if area.parent else None
-            conn.execute(update(s.areas).where(s.areas.c.code == area.code).values(parent_id=parent_id))
+            parent_id = rows[area.parent].id if area.parent else None
+            if rows[area.code].parent_id != parent_id:  # only changes: an unchanged row is not locked
+                conn.execute(update(s.areas).where(s.areas.c.code == area.code).values(parent_id=parent_id))
 
     def _sync_metrics(self, conn: Connection, manifest: Manifest) -> None:
         rows = {r.code: r for r in conn.execute(select(s.metrics))}
@@ -185,18 +444,44 @@ class Store:
                           formula=metric.formula, description=metric.description)
             row = rows.get(metric.code)
             if row is None:
-                conn.execute(insert(s.metrics).values(code=metric.code, **values))
-                conn.execute(insert(s.metric_changes).values(
-                    metric_code=metric.code, changed_at=now(), field="created", old=None, new=metric.name))
-                continue
+                if insert_if_absent(conn, s.metrics, [dict(code=metric.code, **values)], ["code"]):
+                    conn.execute(insert(s.metric_changes).values(
+                        metric_code=metric.code, changed_at=now(), field="created", old=None, new=metric.name))
+                    continue
+                row = conn.execute(select(s.metrics).where(s.metrics.c.code == metric.code)).first()
             changed = [f for f in fields if getattr(row, f) != values[f]]
             if changed:
-                conn.execute(update(s.metrics).where(s.metrics.c.code == metric.code).values(**values))
-                for f in changed:
+                # guarded: when another process made the same change first, nothing is updated or logged twice
+                result = conn.execute(update(s.metrics).where(
+                    s.metrics.c.code == metric.code,
+                    or_(*(s.metrics.c[f].is_distinct_from(values[f]) for f in changed))).values(**values))
+                for f in (changed if result.rowcount else ()):
                     conn.execute(insert(s.metric_changes).values(
                         metric_code=metric.code, changed_at=now(), field=f,
                         old=None if getattr(row, f) is None else str(getattr(row, f)),
                         new=None if values[f] is None else str(values[f])))
+
+    @staticmethod
+    def _sync_shares(conn: Connection, manifest: Manifest) -> None:
+        """Make each manifest metric's ``shared`` list the stored one (the manifest is the truth)."""
+        for metric in manifest.metrics:
+            stored = {r.department_code for r in conn.execute(
+                select(s.metric_shares.c.department_code).where(s.metric_shares.c.metric_code == metric.code))}
+            wanted = set(metric.shared_with)
+            if stored == wanted:
+                continue
+            conn.execute(delete(s.metric_shares).where(s.metric_shares.c.metric_code == metric.code))
+            if wanted:
+                insert_if_absent(conn, s.metric_shares, [dict(metric_code=metric.code, department_code=d)
+                                                         for d in sorted(wanted)], ["metric_code", "department_code"])
+
+    def metric_shares(self) -> dict[str, frozenset[str]]:
+        """Metric code -> departments it is shared with ('*' = every department); unshared metrics absent."""
+        shares: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(s.metric_shares)):
+                shares.setdefault(row.metric_code, set()).add(row.department_code)
+        return {code: frozenset(depts) for code, depts in shares.items()}
 
     def ensure_areas(self, conn: Connection, codes: Iterable[str], names: dict[str, str] | None = None) -> dict[str, int]:
         """Create areas a source names but no manifest declared (name = code, no parent)."""
@@ -204,8 +489,9 @@ class Store:
         missing = sorted(set(codes) - set(ids))
         if missing:
             names = names or {}
-            conn.execute(insert(s.areas), [
-                dict(code=c, name=names.get(c) or c, level="", parent_id=None, declared=False) for c in missing])
+            insert_if_absent(conn, s.areas, [
+                dict(code=c, name=names.get(c) or c, level="", parent_id=None, declared=False) for c in missing],
+                ["code"])
             ids = self.area_ids(conn)
             log.info("created %d undeclared areas", len(missing))
         return ids
@@ -214,7 +500,7 @@ class Store:
         ids = {r.key: r.id for r in conn.execute(select(s.breakdowns))}
         missing = sorted(set(keys) - set(ids))
         if missing:
-            conn.execute(insert(s.breakdowns), [dict(key=k) for k in missing])
+            insert_if_absent(conn, s.breakdowns, [dict(key=k) for k in missing], ["key"])
             ids = {r.key: r.id for r in conn.execute(select(s.breakdowns))}
         return ids
 
@@ -363,6 +649,32 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(select(s.sources.c.id).where(s.sources.c.id == source_id)).first() is not None
 
+    def series_frame(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Each metric's frequencies with live values, from ``metric_series`` (written by the loads; never a
+        scan of observations): metric, freq (letter), n_values, n_periods, period_min and period_max (ISO
+        start dates), load_id (the latest load that wrote a value of it). ``metrics``: only these codes."""
+        ms, m = s.metric_series, s.metrics
+        query = (select(m.c.code, ms.c.freq, ms.c.n_values, ms.c.n_periods, ms.c.period_min, ms.c.period_max,
+                        ms.c.load_id).join(m, m.c.id == ms.c.metric_id).order_by(m.c.code, ms.c.freq))
+        if metrics is not None:
+            query = query.where(m.c.code.in_(list(metrics)))
+        columns = ["metric", "freq", "n_values", "n_periods", "period_min", "period_max", "load_id"]
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=columns)
+        frame["freq"] = frame["freq"].map(s.FREQ_LETTERS)
+        for column in ("period_min", "period_max"):
+            frame[column] = [day_to_iso(d) if d is not None else None for d in frame[column]]
+        return frame
+
+    def main_frequencies(self, metrics: Sequence[str] | None = None) -> dict[str, str]:
+        """Each metric's main frequency (letter): the one with the most periods of live values (on a tie the
+        shorter one). Metrics without live values are absent."""
+        best: dict[str, tuple[int, str]] = {}
+        for row in self.series_frame(metrics).itertuples():  # ordered by metric, then frequency code
+            if row.metric not in best or row.n_periods > best[row.metric][0]:
+                best[row.metric] = (int(row.n_periods), row.freq)
+        return {code: freq for code, (_, freq) in best.items()}
+
 
 def _ids(conn: Connection, table, codes: Iterable[str]) -> dict[str, int]:
     """Ids of the given codes; unknown codes are simply absent (a query for them finds nothing)."""
@@ -404,3 +716,99 @@ def latest_load(conn: Connection, source_id: str) -> LatestLoad | None:
         .order_by(s.loads.c.id.desc()).limit(1)
     ).first()
     return LatestLoad(row.id, row.file_sha256, row.spec_sha256) if row else None
+
+
+# ------------------------------------------------------------------ helpers of the store
+@dataclass(frozen=True)
+class _AreaRow:
+    code: str
+    name: str
+    level: str
+
+
+#: the pseudo-area every value rolls up to
+_WHOLE_ROW = _AreaRow(s.WHOLE_AREA, "All areas", "whole")
+
+
+def _schema_version(conn: Connection) -> int:
+    if not inspect(conn).has_table("schema_version"):
+        return 0
+    return int(conn.execute(select(func.max(s.schema_version.c.version))).scalar() or 0)
+
+
+def backfill_metric_series(conn: Connection) -> int:
+    """Fill ``metric_series`` from every row of ``observations`` (once: the schema-3 migration of a store
+    made before it). Loads keep it in step afterwards without reading observations again. Returns how many
+    (metric, frequency) rows were written."""
+    o, ms = s.observations, s.metric_series
+    ranked = select(
+        o.c.metric_id, o.c.freq, o.c.period, o.c.status,
+        func.row_number().over(partition_by=[o.c.metric_id, o.c.area_id, o.c.breakdown_id, o.c.freq, o.c.period],
+                               order_by=o.c.load_id.desc()).label("rank"),
+    ).subquery("ranked")
+    live = (select(ranked.c.metric_id, ranked.c.freq, func.count().label("n_values"),
+                   func.count(ranked.c.period.distinct()).label("n_periods"),
+                   func.min(ranked.c.period).label("period_min"), func.max(ranked.c.period).label("period_max"))
+            .where(ranked.c.rank == 1, ranked.c.status != "withdrawn")
+            .group_by(ranked.c.metric_id, ranked.c.freq).subquery("live"))
+    touched = (select(o.c.metric_id, o.c.freq, func.max(o.c.load_id).label("load_id"))
+               .group_by(o.c.metric_id, o.c.freq).subquery("touched"))
+    query = select(live.c.metric_id, live.c.freq, live.c.n_values, live.c.n_periods, live.c.period_min,
+                   live.c.period_max, touched.c.load_id).join(
+        touched, and_(touched.c.metric_id == live.c.metric_id, touched.c.freq == live.c.freq))
+    conn.execute(delete(ms))
+    conn.execute(insert(ms).from_select(
+        ["metric_id", "freq", "n_values", "n_periods", "period_min", "period_max", "load_id"], query))
+    return int(conn.execute(select(func.count()).select_from(ms)).scalar() or 0)
+
+
+@dataclass(frozen=True)
+class LoadLease:
+    """A held row of ``load_locks``: who holds it and since when (epoch seconds)."""
+
+    source_id: str
+    holder: str
+    acquired_at: float
+
+
+def _lease_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _when(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _busy(row) -> SourceBusyError:
+    host, _, pid = str(row.holder).rpartition(":")
+    return SourceBusyError(
+        f"Source {row.source_id} is being loaded by another process (pid {pid} on host {host or '?'} since "
+        f"{_when(row.acquired_at)}); wait for it to finish and run the load again.")
+
+
+def _lease_stale(row, timeout: float) -> str | None:
+    """Why a lease may be taken over (None: it is live)."""
+    age = time.time() - float(row.acquired_at)
+    if age > timeout:
+        return f"it was taken {age:.0f} s ago, longer than a load may hold it ({timeout:.0f} s)"
+    host, _, pid = str(row.holder).rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and not _process_exists(int(pid)):
+        return f"process {pid} on this host no longer exists"
+    return None
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether a process of this host is running (a zombie, which has exited, is not)."""
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT: cannot check cheaply, assume it runs
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by another user
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

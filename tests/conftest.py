@@ -128,14 +128,16 @@ def shell_app(shell_store, tmp_path_factory):
 
 
 @pytest.fixture
-def signed_in(shell_app):
-    """signed_in(username) -> a Flask test client whose session is that user's (no password check)."""
+def signed_in(shell_app, shell_store):
+    """signed_in(username) -> a Flask test client with a server-side session of that user (no password check)."""
+    from dashapp.auth import SESSION_KEY
+    from loaders.sessions import create_session
 
     def _client(username: str | None):
         client = shell_app.server.test_client()
         if username:
             with client.session_transaction() as session:
-                session["user"] = username
+                session[SESSION_KEY] = create_session(shell_store, username)
                 session["csrf"] = "test-csrf-token"
         return client
 

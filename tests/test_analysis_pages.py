@@ -217,10 +217,10 @@ def test_explain_without_a_precomputed_result_runs_in_the_background(pages, as_u
     assert explain.find_explanation(request) is None
     waiting = explain.render(request, None)
     assert "being worked out" in texts(html.Div(waiting))
-    signed = ac.sign_job(request)
-    assert signed["user"] == "treasury" and isinstance(signed["signed_at"], int)
+    ticket = ac.issue_job("explain", {**request, "drivers": ["ae_attendances"]})  # only the explain fields travel
+    assert ticket["user"] == "treasury" and ticket["purpose"] == "explain" and set(ticket["fields"]) == set(request)
     progress = []
-    outcome = explain.compute_explanation(ac.verify_job(signed), progress.append)
+    outcome = explain.compute_explanation(ac.authorise_job("explain", ticket), progress.append)
     assert outcome == {"key": request, "done": True}
     assert progress[-1][2] == "Done (100%)" and progress[-1][1] == "100"
     shown = html.Div(explain.render(request, outcome))
@@ -236,24 +236,22 @@ def test_explain_background_job_reports_user_errors(pages, as_user):
     assert "2031-01" in texts(html.Div(explain.render(request, outcome)))
 
 
-def test_job_requests_must_be_signed_by_the_server(app, as_user, monkeypatch):
+def test_job_tickets_are_made_by_the_server_for_one_purpose_and_user(app, as_user, monkeypatch):
     import time
 
     from dashapp import analysis_components as ac
+    from dashapp.jobs import TICKET_SECONDS, JobRefused
 
-    signed = ac.sign_job({"metric": "uc_caseload", "version": 1})
-    body = ac.verify_job(signed)
-    assert {k: body[k] for k in ("metric", "version", "user")} == {"metric": "uc_caseload", "version": 1,
-                                                                   "user": "treasury"}
-    with pytest.raises(PermissionError):
-        ac.verify_job({**signed, "metric": "ae_4h_pct"})
-    with pytest.raises(PermissionError):
-        ac.verify_job({"metric": "uc_caseload"})
-    with pytest.raises(PermissionError):
-        ac.verify_job(None)
-    monkeypatch.setattr(time, "time", lambda: body["signed_at"] + ac.MAX_JOB_AGE + 1)
-    with pytest.raises(PermissionError, match="expired"):
-        ac.verify_job(signed)
+    ticket = ac.issue_job("activate", {"metric": "uc_caseload", "version": 1, "drivers": ["x"]})
+    assert ac.authorise_job("activate", ticket) == {"metric": "uc_caseload", "version": 1}
+    forged = {**ticket, "fields": {"metric": "ae_4h_pct", "version": 1}}
+    for bad, purpose in ((forged, "activate"), (ticket, "fit"), (ticket, "explain"), ({"metric": "uc_caseload"},
+                                                                                        "activate"), (None, "activate")):
+        with pytest.raises(JobRefused):
+            ac.authorise_job(purpose, bad)
+    monkeypatch.setattr(time, "time", lambda: ticket["issued"] + TICKET_SECONDS + 1)
+    with pytest.raises(JobRefused, match="expired"):
+        ac.authorise_job("activate", ticket)
 
 
 def test_explain_refuses_other_departments_metrics(pages, as_user):
@@ -363,8 +361,7 @@ def client(app):
 
 @pytest.fixture(scope="module")
 def dependencies(client):
-    with client.session_transaction() as session:
-        session["user"] = "treasury"
+    login(client, "treasury")
     return client.get("/_dash-dependencies").get_json()
 
 
@@ -387,8 +384,15 @@ def call(client, dependencies, output_prefix, inputs, state=(), changed=()):
 
 
 def login(client, name):
+    """Give ``client`` a server-side session of ``name`` (as /login makes), without the password."""
+    from dashapp import state
+    from dashapp.auth import SESSION_KEY
+    from loaders.sessions import create_session
+
+    with client.application.app_context():
+        store = state.get_store()
     with client.session_transaction() as session:
-        session["user"] = name
+        session[SESSION_KEY] = create_session(store, name)
 
 
 def test_trends_callback_updates_the_url_and_the_chart(client, dependencies):
@@ -427,13 +431,19 @@ def test_lab_fit_request_is_checked_and_signed(client, dependencies, app):
     from dashapp import analysis_components as ac
 
     login(client, "treasury")
+    refused = call(client, dependencies, "..lab-fit-errors", [1, 0],
+                   ["uc_caseload", ["driver:claimant_count", "driver:not_offered"], "linear", []],
+                   changed=["lab-fit.n_clicks"])
+    assert refused.status_code == 403  # the guard refuses a driver that is not a metric the user may see
     response = call(client, dependencies, "..lab-fit-errors", [1, 0],
-                    ["uc_caseload", ["driver:claimant_count", "driver:not_offered"], "linear", []],
-                    changed=["lab-fit.n_clicks"])
+                    ["uc_caseload", ["driver:claimant_count"], "linear", []], changed=["lab-fit.n_clicks"])
     data = response.get_json()["response"]
-    signed = data["lab-fit-request"]["data"]
-    body = ac.verify_job(signed)
-    assert body["drivers"] == ["claimant_count"] and body["tune"] is False and body["user"] == "treasury"
+    ticket = data["lab-fit-request"]["data"]
+    with client.application.app_context():
+        body = ac.authorise_job("fit", ticket)
+    assert body == {"metric": "uc_caseload", "drivers": ["claimant_count"], "kind": "linear", "pseudo": [],
+                    "tune": False}
+    assert ticket["user"] == "treasury"
     empty = call(client, dependencies, "..lab-fit-errors", [1, 0], ["uc_caseload", [], "linear", []],
                  changed=["lab-fit.n_clicks"]).get_json()["response"]
     assert empty["lab-fit-request"]["data"] is None

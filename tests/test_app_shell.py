@@ -12,6 +12,8 @@ import flask
 import pytest
 from dash import dcc, html
 
+from dashapp import auth
+
 ORIGIN = {"Origin": "http://localhost"}
 ROUTER = ".._pages_content.children..._pages_store.data.."
 
@@ -43,7 +45,7 @@ def page(path: str) -> dict:
 def render(app, username: str, path: str, **query):
     """A page's (guarded) layout as the user would get it."""
     with app.server.test_request_context("/"):
-        flask.session["user"] = username
+        auth.sign_in(username)  # a server-side session, as /login makes
         return page(path)["layout"](**query)
 
 
@@ -90,7 +92,7 @@ def test_shell_layout_landmarks_user_and_nav_by_role(shell_app):
 
     def nav_and_header(username):
         with shell_app.server.test_request_context("/"):
-            flask.session["user"] = username
+            auth.sign_in(username)  # a server-side session, as /login makes
             flask.session["csrf"] = "t"
             shell = serve_layout()
         nav = next(x for x in walk(shell) if isinstance(x, html.Nav))
@@ -208,7 +210,7 @@ def test_upload_shows_the_report_first_and_a_bad_file_writes_nothing(upload_app,
     data = sys.modules["dashapp.pages.data"]
     original = (shell_store.url.split("///", 1)[1].rsplit("/", 1)[0])
     with upload_app.server.test_request_context("/"):
-        flask.session["user"] = "admin"
+        auth.sign_in("admin")  # a server-side session, as /login makes
         store = state.get_store()
         before = store.latest_load_id()
         csv_text = "Month,Asylum applications (main applicants),Decisions made\nJanuary 2017,1,2\n"
@@ -236,11 +238,11 @@ def test_upload_shows_the_report_first_and_a_bad_file_writes_nothing(upload_app,
 def test_upload_refused_for_non_admins_and_forged_tokens(upload_app):
     data = sys.modules["dashapp.pages.data"]
     with upload_app.server.test_request_context("/"):
-        flask.session["user"] = "analyst"
+        auth.sign_in("analyst")  # a server-side session, as /login makes
         out = data.check_upload(_data_url("a,b\n1,2\n"), "x.csv", "ho-asylum-monthly")
         assert "needs the admin role" in text_of(out)
     with upload_app.server.test_request_context("/"):
-        flask.session["user"] = "admin"
+        auth.sign_in("admin")  # a server-side session, as /login makes
         forged = {"token": "../../etc", "source": "ho-asylum-monthly", "file": "passwd"}
         result, _, _ = data.load_upload(1, forged)
         assert "no longer available" in text_of(result)
@@ -315,7 +317,7 @@ def test_a_load_that_fails_shows_its_report_and_writes_nothing(upload_app):
               "Cases awaiting an initial decision (end of month)\n")
     clash = header + "January 2017,1,2,3\nJanuary 2017,5,2,3\n"          # the same key with two values
     with upload_app.server.test_request_context("/"):
-        flask.session["user"] = "admin"
+        auth.sign_in("admin")  # a server-side session, as /login makes
         store = state.get_store()
         before = store.latest_load_id()
         report, pending, disabled, _ = data.check_upload(_data_url(clash), "clash.csv", "ho-asylum-monthly")

@@ -6,7 +6,6 @@ import re
 import pytest
 
 from dashapp import auth
-from loaders.accounts import User
 
 ORIGIN = {"Origin": "http://localhost"}
 ROUTER = ".._pages_content.children..._pages_store.data.."
@@ -48,7 +47,7 @@ def test_wrong_password_shows_an_error_summary_and_sets_no_session(shell_app):
     assert "There is a problem" in text and "The user name or password is not right" in text
     assert 'role="alert"' in text and "<title>Error: Sign in" in text
     with client.session_transaction() as session:
-        assert "user" not in session
+        assert auth.SESSION_KEY not in session
 
 
 def test_login_needs_the_csrf_token_of_the_session(shell_app):
@@ -56,7 +55,7 @@ def test_login_needs_the_csrf_token_of_the_session(shell_app):
     response = login(client, "treasury", "whytrend-treasury", token="forged")
     assert response.status_code == 400 and "form expired" in response.get_data(as_text=True)
     with client.session_transaction() as session:
-        assert "user" not in session
+        assert auth.SESSION_KEY not in session
     other = shell_app.server.test_client()
     assert login(other, "treasury", "whytrend-treasury", headers={"Origin": "https://evil.example"}).status_code == 403
 
@@ -69,7 +68,8 @@ def test_login_sets_the_session_rotates_it_and_follows_local_next_only(shell_app
     response = login(client, "dwp", "whytrend-dwp", next_path="/metrics?metric=uc_caseload")
     assert response.status_code == 302 and response.headers["Location"] == "/metrics?metric=uc_caseload"
     with client.session_transaction() as session:
-        assert session["user"] == "dwp" and session["csrf"] != before and session.permanent
+        assert session["csrf"] != before and session.permanent
+        assert "user" not in session and len(session[auth.SESSION_KEY]) >= 40     # an opaque id, not the name
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert client.get("/").status_code == 200
@@ -89,12 +89,13 @@ def test_logout_needs_post_with_csrf_and_clears_the_session(shell_app, signed_in
     client = signed_in("treasury")
     client.get("/logout")                                   # a GET (a link, a prefetch) never signs out
     with client.session_transaction() as session:
-        assert session["user"] == "treasury"
+        assert session[auth.SESSION_KEY]
+    assert client.get("/").status_code == 200
     assert client.post("/logout", data={"csrf_token": "wrong"}, headers=ORIGIN).status_code == 400
     response = client.post("/logout", data={"csrf_token": "test-csrf-token"}, headers=ORIGIN)
     assert response.status_code == 302 and response.headers["Location"] == "/login?signed_out=1"
     with client.session_transaction() as session:
-        assert "user" not in session
+        assert auth.SESSION_KEY not in session
     assert client.get("/").status_code == 302
 
 
@@ -123,55 +124,7 @@ def test_posts_need_a_matching_origin_and_dash_posts_need_json(signed_in):
                        content_type="application/x-www-form-urlencoded", headers=ORIGIN).status_code == 415
 
 
-def test_department_user_cannot_ask_for_another_departments_metric(signed_in):
-    client = signed_in("dwp")
-    own = callback_payload("trends-body.children", [{"id": "trends-metric", "property": "value", "value": "uc_caseload"}])
-    other = callback_payload("trends-body.children", [{"id": "trends-metric", "property": "value", "value": "ae_4h_pct"}])
-    in_url = callback_payload("explain-body.children",
-                              [{"id": "explain-url", "property": "search", "value": "?metric=ae_4h_pct&area=ALL"}])
-    in_store = callback_payload("x.children", [], state=[{"id": "x-store", "property": "data",
-                                                          "value": {"selection": {"metric": "ae_4h_pct"}}}])
-    in_list = callback_payload("x.children", [[{"id": {"type": "m", "i": 1}, "property": "value",
-                                                "value": ["uc_spend", "ae_4h_pct"]}]])
-    for payload in (other, in_url, in_store, in_list):
-        response = client.post("/_dash-update-component", json=payload, headers=ORIGIN)
-        assert response.status_code == 403, payload
-        assert "You do not have access to this metric" in response.get_data(as_text=True)
-    # a callback of the user's own metric passes the guard (404/500 from Dash: no such callback here)
-    assert client.post("/_dash-update-component", json=own, headers=ORIGIN).status_code not in (401, 403)
-    assert signed_in("treasury").post("/_dash-update-component", json=other,
-                                      headers=ORIGIN).status_code not in (401, 403)
-
-
-def test_role_prefixes_on_component_ids(signed_in):
-    lab = callback_payload("lab-fit-result.children", [{"id": "lab-fit", "property": "n_clicks", "value": 1}])
-    lab_pattern = callback_payload('{"card":"x","type":"lab-card"}.children', [],
-                                   outputs={"id": {"type": "lab-card", "card": "x"}, "property": "children"})
-    upload = callback_payload("upload-report.children", [{"id": "upload-file", "property": "contents", "value": "x"}])
-    hidden = callback_payload("..harmless.children...lab-fit-result.children..", [],
-                              outputs=[{"id": "harmless", "property": "children"}])
-    for user, payload, allowed in (("treasury", lab, False), ("treasury", lab_pattern, False),
-                                   ("treasury", hidden, False), ("analyst", lab, True), ("analyst", upload, False),
-                                   ("admin", upload, True)):
-        status = signed_in(user).post("/_dash-update-component", json=payload, headers=ORIGIN).status_code
-        assert (status != 403) is allowed, (user, payload["output"], status)
-
-
-def test_callback_violation_unit():
-    viewer, analyst = User("v", "viewer", "DWP"), User("a", "analyst", None)
-    allowed, known = {"uc_caseload"}, {"uc_caseload", "ae_4h_pct"}
-    ok = {"output": "a.children", "inputs": [{"id": "a", "property": "value", "value": "uc_caseload"}]}
-    assert auth.callback_violation(ok, viewer, allowed, known) is None
-    assert auth.callback_violation([], viewer, allowed, known) == "The request is not a callback."
-    figure_state = {"output": "a.children", "inputs": [], "state": [{"id": "g", "property": "figure",
-                    "value": {"data": [{"name": "ae_4h_pct"}]}}]}
-    assert auth.callback_violation(figure_state, viewer, allowed, known) is None    # figures are not requests
-    router = {"output": ROUTER, "inputs": [{"id": "_pages_location", "property": "search", "value": "?metric=ae_4h_pct"}]}
-    assert auth.callback_violation(router, viewer, allowed, known) is None          # the page shows the message
-    forged = {"output": ROUTER, "inputs": [{"id": "evil", "property": "value", "value": "ae_4h_pct"}]}
-    assert auth.callback_violation(forged, viewer, allowed, known) == auth.NO_METRIC_ACCESS
-    assert auth.callback_violation({"output": "lab-x.children", "inputs": []}, analyst, known, known) is None
-    assert auth.callback_violation({"output": "my-lab-x.children", "inputs": []}, viewer, allowed, known) is None
+# The callback guard's tests (every callback, every field, every role) are in tests/test_access.py.
 
 
 def test_origin_ok():

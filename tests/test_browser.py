@@ -186,7 +186,8 @@ def test_model_lab_fits_in_the_background_and_a_tune_can_be_cancelled(open_brows
     seen = page.evaluate("window.__progress")
     values = [int(s["value"]) for s in seen if s["value"] is not None]
     assert values == sorted(values), f"the progress bar went backwards: {values}"
-    assert any(0 < v < 100 for v in values), f"no intermediate progress was shown: {seen}"
+    # (a linear fit in a warm worker can finish between two polls: intermediate progress is checked
+    # on the tune below, which takes long enough)
     assert values[-1] == 100 and any("Saved (100%)" in s["status"] for s in seen)
     after = bs.model_versions(live_app.db, "uc_caseload")
     assert len(after) == len(before) + 1
@@ -208,6 +209,7 @@ def test_model_lab_fits_in_the_background_and_a_tune_can_be_cancelled(open_brows
     page.check("input[name='lab-kind'][value='gradient_boosting']")
     bs.settle(page)
     jobs_before = {p.pid for p in live_app.job_processes()}
+    page.evaluate(PROGRESS_RECORDER)
     page.click("#lab-tune")
     page.locator("#lab-progress").wait_for(state="visible", timeout=10_000)
     if live_app.process is not None:  # the job runs in a process of its own
@@ -215,6 +217,7 @@ def test_model_lab_fits_in_the_background_and_a_tune_can_be_cancelled(open_brows
         while not {p.pid for p in live_app.job_processes()} - jobs_before and time.monotonic() < deadline:
             time.sleep(0.1)
         assert {p.pid for p in live_app.job_processes()} - jobs_before, "no background job started"
+    page.wait_for_function("() => window.__progress.some(s => +s.value > 0 && +s.value < 100)", timeout=60_000)
     page.click("#lab-cancel")
     page.locator("#lab-progress").wait_for(state="hidden", timeout=15_000)
     assert not page.is_disabled("#lab-tune") and not page.is_disabled("#lab-fit")
@@ -476,3 +479,19 @@ def test_chart_card_tabs_switch_with_arrow_keys_home_end_and_enter(open_browser)
     expect("table")
     page.keyboard.press("Tab")              # into the panel shown, then the table's scrolling region
     assert page.evaluate("document.activeElement.id") == f"{card}--panel-table"
+
+
+# ------------------------------------------------------------------------------ content security policy
+@pytest.mark.parametrize("path", ["/", "/trends?metric=uc_caseload", "/explain?metric=uc_caseload",
+                                  "/model-lab?metric=uc_caseload", "/data"])
+def test_pages_work_under_the_content_security_policy(open_browser, path):
+    """The policy allows scripts from this site only: every page must render without the browser
+    reporting a blocked script, style or connection."""
+    page = open_browser("analyst")
+    blocked: list[str] = []
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+    response = page.goto(path, wait_until="domcontentloaded")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    bs.settle(page)
+    assert page.locator("h1").count() >= 1 and "Something went wrong" not in main_text(page)
+    assert blocked == []

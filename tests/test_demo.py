@@ -33,7 +33,7 @@ ALLOWED_KEYS = {
     "department": {"code", "name"},
     "area": {"code", "name", "level", "parent"},
     "metric": {"code", "name", "department", "unit", "aggregation", "higher_is_better", "formula",
-               "description"},
+               "description", "shared"},
     "source": {"id", "department", "title", "path", "format", "sheet", "skip_rows", "layout",
                "period_column", "period_frequency", "area_column", "area", "area_name_column",
                "metric_column", "value_column", "metric", "value_columns", "dimension_columns",
@@ -171,6 +171,9 @@ def test_manifest_is_internally_consistent(manifest: dict, written: demo.DemoFil
     assert metrics["ae_4h_pct"]["formula"] == "100 * ae_within_4h / ae_attendances"
     assert metrics["ae_4h_pct"]["aggregation"] == "formula" and metrics["ae_4h_pct"]["higher_is_better"] is True
     assert metrics["unfilled_places_pct"]["aggregation"] == "formula"
+    # ONS statistics are the drivers every department's models use: shared with all, and nothing else is
+    assert {code for code, m in metrics.items() if m.get("shared")} == {
+        code for code, m in metrics.items() if m["department"] == "ONS"}
     areas = {a["code"] for a in manifest["area"]}
     for a in manifest["area"]:
         assert a.get("parent") is None or a["parent"] in areas

@@ -39,7 +39,7 @@ def loaded(tmp_path_factory):
     def _load(name: str) -> Store:
         if name not in done:
             store = Store(tmp_path_factory.mktemp(name) / "store.db")
-            outcomes = load_manifest_file(store, MANIFESTS / f"{name}.toml")
+            outcomes = load_manifest_file(store, MANIFESTS / f"{name}.toml", allowed_dirs=[SHARED_REAL])
             assert [o.status for o in outcomes] == ["loaded"] * len(outcomes), [o.message for o in outcomes]
             done[name] = store
         return done[name]
@@ -302,7 +302,7 @@ def test_teacher_need_drivers_load_with_a_fixed_period(tmp_path, real_data):
     manifest = tmp_path / "drivers.toml"
     manifest.write_text("\n".join(text))
     store = Store(tmp_path / "store.db")
-    outcomes = load_manifest_file(store, manifest)
+    outcomes = load_manifest_file(store, manifest, allowed_dirs=[SHARED_REAL])
     assert [o.status for o in outcomes] == ["loaded"] * len(rows)
     start = value(store, "pgitt_need", "Total", "2025-26", breakdown="Phase=Secondary")
     end = value(store, "pgitt_need", "Total", "2026-27", breakdown="Phase=Secondary")
@@ -345,7 +345,7 @@ def test_police_regions_then_forces_with_the_published_total_as_parent(loaded, r
     # bug shown by test_real_data.py::test_police_published_total_can_follow_the_forces
     store = loaded("homeoffice_police_workforce_regions")
     csv = pd.read_csv(real_data / "homeoffice_police_workforce_force.csv")
-    manifest = load_manifest(MANIFESTS / "homeoffice_police_workforce_regions.toml")
+    manifest = load_manifest(MANIFESTS / "homeoffice_police_workforce_regions.toml", allowed_dirs=[SHARED_REAL])
     regions = {a.name: a.code for a in manifest.areas if a.level == "region"}
     children = {code: sorted(a.code for a in manifest.areas if a.parent == code) for code in regions.values()}
     assert len(regions) == 10 and sum(len(v) for v in children.values()) == 43

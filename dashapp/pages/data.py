@@ -8,7 +8,10 @@ Admins also see who can sign in (accounts are managed with ``whytrend users``) a
 file for an existing source: the file is validated first and the whole
 report is shown (every problem with row, column and value) before anything is written; "Load this
 file" then loads it as a new vintage in one transaction (a failed load writes nothing and shows
-its report) and refreshes the precomputed explanations of the metrics it touched.
+its report) and refreshes the precomputed explanations of the metrics it touched. Uploads are
+untrusted: one over the size limit is refused before it is decoded, it is decoded to disk in blocks
+under a generated name (never the source id or file name) in a random private folder, and the check
+applies the readers' limits (rows, columns, cells, unzipped size; see ``loaders.limits``).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from loaders.errors import WhytrendError
+from loaders.errors import LimitError, ReadError, WhytrendError
 
 from dashapp import auth, ids, state
 from dashapp.components import card_table, error_boundary, message, page_header, radio_fieldset, summary_list
@@ -38,7 +41,11 @@ dash.register_page(__name__, path="/data", name="Data", title="Data – whytrend
                    description="Sources, vintages, quality grades and quarantined rows; uploads for admins.")
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+#: Uploads are saved under a name of our own, never one derived from the source id or the file name.
+UPLOAD_NAME_RE = re.compile(r"^upload\.(csv|xlsx|ods|json)$")
 UPLOAD_MAX_AGE_S = 24 * 3600
+#: Characters of base64 decoded at a time (a multiple of 4): the decoded file is never whole in memory.
+B64_BLOCK = 4 * 1024 * 1024
 
 
 # ------------------------------------------------------------------------------ reads
@@ -147,7 +154,6 @@ def _history(source: str) -> html.Div:
 
 
 def _upload_section(frame: pd.DataFrame) -> html.Section:
-    settings = state.settings()
     if frame.empty:
         return html.Section([html.H2("Upload a new file"),
                              html.P("Load a manifest with the command line first: uploads replace files of existing "
@@ -163,10 +169,10 @@ def _upload_section(frame: pd.DataFrame) -> html.Section:
             children=html.Div([
                 html.P("Drag and drop the file here, or"),
                 html.Button("Choose a file", type="button", className="button button--secondary"),
-                html.P(f"CSV, Excel (.xlsx), OpenDocument (.ods) or JSON; up to {settings.max_upload_mb} MB.",
+                html.P(f"CSV, Excel (.xlsx), OpenDocument (.ods) or JSON; up to {upload_limit_mb():g} MB.",
                        className="fieldset__hint"),
             ]),
-            max_size=settings.max_upload_mb * 1024 * 1024, multiple=False, className="upload-zone",
+            max_size=int(upload_limit_mb() * 1024 * 1024), multiple=False, className="upload-zone",
             accept=".csv,.xlsx,.ods,.json,text/csv,application/json",
         ),
         dcc.Loading(html.Div(id=ids.UPLOAD_REPORT, **{"aria-live": "polite"}), type="default"),
@@ -232,13 +238,64 @@ def _manifest_for(folder: Path):
     return Manifest(path=folder / "upload.toml", metrics=metrics)
 
 
-def decode_upload(contents: str) -> bytes:
-    """The bytes of a ``dcc.Upload`` data URL."""
+def _payload(contents: str) -> int:
+    """Where the base64 of a ``dcc.Upload`` data URL starts (after ``data:...;base64,``)."""
+    comma = contents.find(",", 0, 512)
+    if comma < 0 or ";base64" not in contents[:comma]:
+        raise ReadError("The file could not be read from the upload; choose it again.")
+    return comma + 1
+
+
+def upload_size(contents: str) -> int:
+    """Bytes a data URL decodes to, from its length alone (nothing is decoded)."""
+    start = _payload(contents)
+    length = len(contents) - start
+    padding = len(contents[-2:]) - len(contents[-2:].rstrip("=")) if length else 0
+    return length // 4 * 3 - padding
+
+
+def upload_limit_mb() -> float:
+    """Largest upload in MB: the app's ``max_upload_mb``, and never more than ``WHYTREND_MAX_FILE_MB``
+    (a bad WHYTREND_* value is reported by the check of the file itself, not here)."""
+    from loaders.errors import ConfigError
+    from loaders.limits import Limits
+
     try:
-        _, data = contents.split(",", 1)
-        return base64.b64decode(data, validate=True)
-    except (ValueError, binascii.Error):
-        raise ValueError("The file could not be read from the upload; choose it again.") from None
+        file_mb = Limits.from_env().max_file_mb
+    except ConfigError as exc:
+        log.warning("%s", exc)
+        file_mb = Limits().max_file_mb
+    return min(float(state.settings().max_upload_mb), file_mb)
+
+
+def check_upload_size(contents: str, shown: str) -> None:
+    """Refuse an upload over :func:`upload_limit_mb` before any of it is decoded or written."""
+    from loaders.limits import MB, megabytes
+
+    size, limit = upload_size(contents), upload_limit_mb()
+    if size > limit * MB:
+        raise LimitError(
+            f"{shown} is {megabytes(size)}, over the upload limit of {limit:g} MB; nothing was saved. Load "
+            "files that large on the server with `whytrend load` (the limit is the app's max_upload_mb setting, "
+            "and at most WHYTREND_MAX_FILE_MB)."
+        )
+
+
+def decode_upload(contents: str) -> bytes:
+    """The bytes of a ``dcc.Upload`` data URL (small uploads; :func:`save_upload` streams to disk)."""
+    return b"".join(_decoded_blocks(contents))
+
+
+def _decoded_blocks(contents: str):
+    """The decoded bytes of a data URL, :data:`B64_BLOCK` characters at a time."""
+    start = _payload(contents)
+    if (len(contents) - start) % 4:
+        raise ReadError("The file could not be read from the upload (it arrived incomplete); choose it again.")
+    for offset in range(start, len(contents), B64_BLOCK):
+        try:
+            yield base64.b64decode(contents[offset : offset + B64_BLOCK], validate=True)
+        except (ValueError, binascii.Error):
+            raise ReadError("The file could not be read from the upload; choose it again.") from None
 
 
 def _tidy(value, path: str, shown: str):
@@ -297,7 +354,8 @@ def check_upload(contents, filename, source_id):
     if not contents:
         return message("Choose a file to check.", "info"), None, True, ""
     source, spec = _source_for(source_id)
-    path = save_upload(decode_upload(contents), source.id, upload_suffix(filename, spec.get("format")))
+    check_upload_size(contents, filename or "The file")
+    path = save_upload(contents, upload_suffix(filename, spec.get("format")))
     view, ok = preview_view(source, path, filename or path.name)
     if not ok:
         shutil.rmtree(path.parent, ignore_errors=True)
@@ -326,22 +384,40 @@ def load_upload(n_clicks, pending):
     return load_view(source, path, str(pending.get("filename") or path.name)), None, True
 
 
-def save_upload(content: bytes, source_id: str, suffix: str) -> Path:
-    """Write an upload to a new private folder (random name) under the cache folder."""
+def save_upload(contents: str | bytes, suffix: str) -> Path:
+    """Write an upload (a data URL, decoded block by block, or bytes) to a new private folder with a
+    random name under the cache folder, as ``upload<suffix>``: no part of the path comes from the user,
+    and the resolved path is checked to be inside the uploads folder before anything is written."""
     folder = _uploads_dir()
     _clean_old_uploads(folder)
-    path = folder / secrets.token_hex(16) / f"{source_id}{suffix}"
-    path.parent.mkdir()
-    path.write_bytes(content)
+    name = f"upload{suffix}"
+    if not UPLOAD_NAME_RE.match(name):
+        raise ReadError(f"Uploads must be CSV, Excel (.xlsx), OpenDocument (.ods) or JSON, not '{suffix}'.")
+    path = folder / secrets.token_hex(16) / name
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise PermissionError("The upload could not be saved in the uploads folder; nothing was written.")
+    path.parent.mkdir(mode=0o700)
+    try:
+        with open(path, "xb") as handle:
+            if isinstance(contents, bytes):
+                handle.write(contents)
+            else:
+                for block in _decoded_blocks(contents):
+                    handle.write(block)
+    except BaseException:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise
     return path
 
 
 def checked_file(pending: dict) -> Path | None:
-    """The saved file a pending upload names, if it is still there (and the token is well formed)."""
+    """The saved file a pending upload names, if it is still there (and the token and name are ours)."""
     token, name = str(pending.get("token", "")), str(pending.get("file", ""))
-    folder = _uploads_dir() / token
-    path = folder / name
-    if not TOKEN_RE.match(token) or path.parent != folder or not path.is_file():
+    if not TOKEN_RE.match(token) or not UPLOAD_NAME_RE.match(name):
+        return None
+    root = _uploads_dir()
+    path = root / token / name
+    if path.parent != root / token or not path.resolve().is_relative_to(root.resolve()) or not path.is_file():
         return None
     return path
 

@@ -27,6 +27,7 @@ from dashapp import analysis_ids as aid
 from dashapp import auth, ids, state
 from dashapp import figures as fg
 from dashapp import presenters_analysis as pa
+from dashapp.jobs import JobRefused
 from dashapp.components import (area_picker, chart_card, error_boundary, frozen, message, page_header,
                                 radio_fieldset)
 from dashapp.presenters import area_from_picker
@@ -80,8 +81,14 @@ def find_explanation(request: dict):
 
 
 # ----------------------------------------------------------------------------- the view
-def explanation_view(explanation, info, names: dict[str, str]) -> list:
-    """Every part of an explanation as components (pure given its inputs)."""
+#: shown instead of the driver split and the narrative when the model uses a driver the user may not see
+HIDDEN_SPLIT = ("The driver split of this change uses figures of another department that are not shared with yours, "
+                "so it is not shown. The formula components and segments below still add up to the change.")
+
+
+def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: bool = False) -> list:
+    """Every part of an explanation as components (pure given its inputs). ``hide_drivers``: leave out
+    the driver split and the narrative (which names drivers) for a user who may not see a driver."""
     e = explanation
     badge_text, badge_colour = pa.verdict(e.significance)
     where = e.area_name if e.area_name and e.area_name != "All areas" else "all areas"
@@ -94,7 +101,9 @@ def explanation_view(explanation, info, names: dict[str, str]) -> list:
             html.P(e.significance.get("detail") or "", className="verdict__detail"),
         ], className="explain-summary"),
     ]
-    if e.model is not None:
+    if hide_drivers:
+        parts.append(message(HIDDEN_SPLIT, "info"))
+    elif e.model is not None:
         parts.append(drivers_card(e, info, names))
     else:
         parts.append(message("This metric has no driver model, so the change is not split into drivers; "
@@ -105,7 +114,7 @@ def explanation_view(explanation, info, names: dict[str, str]) -> list:
         parts.append(segments_card(e, info))
     parts.append(html.Section([
         html.H2("In words"),
-        html.P(e.narrative, className="narrative"),
+        html.P(HIDDEN_SPLIT if hide_drivers else e.narrative, className="narrative"),
         *[message(w, "warning") for w in e.warnings],
         *[html.P(note, className="explain-note") for note in e.notes],
         html.P(pa.trace_line(e), className="trace-line"),
@@ -122,7 +131,9 @@ def named_caption(e, info, finding: str) -> str:
 
 def _about(e, info, **extra) -> dict:
     model = e.model
-    version = (f"Version {model.version} ({model.kind.replace('_', ' ')}; drivers: {', '.join(model.drivers)}; "
+    names = ac.metric_names()  # a driver the reader may not see is named as such, never by its code
+    drivers = ", ".join(dict.fromkeys(pa.display_name(d, names) for d in model.drivers)) if model else ""
+    version = (f"Version {model.version} ({model.kind.replace('_', ' ')}; drivers: {drivers}; "
                f"data vintage {model.data_vintage})") if model else "No driver model"
     return ac.about_metric(info, vintage=e.data_vintage, **{"Driver model": version}, **extra)
 
@@ -196,13 +207,16 @@ class _NotCached(Exception):
     """Raised inside the memo when there is no precomputed explanation (exceptions are never memoised)."""
 
 
-@state.cached(lambda metric, a, b, area, by: ("explain-view", metric, a, b, area, by),
+@state.cached(lambda metric, a, b, area, by, viewer: ("explain-view", metric, a, b, area, by, viewer),
               max_entries=128)  # about 0.3 MB each
-def _view(metric: str, a: str, b: str, area: str | None, by: str | None) -> list:
+def _view(metric: str, a: str, b: str, area: str | None, by: str | None, viewer: tuple) -> list:
+    """``viewer`` = (department, drivers hidden from it): the view names drivers, so it is memoised
+    per what its reader may see."""
     explanation = ac.cached_explanation(metric, a, b, area, by)
     if explanation is None:
         raise _NotCached
-    return [frozen(part) for part in explanation_view(explanation, ac.metric_info(metric), ac.metric_names())]
+    return [frozen(part) for part in explanation_view(explanation, ac.metric_info(metric), ac.metric_names(),
+                                                      hide_drivers=bool(viewer[1]))]
 
 
 def cached_view(request: dict) -> list | None:
@@ -210,7 +224,9 @@ def cached_view(request: dict) -> list | None:
     memoised per data vintage and model versions: the same for everyone allowed to see the metric
     (check access first)."""
     try:
-        return _view(request["metric"], request["from"], request["to"], request["area"], request["by"])
+        user = auth.current_user()
+        viewer = (user.department if user else None, auth.hidden_drivers(request["metric"]))
+        return _view(request["metric"], request["from"], request["to"], request["area"], request["by"], viewer)
     except _NotCached:
         return None
 
@@ -367,7 +383,7 @@ def need_computing(_changed, _kick, request):
         raise PreventUpdate
     if find_explanation(request) is not None:
         raise PreventUpdate
-    return ac.sign_job(request)
+    return ac.issue_job("explain", request)
 
 
 @callback(
@@ -392,18 +408,22 @@ def cancelled(n_clicks):
     cancel=[Input(aid.EXPLAIN_CANCEL, "n_clicks")],
     prevent_initial_call=True,
 )
-def compute(set_progress, request):
+def compute(set_progress, ticket):
     """Explain a change with no precomputed result, in a background job (the engine caches it)."""
-    if not request:
+    if not ticket:
         raise PreventUpdate
-    return compute_explanation(ac.verify_job(request), set_progress)
+    try:
+        request = ac.authorise_job("explain", ticket)
+    except JobRefused as exc:
+        return {"key": None, "error": str(exc)}
+    return compute_explanation(request, set_progress)
 
 
 def compute_explanation(request: dict, set_progress=None) -> dict:
     """Run :func:`explain.explain_change` for a verified request and report how it went (JSON-ready).
 
-    Runs in a background job, without the request: the user's access to the metric was checked by
-    the callback that signed the request (and by the server guard on this callback's request)."""
+    Runs in a background job, without the request: the caller has authorised the request for the
+    user who asked (:func:`dashapp.analysis_components.authorise_job`)."""
     from explain import explain_change
 
     key = {k: request.get(k) for k in ("metric", "area", "from", "to", "by")}

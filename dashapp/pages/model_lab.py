@@ -13,7 +13,6 @@ Every component id starts with ``lab-``: the server refuses those callbacks to n
 from __future__ import annotations
 
 import logging
-import time
 
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html
@@ -26,6 +25,7 @@ from dashapp import analysis_ids as aid
 from dashapp import auth, state
 from dashapp import figures as fg
 from dashapp import presenters_analysis as pa
+from dashapp.jobs import JobRefused
 from dashapp.components import (card_table, chart_card, checklist_fieldset, error_boundary, message, page_header,
                                 radio_fieldset)
 
@@ -117,9 +117,15 @@ def defaults(metric: str) -> dict:
     kind = (source.kind if source else spec.get("kind")) or "gradient_boosting"
     info = ac.metric_info(metric)
     derived = [m.code for m in auth.visible_metrics() if metric in _words(m.formula)]
-    candidates = pa.candidate_drivers(metric, visible=[m.code for m in auth.visible_metrics()],
-                                      configured=[*spec.get("drivers", ()), *drivers],
+    seen = auth.visible_drivers(info.department)  # a model may use only drivers its department may see
+    user = auth.current_user()
+    if user is not None and user.department is not None:
+        seen = seen & auth.visible_drivers(user.department)
+    own = [m.code for m in auth.visible_metrics()]
+    candidates = pa.candidate_drivers(metric, visible=[*own, *sorted(seen - set(own))],
+                                      configured=[d for d in (*spec.get("drivers", ()), *drivers) if d in seen],
                                       exclude=[*derived, *_words(info.formula)])
+    drivers = tuple(d for d in drivers if d in seen)
     return {"candidates": candidates, "drivers": list(drivers), "pseudo": list(pseudo), "kind": kind,
             "active": active.version if active else None}
 
@@ -339,8 +345,10 @@ def diagnose(metric, version):
     check_metric(metric)
     if not version:
         return message("No version to inspect yet.", "info"), [], None
-    drivers = [d.driver for d in importance(metric, int(version)).itertuples()]
-    names = ac.metric_names()
+    hidden = ac.metric_names()
+    drivers = [d.driver for d in importance(metric, int(version)).itertuples()
+               if hidden.get(d.driver) != ac.HIDDEN_DRIVER]  # never offer a driver the user may not see
+    names = hidden
     options = [{"label": pa.display_name(d, names), "value": d} for d in drivers]
     return diagnostics_view(metric, int(version)), options, drivers[0] if drivers else None
 
@@ -381,9 +389,8 @@ def request_fit(_fit, _tune, metric, driver_tokens, kind, pseudo):
     except ValueError as exc:
         return message(str(exc), "error"), None
     request = {"metric": metric, "drivers": list(arguments["drivers"]), "kind": arguments["kind"],
-               "pseudo": list(arguments["pseudo_drivers"]), "tune": ctx.triggered_id == aid.LAB_TUNE,
-               "at": time.time()}
-    return [], ac.sign_job(request)
+               "pseudo": list(arguments["pseudo_drivers"]), "tune": ctx.triggered_id == aid.LAB_TUNE}
+    return [], ac.issue_job("fit", request)
 
 
 @callback(
@@ -400,10 +407,14 @@ def request_fit(_fit, _tune, metric, driver_tokens, kind, pseudo):
     interval=500,  # progress twice a second (a linear fit takes about a second)
     prevent_initial_call=True,
 )
-def fit(set_progress, signed):
-    if not signed:
+def fit(set_progress, ticket):
+    if not ticket:
         raise PreventUpdate
-    return fit_job(ac.verify_job(signed), set_progress)
+    try:
+        request = ac.authorise_job("fit", ticket)
+    except JobRefused as exc:
+        return message(str(exc), "error"), None
+    return fit_job(request, set_progress)
 
 
 #: where each step of explain.fit_driver_model sits on the progress bar (percent from, to): it reports
@@ -460,7 +471,7 @@ def request_activation(n_clicks, metric, version):
         raise PreventUpdate
     if not version or int(version) not in {v.version for v in versions(metric)}:
         return message("Choose a version to make active.", "error"), None
-    return [], ac.sign_job({"metric": metric, "version": int(version), "at": time.time()})
+    return [], ac.issue_job("activate", {"metric": metric, "version": int(version)})
 
 
 @callback(
@@ -475,10 +486,14 @@ def request_activation(n_clicks, metric, version):
     cancel=[Input(aid.LAB_ACTIVATE_CANCEL, "n_clicks")],
     prevent_initial_call=True,
 )
-def activate(set_progress, signed):
-    if not signed:
+def activate(set_progress, ticket):
+    if not ticket:
         raise PreventUpdate
-    return activate_job(ac.verify_job(signed), set_progress)
+    try:
+        request = ac.authorise_job("activate", ticket)
+    except JobRefused as exc:
+        return message(str(exc), "error"), None
+    return activate_job(request, set_progress)
 
 
 def activate_job(request: dict, set_progress=None) -> tuple:

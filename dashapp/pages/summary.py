@@ -8,6 +8,8 @@ and a link to the Explain page for the latest change. Prints on A4 (assets/print
 """
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from urllib.parse import quote
 
@@ -44,14 +46,16 @@ def department_names() -> dict[str, str]:
 
 
 def layout(**_query):
-    return summary_page(tuple(m.code for m in auth.visible_metrics()))
+    codes = tuple(m.code for m in auth.visible_metrics())
+    return summary_page(codes, tuple(c for c in codes if auth.hidden_drivers(c)))
 
 
-@state.cached(lambda codes: ("summary-page", codes), max_entries=32)  # ~0.5 MB each
-def summary_page(codes: tuple[str, ...]):
+@state.cached(lambda codes, quiet=(): ("summary-page", codes, quiet), max_entries=32)  # ~0.5 MB each
+def summary_page(codes: tuple[str, ...], quiet: tuple[str, ...] = ()):
     """The page for the metrics ``codes`` (the ones the user may see, checked by the caller), memoised
     per data vintage and model versions: everyone who sees the same metrics gets the same components,
-    so the page costs its serialisation only."""
+    so the page costs its serialisation only. ``quiet``: metrics whose 'why' may name a driver the
+    reader may not see (their cards leave it out)."""
     from explain import list_metrics
 
     known = {m.code: m for m in list_metrics(state.get_store())}
@@ -70,6 +74,8 @@ def summary_page(codes: tuple[str, ...]):
         for info in infos:
             try:
                 view = headline_view(headline_for(info.code))
+                if info.code in quiet:
+                    view = dataclasses.replace(view, why=HIDDEN_WHY)
             except WhytrendError as exc:
                 problems.append(f"{info.name}: {exc}")
                 continue
@@ -88,6 +94,10 @@ def summary_page(codes: tuple[str, ...]):
     notes = [message("Some metrics could not be shown: " + "; ".join(problems), "warning")] if problems else []
     return frozen(html.Div([page_header("Summary"), intro, *notes,
                             html.Div(sections, id=ids.SUMMARY_CARDS)], className="page page--summary"))
+
+
+#: the 'why' of a card whose explanation uses a driver not shared with the reader's department
+HIDDEN_WHY = "The explanation of this change uses figures not shared with your department; see Explain."
 
 
 def _card(view: HeadlineView) -> html.Article:

@@ -12,6 +12,11 @@ Usage::
 
 Errors in the data itself (a ragged row far down a CSV) can surface while iterating the chunks,
 since large files are streamed.
+
+Files and responses are untrusted: only regular files are opened (never a FIFO or a device), and
+``ReadOptions.limits`` (:class:`loaders.limits.Limits`, from the environment by default) bounds
+file and download sizes, rows, columns, cells, cell length, unzipped size and JSON nesting; a
+breach is a :class:`loaders.errors.LimitError` naming the file, the limit and its setting.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from loaders.errors import ReadError
 
 from .api import read_http
 from .records import read_json
-from .base import ReadOptions, TableChunk, TableInfo, file_sha256, format_from_path
+from .base import ReadOptions, TableChunk, TableInfo, check_regular_file, file_sha256, format_from_path
 from .csv import read_csv
 from .spreadsheet import read_ods, read_xlsx
 
@@ -33,6 +38,7 @@ __all__ = [
     "ReadOptions",
     "TableChunk",
     "TableInfo",
+    "check_regular_file",
     "file_sha256",
     "format_from_path",
     "open_table",

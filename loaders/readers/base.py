@@ -7,14 +7,16 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 
-from loaders.errors import ReadError
+from loaders.errors import LimitError, ReadError
+from loaders.limits import Limits, megabytes, setting
 
 from .header import is_blank, name_key
 
@@ -43,8 +45,10 @@ class ReadOptions:
     records_path: str | None = None  # dotted path to the list of records in a JSON body ('result.items')
     next_path: str | None = None  # dotted path to the next page URL in a JSON body ('links.next')
     page_param: str | None = None  # query parameter counted from 1 until a page has no records
-    timeout: float = 30.0  # seconds per request
+    timeout: float | None = None  # seconds to connect / wait for bytes; None = limits.http_timeout_s
     max_pages: int = 10_000
+    #: what reading may cost (file size, rows, columns, cells, unzipped size, nesting, downloads)
+    limits: Limits = field(default_factory=Limits.from_env)
 
 
 @dataclass(frozen=True)
@@ -100,11 +104,11 @@ class Source:
     data: bytes | None = None
 
     def open(self) -> BinaryIO:
-        """A fresh binary stream positioned at the start."""
+        """A fresh binary stream positioned at the start (a path must still be a regular file)."""
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.path is not None  # constructed by from_path or with data
-        return open(self.path, "rb")
+        return open_regular(self.path, self.name)
 
     @property
     def size(self) -> int:
@@ -114,27 +118,103 @@ class Source:
         return self.path.stat().st_size
 
     @classmethod
-    def from_path(cls, location: str | os.PathLike[str]) -> Source:
-        """Check the file exists and is a readable file, so later errors are about content."""
+    def from_path(cls, location: str | os.PathLike[str], limits: Limits | None = None) -> Source:
+        """Check the path is a readable regular file within the size limit, so later errors are
+        about content (and a FIFO or a device is refused before anything tries to read it)."""
         name = os.fspath(location)
         path = Path(name).expanduser()
-        resolved = path.resolve()
-        if not path.exists():
-            raise ReadError(
-                f"File not found: {resolved} (given as '{name}'). Check the path in the manifest; "
-                "paths are relative to the manifest file."
-            )
-        if path.is_dir():
-            raise ReadError(f"{resolved} is a folder, not a file. Give the path of the data file itself.")
+        check_regular_file(path, name, limits or Limits.from_env())
         if not os.access(path, os.R_OK):
-            raise ReadError(f"{resolved} cannot be read: permission denied. Check the file's permissions.")
+            raise ReadError(f"{path.resolve()} cannot be read: permission denied. Check the file's permissions.")
         return cls(name=name, path=path)
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file, read in 1 MB blocks so large files need no memory."""
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(mode: int, resolved: Path) -> ReadError | None:
+    """The message for anything but a regular file, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return ReadError(f"{resolved} is a folder, not a file. Give the path of the data file itself.")
+    kind = next((label for test, label in _NOT_REGULAR if test(mode)), "not a regular file")
+    return ReadError(
+        f"{resolved} is {kind}, not a regular file; whytrend reads only regular files (a pipe or device could "
+        "make a load wait forever or never end). Save the data to a file and give the path of that file."
+    )
+
+
+def check_regular_file(path: str | os.PathLike[str], name: str | None = None,
+                       limits: Limits | None = None) -> os.stat_result:
+    """``os.stat`` the path (which never blocks, unlike opening a FIFO) and refuse anything that is
+    not a regular file within ``limits.max_file_mb``, with one paragraph saying what and where."""
+    given = os.fspath(path) if name is None else name
+    path = Path(path)
+    resolved = path.resolve()
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ReadError(
+            f"File not found: {resolved} (given as '{given}'). Check the path in the manifest; "
+            "paths are relative to the manifest file."
+        ) from None
+    except PermissionError:
+        raise ReadError(f"{resolved} cannot be read: permission denied. Check the file's permissions.") from None
+    except OSError as exc:
+        raise ReadError(f"{resolved} cannot be read: {exc.strerror or exc}. Check the path in the manifest.") from None
+    problem = _not_regular(info.st_mode, resolved)
+    if problem:
+        raise problem
+    limits = limits or Limits.from_env()
+    if info.st_size > limits.max_file_bytes:
+        raise LimitError(
+            f"{resolved} is {megabytes(info.st_size)}, over the limit of {limits.max_file_mb:g} MB for one file. "
+            f"Check that this is the right file; if it is, raise the limit with {setting('max_file_mb')} "
+            "(in megabytes) where whytrend runs."
+        )
+    return info
+
+
+def open_regular(path: str | os.PathLike[str], name: str | None = None) -> BinaryIO:
+    """Open a regular file for reading without ever blocking: opened non-blocking (a FIFO would
+    otherwise wait for a writer), then refused unless ``fstat`` says it is a regular file (which
+    also covers a file swapped for a pipe since it was checked)."""
+    resolved = Path(path).resolve()
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        given = os.fspath(path) if name is None else name
+        raise ReadError(f"File not found: {resolved} (given as '{given}'). Check the path in the manifest; "
+                        "paths are relative to the manifest file.") from None
+    except PermissionError:
+        raise ReadError(f"{resolved} cannot be read: permission denied. Check the file's permissions.") from None
+    except OSError as exc:
+        raise ReadError(f"{resolved} cannot be read: {exc.strerror or exc}. Check the path in the manifest.") from None
+    try:
+        problem = _not_regular(os.fstat(fd).st_mode, resolved)
+        if problem:
+            raise problem
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_sha256(path: str | os.PathLike[str], limits: Limits | None = None) -> str:
+    """Hex SHA-256 of a file, read in 1 MB blocks so large files need no memory (only a regular file
+    within the size limit is read: see :func:`check_regular_file`)."""
+    check_regular_file(path, limits=limits)
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -192,3 +272,59 @@ def chunks_from_rows(
         index = pd.RangeIndex(first_row + start, first_row + start + len(block))
         frame = pd.DataFrame(data, columns=list(columns), index=index, dtype=object)
         yield TableChunk(frame=frame, first_row=first_row + start)
+
+
+class RowGuard:
+    """Counts the rows and cells of a table held in memory (spreadsheets, JSON) as they are read,
+    and stops with a :class:`LimitError` at the first row over ``limits``: more rows than
+    ``max_rows``, a row wider than ``max_columns``, more cells in all than ``max_cells``, or a
+    text cell longer than ``max_cell_chars``. ``where`` names the table (a ``header.Where``)."""
+
+    def __init__(self, where: object, limits: Limits) -> None:
+        self.where, self.limits = where, limits
+        self.rows = 0
+        self.cells = 0
+
+    def add(self, row: Sequence[object], number: int) -> None:
+        """Account for one row (``number``: the row as the user sees it)."""
+        limits, where = self.limits, self.where
+        self.rows += 1
+        if self.rows > limits.max_rows:
+            raise LimitError(
+                f"{where} has more than {limits.max_rows:,} rows (stopped at row {number}), over the limit of "
+                f"{limits.max_rows:,} rows in one table. Check that this is the right file; if it is, raise "
+                f"{setting('max_rows')} where whytrend runs."
+            )
+        width = len(row)
+        if width > limits.max_columns:
+            raise LimitError(
+                f"Row {number} of {where} has {width:,} cells, over the limit of {limits.max_columns:,} columns. "
+                f"Check that this is the right file; if the table really is that wide, raise "
+                f"{setting('max_columns')} where whytrend runs."
+            )
+        self.cells += width
+        if self.cells > limits.max_cells:
+            raise LimitError(
+                f"{where} holds more than {limits.max_cells:,} cells by row {number}, over the limit for a table "
+                f"read whole into memory. Load a smaller table (or save it as CSV, which is streamed); if it is "
+                f"expected, raise {setting('max_cells')} where whytrend runs."
+            )
+        most = limits.max_cell_chars
+        for index, cell in enumerate(row):
+            if isinstance(cell, str) and len(cell) > most:
+                raise cell_too_long(where, number, _column_label(where, index), len(cell), limits)
+
+
+def _column_label(where: object, index: int) -> str:
+    column = getattr(where, "column", None)
+    return column(index) if callable(column) else str(index + 1)
+
+
+def cell_too_long(where: object, row: int, column: str, length: int, limits: Limits) -> LimitError:
+    """The message for a cell over ``max_cell_chars`` (shared by every reader)."""
+    return LimitError(
+        f"Row {row}, column {column} of {where} holds {length:,} characters, over the limit of "
+        f"{limits.max_cell_chars:,} characters in one cell. Check the file (a quote that is never closed can "
+        f"swallow many lines into one cell); if the cell is right, raise {setting('max_cell_chars')} where "
+        "whytrend runs."
+    )

@@ -27,11 +27,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from loaders.errors import ReadError
+from loaders.errors import LimitError, ReadError
+from loaders.limits import Limits, setting
 
-from .base import ReadOptions, Source, TableChunk, TableInfo, describe_dropped, footer_text
+from .base import ReadOptions, Source, TableChunk, TableInfo, cell_too_long, describe_dropped, footer_text
 from .header import LOOKAHEAD_ROWS, SCAN_ROWS, Where, find_header, is_blank, plan_columns
 from .text import TextFacts, first_pass, sniff, text_handle
 
@@ -47,7 +49,7 @@ _EOF_IN_STRING = re.compile(r"EOF inside string starting at row (\d+)")
 
 def read_csv(location: str, options: ReadOptions) -> tuple[TableInfo, Iterator[TableChunk]]:
     """Reader for ``format = "csv"`` files."""
-    return read_csv_source(Source.from_path(location), options)
+    return read_csv_source(Source.from_path(location, options.limits), options)
 
 
 def read_csv_source(
@@ -55,15 +57,28 @@ def read_csv_source(
 ) -> tuple[TableInfo, Iterator[TableChunk]]:
     """Read CSV from a file or downloaded bytes; see the module docstring."""
     where = Where(source.name)
+    limits = options.limits
     text = first_pass(source, options.encoding, where)
     delimiter = sniff(source, text.encoding, where)
+    if text.longest >= limits.max_columns:  # only such a line can hold more cells than the limit
+        _check_line_widths(source, text.encoding, delimiter, limits, where)
     records, starts, ends = _sample(source, text.encoding, delimiter, options, where)
     header = find_header(
         records, starts, expected=options.expected_columns, skip_rows=options.skip_rows, where=where
     )
     header_row = starts[header.index]
+    if text.lines - header_row > limits.max_rows:
+        raise LimitError(
+            f"{where} has about {text.lines - header_row:,} rows below its header, over the limit of "
+            f"{limits.max_rows:,} rows in one table. Check that this is the right file; if it is, raise "
+            f"{setting('max_rows')} where whytrend runs."
+        )
     width = len(header.cells)
     sample = records[header.index + 1 : header.index + 1 + DATA_SAMPLE_ROWS]
+    for row, number in zip(records[: header.index + 1 + DATA_SAMPLE_ROWS], starts):
+        for pos, cell in enumerate(row):
+            if len(cell) > limits.max_cell_chars:
+                raise cell_too_long(where, number, str(pos + 1), len(cell), limits)
     for row, number in zip(sample, starts[header.index + 1 :]):
         _check_width(row, width, number, header_row, where)
     plan = plan_columns(
@@ -87,8 +102,24 @@ def read_csv_source(
         source=source, encoding=text.encoding, delimiter=delimiter, skip_lines=ends[header.index],
         width=parse_width, header_width=width, positions=plan.positions, columns=plan.columns,
         first_col=first_col, dropped=dropped, chunk_rows=options.chunk_rows, header_row=header_row, where=where,
+        limits=limits, check_cells=text.quoted or text.longest > limits.max_cell_chars,
     )
     return info, iter(stream)
+
+
+def _check_line_widths(source: Source, encoding: str, delimiter: str, limits: Limits, where: Where) -> None:
+    """Refuse a line with more cells than ``max_columns`` before any parser builds that row (a line of
+    millions of delimiters would otherwise become millions of cells). Counts delimiters, including any
+    inside quotes, so it can only overestimate; only lines at least ``max_columns`` long are counted."""
+    with text_handle(source, encoding) as handle:
+        for number, line in enumerate(handle, start=1):
+            if len(line) >= limits.max_columns and line.count(delimiter) + 1 > limits.max_columns:
+                raise LimitError(
+                    f"Row {number} of {where} has {line.count(delimiter) + 1:,} cells (separated by "
+                    f"{delimiter!r}), over the limit of {limits.max_columns:,} columns. Check that this is the right "
+                    f"file and that its rows are not run together; if the table really is that wide, raise "
+                    f"{setting('max_columns')} where whytrend runs."
+                )
 
 
 def _sample(
@@ -99,6 +130,9 @@ def _sample(
     records: list[list[str]] = []
     starts: list[int] = []
     ends: list[int] = []
+    most = options.limits.max_cell_chars
+    if csv.field_size_limit() <= most:  # the csv module's own cap (131,072) must not undercut the setting
+        csv.field_size_limit(most + 1)
     with text_handle(source, encoding) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         previous = 0
@@ -111,6 +145,13 @@ def _sample(
                 if len(records) >= wanted:
                     break
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise LimitError(
+                    f"Row {previous + 1} of {where} has a cell longer than {csv.field_size_limit():,} characters, "
+                    f"over the limit of {most:,} characters in one cell. Check the file (a quote that is never "
+                    f"closed can swallow many lines into one cell); if the cell is right, raise "
+                    f"{setting('max_cell_chars')} where whytrend runs."
+                ) from None
             raise ReadError(
                 f"{where} cannot be read as CSV near row {reader.line_num}: {exc}. Check that it is CSV text."
             ) from None
@@ -189,6 +230,8 @@ class _Stream:
     chunk_rows: int
     header_row: int
     where: Where
+    limits: Limits = field(default_factory=Limits)
+    check_cells: bool = True  # False when no line is longer than max_cell_chars and no cell spans lines
     unnamed: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -238,7 +281,15 @@ class _Stream:
         return all(is_blank(c) for c in row) or footer_text(row, self.first_col) is not None
 
     def _check(self, raw: pd.DataFrame) -> None:
-        """Cells beyond the header must be empty; data under dropped unnamed columns is logged."""
+        """Cells beyond the header must be empty; data under dropped unnamed columns is logged; no
+        kept cell is longer than ``limits.max_cell_chars``."""
+        most = self.limits.max_cell_chars
+        for pos, name in zip(self.positions if self.check_cells else (), self.columns):
+            cells = raw[pos].to_numpy()
+            if len(cells) and max(map(len, cells)) > most:
+                lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+                at = int(np.argmax(lengths > most))
+                raise cell_too_long(self.where, int(raw.index[at]), f"'{name}'", int(lengths[at]), self.limits)
         for pos in range(self.header_width, self.width):
             filled = raw[pos].str.strip() != ""
             if filled.any():

@@ -12,9 +12,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from loaders.errors import ReadError
+from loaders.errors import LimitError, ReadError
+from loaders.limits import Limits, setting
 
-from .base import ReadOptions, Source, TableChunk, TableInfo, chunks_from_rows
+from .base import ReadOptions, RowGuard, Source, TableChunk, TableInfo, chunks_from_rows
 from .header import Where, clean_name, name_key, plan_columns
 
 
@@ -44,10 +45,40 @@ def describe(value: Any) -> str:
     return f"{kind} ({repr(value)[:40]})"
 
 
-def parse_json(body: bytes, origin: str, content_type: str | None) -> Any:
-    """The JSON document in a body, or a ReadError that shows what came instead."""
+def nesting_depth(doc: Any, stop: int) -> int:
+    """Levels of nested lists/objects in a parsed document (a scalar: 0), counted without recursion
+    and only up to ``stop + 1`` (enough to tell that it is over ``stop``)."""
+    deepest = 0
+    stack = [(doc, 1)] if isinstance(doc, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > stop:
+            return depth
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def too_deep(origin: str, limits: Limits, depth: int | None = None) -> LimitError:
+    """The message for JSON (or TOML) nested deeper than ``limits.max_nesting``."""
+    levels = f"more than {limits.max_nesting:,} levels" if depth is not None else "hundreds of levels"
+    return LimitError(
+        f"{origin} nests lists or objects {levels} deep, over the limit of {limits.max_nesting:,} levels. "
+        f"Real data is nested a few levels deep; check that this is the right file or URL. If it is, raise "
+        f"{setting('max_nesting')} where whytrend runs."
+    )
+
+
+def parse_json(body: bytes, origin: str, content_type: str | None, limits: Limits | None = None) -> Any:
+    """The JSON document in a body, or a ReadError that shows what came instead (one paragraph,
+    also for JSON nested deeper than ``limits.max_nesting``, which the json module cannot even parse
+    when it is deep enough)."""
+    limits = limits or Limits.from_env()
     try:
-        return json.loads(body)
+        doc = json.loads(body)
+    except RecursionError:
+        raise too_deep(origin, limits) from None
     except ValueError:
         start = body[:60].decode("utf-8", "replace").strip()
         kind = f" (Content-Type {content_type})" if content_type else ""
@@ -55,6 +86,10 @@ def parse_json(body: bytes, origin: str, content_type: str | None) -> Any:
             f"{origin} is not JSON{kind}; it starts with {start!r}. "
             "Check the url, or set format = \"csv\" if the source is CSV."
         ) from None
+    depth = nesting_depth(doc, limits.max_nesting)
+    if depth > limits.max_nesting:
+        raise too_deep(origin, limits, depth)
+    return doc
 
 
 def records_at(doc: Any, path: str | None, origin: str) -> list[Any]:
@@ -121,7 +156,18 @@ def records_table(
             f"Fields {', '.join(repr(m) for m in missing)} not found in the records of {location}; the records have: "
             f"{', '.join(repr(n) for n in names[:30])}. Check the column names in the manifest."
         )
-    rows = [[record.get(name) for name in names] for record in records]
+    guard = RowGuard(where, options.limits)
+    if len(names) > guard.limits.max_columns:
+        raise LimitError(
+            f"The records of {location} have {len(names):,} different fields, over the limit of "
+            f"{guard.limits.max_columns:,} columns. Check records_path in the manifest and that this is the right "
+            f"source; if it is, raise {setting('max_columns')} where whytrend runs."
+        )
+    rows = []
+    for number, record in enumerate(records, start=1):
+        row = [record.get(name) for name in names]
+        guard.add(row, number)
+        rows.append(row)
     plan = plan_columns(names, rows, width=len(names), expected=options.expected_columns, where=where, header_row=0)
     info = TableInfo(location=location, sheet=None, header_row=0, columns=tuple(plan.columns), notes=(),
                      warnings=tuple(warnings + plan.warnings), sha256=sha256)
@@ -142,9 +188,9 @@ def objects(items: list[Any], origin: str) -> list[dict[str, Any]]:
 
 def read_json(location: str, options: ReadOptions) -> tuple[TableInfo, Iterator[TableChunk]]:
     """Reader for local ``format = "json"`` files (records at ``records_path``; no pagination)."""
-    source = Source.from_path(location)
+    source = Source.from_path(location, options.limits)
     with source.open() as handle:
-        body = handle.read()
-    doc = parse_json(body, source.name, None)
+        body = handle.read(options.limits.max_file_bytes + 1)  # the size was checked; a growing file stops here
+    doc = parse_json(body, source.name, None, options.limits)
     records = objects(records_at(doc, options.records_path, source.name), source.name)
     return records_table(records, options, source.name, None)

@@ -14,6 +14,8 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from loaders.errors import ReadError
 
 from .base import Source
@@ -34,6 +36,8 @@ class TextFacts:
     encoding: str
     lines: int
     warnings: tuple[str, ...]
+    longest: int = 0  # characters in the longest line, or an upper bound (a row has at most this + 1 cells)
+    quoted: bool = True  # the text has a '"' (only then can a cell span lines)
 
 
 def _signature_error(head: bytes, where: Where) -> ReadError | None:
@@ -75,7 +79,7 @@ def first_pass(source: Source, given: str | None, where: Where) -> TextFacts:
             raise error
     for encoding in ([given] if given else [bom] if bom else ["utf-8", "cp1252", "latin-1"]):
         try:
-            lines = _count_lines(source, encoding)
+            lines, longest, quoted = _count_lines(source, encoding)
         except _Undecodable as bad:
             if given:
                 raise ReadError(
@@ -91,7 +95,7 @@ def first_pass(source: Source, given: str | None, where: Where) -> TextFacts:
                 "Set encoding in the manifest if some characters look wrong.",
             )
         log.debug("%s: encoding %s, %d lines", where, encoding, lines)
-        return TextFacts(encoding=encoding, lines=lines, warnings=warnings)
+        return TextFacts(encoding=encoding, lines=lines, warnings=warnings, longest=longest, quoted=quoted)
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
@@ -103,12 +107,20 @@ class _Undecodable(Exception):
         self.offset, self.byte = offset, byte
 
 
-def _count_lines(source: Source, encoding: str) -> int:
-    """Decode the whole file incrementally (raising on bad bytes) and count its lines."""
+def _count_lines(source: Source, encoding: str) -> tuple[int, int, bool]:
+    """Decode the whole file incrementally (raising on bad bytes); count its lines, measure the longest
+    one and note whether any '"' occurs.
+
+    The longest line is measured in bytes when the encoding is ASCII-compatible (a byte 10 is then
+    always a line feed, and bytes >= characters, so it is an upper bound), which numpy does at C
+    speed; else in characters of the decoded text."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     lines = 0
     last = ""
     offset = 0
+    longest = current = 0  # current: length of the line still open at the end of the last block
+    quoted = False
+    in_bytes = codecs.lookup(encoding).name in _ASCII_COMPATIBLE
     with source.open() as handle:
         while True:
             block = handle.read(BLOCK_BYTES)
@@ -118,10 +130,33 @@ def _count_lines(source: Source, encoding: str) -> int:
                 raise _Undecodable(max(0, offset + exc.start), exc.object[exc.start : exc.start + 1]) from None
             lines += chunk.count("\n")
             last = chunk[-1:] or last
+            quoted = quoted or '"' in chunk
+            if in_bytes and block:
+                feeds = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+                if not len(feeds):
+                    current += len(block)
+                else:
+                    inner = int((np.diff(feeds) - 1).max()) if len(feeds) > 1 else 0
+                    longest = max(longest, current + int(feeds[0]), inner)
+                    current = len(block) - int(feeds[-1]) - 1
+            elif chunk and not in_bytes:
+                if "\n" not in chunk:
+                    current += len(chunk)
+                else:
+                    head, _, rest = chunk.partition("\n")
+                    body, _, tail = rest.rpartition("\n")
+                    inner = max(map(len, body.split("\n")), default=0) if body else 0
+                    longest = max(longest, current + len(head), inner)
+                    current = len(tail)
             if not block:
                 break
             offset += len(block)
-    return lines + (1 if last and last != "\n" else 0)
+    longest = max(longest, current)
+    return lines + (1 if last and last != "\n" else 0), longest, quoted
+
+
+#: codecs names whose every byte 10 is a line feed and that use at least one byte per character.
+_ASCII_COMPATIBLE = {"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "latin-1", "ascii"}
 
 
 def text_handle(source: Source, encoding: str) -> io.TextIOWrapper:

@@ -1,0 +1,129 @@
+"""Store URLs for tests that run on SQLite and on PostgreSQL.
+
+``db_url`` is parametrised: a SQLite file in the test's folder, and a fresh schema on the
+PostgreSQL server named by $WHYTREND_TEST_PG_URL (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``), reached through ``options=-csearch_path``
+in the URL and dropped after the test, because that database is shared. The PostgreSQL case is
+skipped, with a message naming WHYTREND_TEST_PG_URL, when psycopg is missing or no server answers.
+
+Import the fixture into a test module: ``from store_urls import db_url  # noqa: F401``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+
+log = logging.getLogger(__name__)
+
+PG_ENV = "WHYTREND_TEST_PG_URL"
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """A URL whose connections use a new, empty schema (dropped on exit); skips the test if no server."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    base = make_url(os.environ.get(PG_ENV) or DEFAULT_PG_URL)
+    shown = base.render_as_string(hide_password=True)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip(f"psycopg is not installed (pip install 'psycopg[binary]>=3.1'), so the PostgreSQL case "
+                    f"cannot run against {PG_ENV}={shown}")
+    admin = create_engine(base, poolclass=NullPool, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: no server to test against
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server answers at {PG_ENV}={shown} ({type(exc).__name__}); "
+                    f"set {PG_ENV} to a server's SQLAlchemy URL to run the PostgreSQL case")
+    schema = f"whytrend_test_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        try:
+            with admin.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '20s'"))
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        except Exception:  # noqa: BLE001 - report, but do not hide the test's own result
+            log.exception("could not drop test schema %s", schema)
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A URL for an empty store: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    with fresh_pg_schema() as url:
+        yield url
+
+
+#: a small DWP hierarchy (England, two regions, three areas) and two metrics, shared by the
+#: concurrency and metadata tests; each appends its own sources
+SMALL_HIERARCHY = """
+[[department]]
+code = "DWP"
+name = "Department for Work and Pensions"
+
+[[area]]
+code = "E"
+name = "England"
+level = "country"
+
+[[area]]
+code = "R1"
+name = "North"
+level = "region"
+parent = "E"
+
+[[area]]
+code = "R2"
+name = "West"
+level = "region"
+parent = "E"
+
+[[area]]
+code = "A1"
+name = "Area one"
+level = "la"
+parent = "R1"
+
+[[area]]
+code = "A2"
+name = "Area two"
+level = "la"
+parent = "R1"
+
+[[area]]
+code = "A3"
+name = "Area three"
+level = "la"
+parent = "R2"
+
+[[metric]]
+code = "caseload"
+name = "Caseload"
+department = "DWP"
+unit = "households"
+
+[[metric]]
+code = "award"
+name = "Average award"
+department = "DWP"
+unit = "£ per month"
+aggregation = "mean"
+
+"""
