@@ -26,10 +26,10 @@ from typing import Any, Callable, Mapping
 
 from . import analysis_ids as aid
 from . import ids
+from .auth import NO_METRIC_ACCESS, has_role
 
 log = logging.getLogger(__name__)
 
-NO_METRIC_ACCESS = "You do not have access to this metric."
 NO_DRIVER_ACCESS = "You do not have access to this driver: it belongs to a department that does not share it with yours."
 ROLE_PREFIXES = (("upload-", "admin"), ("lab-", "analyst"))
 PAGES_PREFIX = "_pages_"
@@ -176,17 +176,6 @@ def shaped(fields: Mapping[str, Rule], *, required: bool = False) -> Rule:
     return rule
 
 
-def url_search(value: Any, viewer: Viewer) -> None:
-    """A page's query string: bounded, and any metric it names one the user may see."""
-    text(2048)(value, viewer)
-    if value:
-        from urllib.parse import parse_qsl
-
-        for key, item in parse_qsl(value.lstrip("?"), keep_blank_values=True):
-            if key == "metric":
-                metric(item, viewer)
-
-
 def path(value: Any, viewer: Viewer) -> None:
     """A page's path: text starting with '/' (Dash's router refuses anything else with a server error)."""
     text(2048)(value, viewer)
@@ -329,7 +318,7 @@ def check_callback(payload: Any, viewer: Viewer, callback_map: Mapping[str, dict
             items.extend(_matched(spec, item))
     for ident in _all_ids(payload):
         for prefix, role in ROLE_PREFIXES:
-            if re.search(r'(?:^|[."])' + re.escape(prefix), ident) and not _has_role(viewer.role, role):
+            if re.search(r'(?:^|[."])' + re.escape(prefix), ident) and not has_role(viewer, role):
                 raise Refusal(403, f"This needs the {role} role.")
     for ident, prop, value in items:
         rule = RULES.get((ident, prop))
@@ -385,10 +374,4 @@ def _id_matches(ident: Any, pattern: dict) -> bool:
         elif ident[key] != want:
             return False
     return True
-
-
-def _has_role(role: str, needed: str) -> bool:
-    from .auth import ROLES
-
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 

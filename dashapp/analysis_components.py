@@ -267,19 +267,9 @@ def authorise_job(purpose: str, ticket) -> dict:
     user = get_user(state.get_store(), ticket["user"])
     if user is None or not auth.has_role(user, JOB_ROLES[purpose]):
         raise JobRefused("You do not have access to this job.")
-    viewer = access.Viewer(username=user.username, role=user.role, metrics=frozenset(auth.allowed_metrics(user)),
-                           drivers=auth.visible_drivers(user.department), known=frozenset(auth.all_metric_codes()),
-                           ticket_key=b"")
     try:
-        access.check_job_fields(purpose, fields, viewer)
+        access.check_job_fields(purpose, fields, auth.viewer_for(user))
     except access.Refusal as refusal:
         raise JobRefused(refusal.message) from None
     return fields
 
-
-def job_store():
-    """A store of its own for a background job (a forked process must not use the parent's pooled
-    connections)."""
-    from loaders import Store
-
-    return Store(state.settings().db)

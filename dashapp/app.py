@@ -47,16 +47,10 @@ def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     state.configure(settings)
-    store = state.get_store()
 
     server = flask.Flask("dashapp", static_folder=None)
-    secret = settings.secret_key or os.environ.get("WHYTREND_SECRET_KEY")
-    if not secret:
-        from loaders.accounts import session_secret
-
-        secret = session_secret(store)
     server.config.update(
-        SECRET_KEY=secret,
+        SECRET_KEY=state.app_secret(),
         SESSION_COOKIE_NAME="whytrend_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -448,14 +448,20 @@ def callback_refusal(payload: Any, user):
     from . import access
 
     dash_app = flask.current_app.extensions.get("whytrend_dash")
-    viewer = access.Viewer(username=user.username, role=user.role, metrics=frozenset(allowed_metrics(user)),
-                           drivers=visible_drivers(user.department), known=frozenset(all_metric_codes()),
-                           ticket_key=job_ticket_key())
     try:
-        access.check_callback(payload, viewer, dash_app.callback_map if dash_app is not None else {})
+        access.check_callback(payload, viewer_for(user), dash_app.callback_map if dash_app is not None else {})
     except access.Refusal as refusal:
         return refusal
     return None
+
+
+def viewer_for(user):
+    """What the callback guard and background jobs know of ``user``: role, metrics, drivers."""
+    from .access import Viewer
+
+    return Viewer(username=user.username, role=user.role, metrics=frozenset(allowed_metrics(user)),
+                  drivers=visible_drivers(user.department), known=frozenset(all_metric_codes()),
+                  ticket_key=job_ticket_key())
 
 
 @state.cached(lambda department: ("visible-drivers", department))
@@ -486,16 +492,9 @@ def _active_drivers(metric: str) -> tuple[str, ...]:
 
 def job_ticket_key() -> bytes:
     """The key job tickets are signed with, derived from the app's secret."""
-    import os
-
     from .jobs import ticket_key
 
-    secret = state.settings().secret_key or os.environ.get("WHYTREND_SECRET_KEY")
-    if not secret:
-        from loaders.accounts import session_secret
-
-        secret = session_secret(state.get_store())
-    return ticket_key(secret)
+    return ticket_key(state.app_secret())
 
 
 #: the policy's fixed part; script hashes of Dash's inline scripts are added per app

@@ -93,6 +93,17 @@ def get_store() -> "Store":
     return store
 
 
+def app_secret() -> str:
+    """The secret that signs session cookies and job tickets: ``Settings.secret_key``, else
+    $WHYTREND_SECRET_KEY, else the one kept in the store (made once, shared by every worker)."""
+    configured = settings().secret_key or os.environ.get("WHYTREND_SECRET_KEY")
+    if configured:
+        return configured
+    from loaders.accounts import session_secret
+
+    return session_secret(get_store())
+
+
 def _forget_parent_connections() -> None:
     """In a forked child: drop the parent's pooled connections without closing them (closing would
     end the parent's PostgreSQL sessions); the child opens its own (see :func:`get_store`)."""

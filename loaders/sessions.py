@@ -42,7 +42,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from . import schema as s
@@ -155,13 +155,6 @@ def revoke_sessions_in(conn: Connection, username: str) -> int:
     """:func:`revoke_sessions` inside the caller's transaction (so a password change and the
     revocation commit together). Returns how many sessions ended."""
     return int(conn.execute(delete(s.sessions).where(s.sessions.c.username == username)).rowcount or 0)
-
-
-def count_sessions(store: Store, username: str) -> int:
-    """How many session rows ``username`` has (live or not yet pruned)."""
-    with store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(s.sessions)
-                                .where(s.sessions.c.username == username)).scalar() or 0)
 
 
 def prune(store: Store, *, max_age_seconds: float, idle_seconds: float, now: float | None = None) -> int:

@@ -10,7 +10,7 @@ Several processes may use one store at once (app workers, a `whytrend load` besi
 * Migrations and loads write inside :meth:`Store.writing`: on SQLite ``BEGIN IMMEDIATE`` (the
   file's one write lock, taken before anything is read), on PostgreSQL a transaction-level
   advisory lock; a process that finds the lock taken waits (up to :attr:`Store.write_wait`).
-* One load per source at a time: :meth:`Store.source_lease` holds a row of ``load_locks``.
+* One load per source at a time: :meth:`Store.take_lease` holds a row of ``load_locks``.
 """
 from __future__ import annotations
 
@@ -329,22 +329,14 @@ class Store:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
 
     # ------------------------------------------------------------- load lease
-    @contextmanager
-    def source_lease(self, source_id: str, *, timeout: float | None = None) -> Iterator["LoadLease"]:
-        """Hold the load lease of ``source_id`` (a row of ``load_locks``) for the ``with`` block.
+    def take_lease(self, source_id: str, *, timeout: float | None = None) -> "LoadLease":
+        """Take the load lease of ``source_id`` (a row of ``load_locks``); give it back with
+        :meth:`release_lease` in a ``finally``.
 
         Taken in its own short transaction, so a second process loading the same source sees it at
-        once and fails with :class:`SourceBusyError`, writing nothing; released when the block ends,
-        however it ends. A lease older than ``timeout`` seconds (default $WHYTREND_LOAD_LOCK_TIMEOUT,
-        else 6 hours), or held by a process of this host that no longer exists, is taken over."""
-        lease = self.take_lease(source_id, timeout=timeout)
-        try:
-            yield lease
-        finally:
-            self.release_lease(lease)
-
-    def take_lease(self, source_id: str, *, timeout: float | None = None) -> "LoadLease":
-        """Take the load lease of ``source_id`` (see :meth:`source_lease`); pair with :meth:`release_lease`."""
+        once and fails with :class:`SourceBusyError`, writing nothing. A lease older than ``timeout``
+        seconds (default $WHYTREND_LOAD_LOCK_TIMEOUT, else 6 hours), or held by a process of this host
+        that no longer exists, is taken over."""
         timeout = _env_seconds("WHYTREND_LOAD_LOCK_TIMEOUT", DEFAULT_LOAD_LOCK_TIMEOUT) if timeout is None else timeout
         t = s.load_locks
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import time
 
@@ -351,7 +350,6 @@ def test_job_results_are_json_and_a_planted_pickle_is_refused(tmp_path, monkeypa
     monkeypatch.setenv("WHYTREND_PROBE_MARKER", str(marker))
     attacker = diskcache.Cache(str(folder))  # the default Disk pickles
     attacker.set("planted", _Exploit())
-    assert pickle.loads(pickle.dumps(1)) == 1
     with pytest.raises(ValueError, match="refusing a pickled entry"):
         manager.handle.get("planted")
     assert not marker.exists()

@@ -430,7 +430,7 @@ def compute_explanation(request: dict, set_progress=None) -> dict:
     report = set_progress or (lambda value: None)
     report(ac.progress_values(1, 10, "Reading the data and the driver model"))
     try:
-        explain_change(ac.job_store(), request["metric"], request["from"], request["to"], area=request["area"],
+        explain_change(state.get_store(), request["metric"], request["from"], request["to"], area=request["area"],
                        by=request["by"])
     except WhytrendError as exc:
         return {"key": key, "error": str(exc)}

@@ -444,7 +444,7 @@ def fit_job(request: dict, set_progress=None) -> tuple:
         report(ac.progress_values(round(shown[0]), 100, text))
 
     try:
-        version = fit_driver_model(ac.job_store(), request["metric"], drivers=tuple(request["drivers"]),
+        version = fit_driver_model(state.get_store(), request["metric"], drivers=tuple(request["drivers"]),
                                    kind=request["kind"], pseudo_drivers=tuple(request["pseudo"]),
                                    tune_hyperparameters=bool(request["tune"]), progress=progress, activate=False)
     except WhytrendError as exc:
@@ -503,7 +503,7 @@ def activate_job(request: dict, set_progress=None) -> tuple:
     report = set_progress or (lambda value: None)
     report(ac.progress_values(1, 10, f"Making version {request['version']} active"))
     try:
-        summary = activate_model(ac.job_store(), request["metric"], int(request["version"]))
+        summary = activate_model(state.get_store(), request["metric"], int(request["version"]))
     except WhytrendError as exc:
         return message(str(exc), "error"), None
     report(ac.progress_values(10, 10, "Done"))
