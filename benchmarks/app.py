@@ -72,10 +72,10 @@ def free_port() -> int:
 
 
 def prepare_demo(folder: Path) -> Path:
-    from dashapp.cli import ensure_demo_users
+    from explain import ensure_demo_users
     from explain import precompute
     from loaders import Store
-    from loaders.demo_load import run_demo
+    from loaders.demo import run_demo
 
     db = folder / "demo.db"
     store = Store(db)

@@ -12,6 +12,8 @@ from typing import Sequence
 import dash_bootstrap_components as dbc
 from dash import html
 
+from loaders.errors import AccessDenied
+
 from . import state
 from .analysis_ids import metric_group, progress_parts
 from .components import radio_fieldset
@@ -191,12 +193,10 @@ def progress_block(prefix: str, label: str, *, cancel_id: str | None = None) -> 
     return html.Div(children, id=part["block"], className="progress-block", hidden=True)
 
 
-def progress_values(done: int, total: int, message: str) -> tuple[dict, str, str]:
-    """(bar style, aria-valuenow, status text) for ``set_progress``."""
-    from .presenters_analysis import progress_state
-
-    pct, text = progress_state(done, total, message)
-    return {"width": f"{pct}%"}, str(pct), text
+def progress_values(stage) -> tuple[dict, str, str]:
+    """(bar style, aria-valuenow, status text) for ``set_progress`` from an :class:`explain.Stage`."""
+    pct = stage.percent
+    return {"width": f"{pct}%"}, str(pct), f"{stage.label} ({pct}%)"
 
 
 @state.cached(lambda metric: ("analysis-provenance", metric))
@@ -247,7 +247,7 @@ def issue_job(purpose: str, fields: dict) -> dict:
 
     user = auth.current_user()
     if user is None:
-        raise auth.AccessDenied("You are not signed in. Sign in to continue.")
+        raise AccessDenied("You are not signed in. Sign in to continue.")
     chosen = {k: fields.get(k) for k in PURPOSE_FIELDS[purpose]}
     return issue_ticket(auth.job_ticket_key(), purpose, user.username, chosen)
 

@@ -10,7 +10,7 @@ import logging
 import os
 from pathlib import Path
 
-from . import state
+from . import dash_internals, state
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None):
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 * 4 // 3 + 1024 * 1024,  # base64 in JSON
     )
     manager = jobs.make_manager(settings.cache_dir)  # JSON only, in a private folder: nothing is unpickled
-    _reset_dash_globals()
+    dash_internals.reset_registries()
     components.register_callbacks()
     app = dash.Dash(
         "dashapp",
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None):
     # checks a callback against the app's callbacks
     server.extensions["whytrend_dash"] = app
     auth.init_app(server, settings)
-    _adopt_callbacks(app)
+    dash_internals.adopt_callbacks(app)
     guard_pages()
     app.whytrend_settings = settings
     return app
@@ -124,29 +124,4 @@ def guard_pages() -> None:
         guarded = auth.guard_layout(current, auth.page_role(page))
         guarded._whytrend_guarded = True  # type: ignore[attr-defined]
         page["layout"] = guarded
-
-
-# Dash keeps ``@callback``s and pages in module-level registries and hands them to the first app
-# that serves a request. So that every app built in one process (tests build several) has exactly
-# its own pages and callbacks: clear the registries before building, then take what the pages
-# registered at once. (Uses Dash internals: dash._callback.GLOBAL_*, Dash._callback_list.)
-def _reset_dash_globals() -> None:
-    import dash
-    from dash import _callback
-
-    _callback.GLOBAL_CALLBACK_LIST.clear()
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_INLINE_SCRIPTS.clear()
-    dash.page_registry.clear()
-
-
-def _adopt_callbacks(app) -> None:
-    from dash import _callback
-
-    for key in list(_callback.GLOBAL_CALLBACK_MAP):
-        app.callback_map[key] = _callback.GLOBAL_CALLBACK_MAP.pop(key)
-    app._callback_list.extend(_callback.GLOBAL_CALLBACK_LIST)
-    _callback.GLOBAL_CALLBACK_LIST.clear()
-    app._inline_scripts.extend(_callback.GLOBAL_INLINE_SCRIPTS)
-    _callback.GLOBAL_INLINE_SCRIPTS.clear()
 

@@ -1,6 +1,6 @@
 """Sign-in, roles and department scoping, enforced on the server.
 
-Roles (``loaders.accounts.ROLES``, each includes the ones before it):
+Roles (``loaders.vocabulary.ROLES``, each includes the ones before it):
 
 =========  ===============================================================================
 viewer     Summary, Trends, Explain, Metrics (documentation)
@@ -41,11 +41,13 @@ import secrets
 from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
-from . import state
+from loaders.errors import AccessDenied, WhytrendError
+from loaders.vocabulary import role_at_least
+
+from . import dash_internals, state
 
 log = logging.getLogger(__name__)
 
-ROLES = ("viewer", "analyst", "admin")
 NO_METRIC_ACCESS = "You do not have access to this metric."
 METRIC_KEYS = frozenset({"metric", "metrics", "metric_code"})
 #: pages that need more than a viewer, by path prefix (a page may also pass ``role=`` to register_page)
@@ -55,10 +57,6 @@ PUBLIC_PREFIXES = ("/assets/",)
 #: the Flask session key holding the server-side session id (see :func:`current_user`)
 SESSION_KEY = "sid"
 _MAX_NODES = 20_000
-
-
-class AccessDenied(PermissionError):
-    """The signed-in user may not see or do this (the message can be shown to them)."""
 
 
 # ----------------------------------------------------------------------------------- who
@@ -132,7 +130,7 @@ def _address() -> str:
 
 
 def has_role(user, role: str) -> bool:
-    return user is not None and ROLES.index(user.role) >= ROLES.index(role)
+    return user is not None and role_at_least(user.role, role)
 
 
 @state.cached(lambda: "all-metrics")
@@ -158,20 +156,20 @@ def can_see_metric(metric: str) -> bool:
 
 
 def require_metric(metric: str) -> None:
-    """Raise PermissionError unless the current user may see ``metric`` (unknown codes too,
+    """Raise AccessDenied unless the current user may see ``metric`` (unknown codes too,
     so the message does not reveal which codes exist elsewhere)."""
     if not can_see_metric(metric):
-        raise PermissionError(f"You do not have access to this metric ('{metric}'). "
+        raise AccessDenied(f"You do not have access to this metric ('{metric}'). "
                               "Choose one of your metrics from the Metrics page.")
 
 
 def require_role(role: str) -> None:
-    """Raise PermissionError unless the current user has at least ``role``."""
+    """Raise AccessDenied unless the current user has at least ``role``."""
     user = current_user()
     if user is None:
-        raise PermissionError("You are not signed in. Sign in to continue.")
+        raise AccessDenied("You are not signed in. Sign in to continue.")
     if not has_role(user, role):
-        raise PermissionError(f"You do not have access to this: it needs the {role} role "
+        raise AccessDenied(f"You do not have access to this: it needs the {role} role "
                               f"(you are signed in as {'an' if user.role[0] in 'aeiou' else 'a'} {user.role}).")
 
 
@@ -231,8 +229,6 @@ def guard_layout(layout: Callable | Any, role: str) -> Callable:
     """Wrap a page's layout: check the role and any metric named in the URL before rendering."""
     from dash import html
 
-    from loaders.errors import WhytrendError
-
     from .components import GENERIC_ERROR, message
 
     def guarded(**query):
@@ -250,7 +246,7 @@ def guard_layout(layout: Callable | Any, role: str) -> Callable:
             return layout
         try:
             return layout(**query)
-        except (WhytrendError, PermissionError) as exc:
+        except WhytrendError as exc:
             return html.Div([html.H1("This page could not be shown"), message(str(exc), "error")], className="page")
         except Exception:  # noqa: BLE001 - a page's bug must not blank the app
             log.exception("layout of a page failed for %s", user.username)
@@ -508,7 +504,7 @@ def content_security_policy(server) -> str:
     site (inline styles allowed: Dash and Plotly set style attributes), no plugins, no framing."""
     dash_app = server.extensions.get("whytrend_dash")
     hashes = server.extensions.get("whytrend_csp_hashes")
-    if hashes is None and dash_app is not None and getattr(dash_app, "_got_first_request", {}).get("setup_server"):
+    if hashes is None and dash_app is not None and dash_internals.has_set_up(dash_app):
         hashes = server.extensions["whytrend_csp_hashes"] = " ".join(dash_app.csp_hashes())
     return CSP.format(hashes=" " + hashes if hashes else "")
 

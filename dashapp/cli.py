@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from loaders.errors import WhytrendError
+from loaders.vocabulary import MODEL_KINDS, ROLES
 
 log = logging.getLogger("whytrend")
 
@@ -60,18 +61,18 @@ def load(manifest: Path, db: str | None, only: tuple[str, ...], no_precompute: b
     Source paths must stay inside the manifest's folder unless a folder is allowed with --allow-dir;
     file sizes, rows, columns, downloads and timeouts are limited by WHYTREND_MAX_* settings (README).
     """
-    from loaders import load_manifest_file
+    from explain import load_and_refresh
 
-    store = _store(db)
-    outcomes = load_manifest_file(store, manifest, only=only or None, on_source=_print_outcome,
-                                  allowed_dirs=allow_dirs)
-    if not no_precompute and any(o.status == "loaded" for o in outcomes):
-        _precompute(store)
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
+    result = load_and_refresh(_store(db), manifest, only=only or None, allowed_dirs=allow_dirs,
+                              on_source=_print_outcome, refresh_explanations=not no_precompute, workers=2)
+    if result.refreshed is not None:
+        click.echo(f"explanations refreshed for the {len(result.affected)} metrics the load changed: {result.refreshed}")
+    if result.failed:
+        n = len(result.outcomes)
         raise click.ClickException(
-            f"{len(failed)} of {len(outcomes)} source{'s' if len(outcomes) != 1 else ''} failed and wrote nothing: "
-            + ", ".join(o.source_id for o in failed) + ". Earlier vintages are untouched; fix the problems above and load again.")
+            f"{len(result.failed)} of {n} source{'s' if n != 1 else ''} failed and wrote nothing: "
+            + ", ".join(o.source_id for o in result.failed)
+            + ". Earlier vintages are untouched; fix the problems above and load again.")
 
 
 def _print_outcome(outcome) -> None:
@@ -93,13 +94,6 @@ def _print_outcome(outcome) -> None:
         click.echo(f"        {reason}")
 
 
-def _precompute(store) -> None:
-    from explain import precompute
-
-    summary = precompute(store, workers=2)
-    click.echo(f"explanations refreshed: {summary}")
-
-
 @main.command()
 @click.argument("metric")
 @click.option("--from", "period_from", required=True, help="Start period, e.g. 2024-01, 2023-24, 2024-Q1.")
@@ -119,7 +113,7 @@ def explain(metric: str, period_from: str, period_to: str, area: str | None, by:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     click.echo(result.narrative)
-    from explain.narrative import signed
+    from explain.numbers import signed
 
     for title, rows in (("Drivers", [(d.driver, d.contribution) for d in result.drivers]),
                         ("Formula components", [(c.component, c.contribution) for c in result.components]),
@@ -135,37 +129,36 @@ def explain(metric: str, period_from: str, period_to: str, area: str | None, by:
 @main.command()
 @click.argument("metric")
 @click.option("--drivers", default=None, help="Comma-separated driver metric codes (default: the manifest's [[model]]).")
-@click.option("--kind", type=click.Choice(["linear", "gradient_boosting"]), default=None)
+@click.option("--kind", type=click.Choice(MODEL_KINDS), default=None)
 @click.option("--pseudo-drivers", default=None, help="Comma-separated: trend, seasonality.")
 @click.option("--tune", is_flag=True, help="Search hyperparameters with the same time-aware splits.")
 @click.option("--db", default=None, help=DB_HELP)
 def fit(metric: str, drivers: str | None, kind: str | None, pseudo_drivers: str | None, tune: bool,
         db: str | None) -> None:
     """Fit (and optionally tune) the driver model of METRIC and save a new version."""
-    from explain import fit_driver_model, precompute
+    from explain import fit_and_refresh
 
-    store = _store(db)
-    version = fit_driver_model(
-        store, metric, drivers=_split(drivers), kind=kind, pseudo_drivers=_split(pseudo_drivers),
-        tune_hyperparameters=tune, progress=lambda done, total, message: log.info("%s (%d/%d)", message, done, total))
-    scores = version.scores
+    change = fit_and_refresh(_store(db), metric, drivers=_split(drivers), kind=kind,
+                             pseudo_drivers=_split(pseudo_drivers), tune=tune,
+                             progress=lambda stage: log.info("%s (%d%%)", stage.label, stage.percent))
+    version, scores = change.version, change.version.scores
     click.echo(f"{metric}: model version {version.version} ({version.kind}) on drivers {', '.join(version.drivers)}"
                f"{' + ' + ', '.join(version.pseudo_drivers) if version.pseudo_drivers else ''}")
     click.echo(f"  time-aware CV ({scores.get('n_splits')} expanding-window splits): R² {scores.get('r2'):.3f}, "
                f"MAE {scores.get('mae'):,.4g}; naive baseline (last value) R² {scores.get('baseline_r2'):.3f}, "
                f"MAE {scores.get('baseline_mae'):,.4g}")
     click.echo(f"  data vintage {version.data_vintage}, training data sha256 {version.training_hash[:12]}")
-    click.echo(f"  explanations refreshed: {precompute(store, metrics=[metric])}")
+    click.echo(f"  explanations refreshed: {change.refreshed}")
 
 
 @main.group()
 def users() -> None:
-    """Manage who can sign in to the app (roles: viewer, analyst, admin)."""
+    """Manage who can sign in to the app (roles: viewer, analyst, admin: each can do what the ones before it can)."""
 
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["viewer", "analyst", "admin"]), default="viewer", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
 @click.option("--department", default=None, help="Department code; the user then sees only its metrics.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="At least 8 characters (prompted when omitted).")
@@ -264,51 +257,24 @@ def loads(source: str, db: str | None) -> None:
 @click.option("--port", default=8050, show_default=True, type=int)
 def demo(db: str | None, directory: Path, no_serve: bool, host: str, port: int) -> None:
     """Write the bundled demo data, load it through the real loaders (two vintages), and serve the app."""
-    from loaders.demo_load import run_demo
+    from explain import set_up_demo
 
     store = _store(db)
-    summary = run_demo(store, directory, on_source=_print_outcome)
-    _precompute(store)
-    for line in summary.lines():
+    demo_set_up = set_up_demo(store, directory, on_source=_print_outcome)
+    click.echo(f"explanations refreshed: {demo_set_up.refreshed}")
+    for line in demo_set_up.lines:
         click.echo(line)
-    _print_demo_users(ensure_demo_users(store))
+    _print_demo_users(demo_set_up.users)
     if not no_serve:
         _serve(store, host, port, debug=False, workers=2)
 
 
-#: (user name, password, role, department) of the demo's sign-ins; fixed so the demo is easy to try.
-DEMO_USERS = (
-    ("admin", "whytrend-admin", "admin", None),
-    ("analyst", "whytrend-analyst", "analyst", None),
-    ("treasury", "whytrend-treasury", "viewer", None),
-    ("dwp", "whytrend-dwp", "viewer", "DWP"),
-    ("nhs", "whytrend-nhs", "viewer", "DHSC"),
-)
-
-
-def ensure_demo_users(store) -> list[tuple[str, str, str, str | None, bool]]:
-    """Create the demo users that do not exist yet (existing accounts are never changed).
-
-    Returns (user name, password, role, department, created) for each; the password shown for a
-    user that already existed is the demo's default, which may have been changed since."""
-    from loaders.accounts import add_user, get_user
-
-    out = []
-    for username, password, role, department in DEMO_USERS:
-        created = False
-        if get_user(store, username) is None:
-            add_user(store, username, password, role=role, department=department)
-            created = True
-        out.append((username, password, role, department, created))
-    return out
-
-
 def _print_demo_users(users) -> None:
     click.echo("\nDemo sign-ins (demo data only; never use these passwords for real data):")
-    for username, password, role, department, created in users:
-        scope = f"{department} metrics only" if department else "all departments"
-        note = "" if created else "  (already existed; password unchanged)"
-        click.echo(f"  {username:<9} password {password:<18} {role:<8} {scope}{note}")
+    for user in users:
+        scope = f"{user.department} metrics only" if user.department else "all departments"
+        note = "" if user.created else "  (already existed; password unchanged)"
+        click.echo(f"  {user.username:<9} password {user.password:<18} {user.role:<8} {scope}{note}")
 
 
 @main.command()

@@ -23,6 +23,7 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html, no_updat
 from dash.exceptions import PreventUpdate
 
 from loaders.errors import WhytrendError
+from loaders.vocabulary import WHOLE_AREA_NAME, is_whole
 
 from . import ids
 from .presenters import frame_to_csv, table_rows
@@ -53,7 +54,7 @@ def message(text: Any, kind: str = "info", *, title: str | None = None) -> html.
 def error_boundary(fn: Callable) -> Callable:
     """Wrap a callback so a user error shows as a message in its FIRST output (others unchanged).
 
-    ``WhytrendError`` and ``PermissionError`` show their own text; any other exception is
+    ``WhytrendError`` (``AccessDenied`` among them) shows its own text; any other exception is
     logged with its traceback and shows a generic message. ``PreventUpdate`` passes through.
     Put it under ``@callback``::
 
@@ -68,7 +69,7 @@ def error_boundary(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except PreventUpdate:
             raise
-        except (WhytrendError, PermissionError) as exc:
+        except WhytrendError as exc:
             return _first_output(message(str(exc), "error"))
         except Exception:  # noqa: BLE001 - the boundary: log, then show something humane
             log.exception("callback %s failed", getattr(fn, "__name__", fn))
@@ -127,7 +128,7 @@ def area_picker(id_prefix: str, areas, value: str) -> html.Div:
 
     from .presenters import area_label
 
-    whole = value in (None, "", WHOLE, "ALL")
+    whole = is_whole(value)
     chosen = None if whole else areas.by_code.get(value)
     levels = {"country": 0, "region": 1}
     ordered = sorted((a for a in areas.areas if a.code != WHOLE),
@@ -136,7 +137,7 @@ def area_picker(id_prefix: str, areas, value: str) -> html.Div:
     search_id = ids.area_search(id_prefix)
     return html.Div([
         radio_fieldset(ids.area_scope(id_prefix), "Area",
-                       [{"label": "All areas (the whole)", "value": "whole"},
+                       [{"label": f"{WHOLE_AREA_NAME} (the whole)", "value": "whole"},
                         {"label": "A region or area", "value": "area"}],
                        "whole" if whole else "area"),
         html.Div([

@@ -15,7 +15,10 @@ from typing import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from .presenters_analysis import (MAX_COMPARE, UNEXPLAINED, Part, period_name, short_number, signed_short)
+from explain.numbers import short_number, signed_short
+
+from .presenters_parts import UNEXPLAINED, Part, period_name
+from .presenters_queries import MAX_COMPARE
 
 # ----------------------------------------------------------------------------- colours
 DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = (
@@ -270,7 +273,7 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
 
 
 def _revision_points(trend, latest, as_first_published: bool) -> list[tuple[int, float]]:
-    from .presenters_analysis import revised
+    from .presenters_trends import revised
 
     out = []
     if as_first_published:

@@ -35,7 +35,7 @@ def card_part(card_id: str, part: str) -> str:
 
 # --- area picker (dashapp.components.area_picker)
 def area_scope(id_prefix: str) -> str:
-    """The 'All areas' / 'A region or area' radio (values 'whole' | 'area')."""
+    """The whole / 'A region or area' radio (values 'whole' | 'area')."""
     return f"{id_prefix}-scope"
 
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from explain.narrative import format_change, format_value, is_percent  # noqa: F401  (re-exported)
+from loaders.vocabulary import WHOLE_AREA
+from explain.numbers import format_change, format_value, is_percent, pct_text, percent_change
 
 __all__ = [
     "ChangeView", "FREQ_WORDS", "HeadlineView", "SPC_LABELS", "SourceSpecError", "area_from_picker", "area_label",
-    "arrow_and_colour", "change_text", "comparison_phrase", "date_text", "explain_href", "format_change",
-    "format_value", "formula_names", "frame_to_csv", "grade_reasons", "headline_view", "neutralise_csv_cell",
-    "parse_query", "pct_text", "percent_change", "problem_rows", "source_from_spec", "sparkline_points",
+    "arrow_and_colour", "change_text", "comparison_phrase", "date_text", "explain_href", "frame_to_csv",
+    "grade_reasons", "headline_view", "neutralise_csv_cell",
+    "parse_query", "problem_rows", "source_from_spec", "sparkline_points",
     "sparkline_text", "table_rows", "upload_suffix",
 ]
 
@@ -125,21 +126,6 @@ def arrow_and_colour(change: float | None, higher_is_better: bool | None) -> tup
     if higher_is_better is None:
         return arrow, "neutral"
     return arrow, "good" if (change > 0) == bool(higher_is_better) else "bad"
-
-
-def percent_change(new: float | None, old: float | None) -> float | None:
-    """Percentage change from ``old`` to ``new`` (None when undefined)."""
-    if new is None or old is None or old == 0 or not math.isfinite(new) or not math.isfinite(old):
-        return None
-    return (new - old) / abs(old) * 100.0
-
-
-def pct_text(pct: float) -> str:
-    """A percentage change's size: '3.1%', 'less than 0.1%' (never a misleading '0.0%')."""
-    size = abs(pct)
-    if 0 < size < 0.05:
-        return "less than 0.1%"
-    return f"{size:.1f}%"
 
 
 FREQ_WORDS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "FQ": "quarter", "Y": "year",
@@ -291,7 +277,7 @@ def date_text(iso: str | None) -> str:
     return text
 
 
-def explain_href(metric: str, period_from: str | None, period_to: str | None, area: str = "ALL") -> str:
+def explain_href(metric: str, period_from: str | None, period_to: str | None, area: str = WHOLE_AREA) -> str:
     """The Explain page's shareable URL for a movement."""
     query = {"metric": metric, "area": area}
     if period_from:
@@ -425,11 +411,6 @@ def problem_rows(report_dict: Mapping[str, Any]) -> list[dict[str, str]]:
                      "value": str(problem.get("value") or ""),
                      "message": str(problem.get("message") or "")})
     return rows
-
-
-def formula_names(formula: str | None) -> list[str]:
-    """The names a metric formula uses, in order of first use ('a / b * a' -> ['a', 'b'])."""
-    return list(dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula or "")))
 
 
 def grade_reasons(text: str | None) -> list[str]:

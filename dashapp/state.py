@@ -4,14 +4,14 @@
   :class:`loaders.Store` per process for ``settings.db`` (inside a request: the settings of the
   Flask app serving it, so several apps in one process each read their own database).
 * :func:`cached` memoises pure read functions (headline cards, trends, metric lists) keyed by
-  ``key_fn(*args, **kwargs)`` plus the data vintage (``store.latest_load_id()``) and the active
-  model versions, so a new load or a newly activated model is seen at once and pages never
+  ``key_fn(*args, **kwargs)`` plus the store's generation (:meth:`loaders.Store.generation`: the
+  latest load and the latest change of any metric's state, see :mod:`loaders.freshness`), so a
+  load or a model activated by any process is seen by the next request, and pages never
   recompute per request. Values are shared by every user of the process: cache results that
   are the same for everyone and check access *before* calling the cached function.
 
-The vintage is read once per request (kept on ``flask.g``); the model-version part is
-re-read at most every :data:`MODEL_TOKEN_SECONDS` seconds per process, or at once after
-:func:`invalidate` (call it after loading data or activating a model in this process).
+The generation is read once per request (one query, kept on ``flask.g``). This is the app's side
+of whytrend's one cache policy: everything is keyed by data vintage and model version.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import functools
 import os
 import logging
 import threading
-import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
@@ -30,13 +29,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-MODEL_TOKEN_SECONDS = 10.0
 MAX_ENTRIES = 1024  # per cached function
 
 _lock = threading.RLock()
 _settings: "Settings | None" = None
 _stores: dict[tuple[str, int], "Store"] = {}
-_model_tokens: dict[str, tuple[float, tuple]] = {}
 _memos: list["OrderedDict[Hashable, Any]"] = []
 SETTINGS_KEY = "WHYTREND_SETTINGS"  # the Flask config entry create_app sets
 
@@ -108,7 +105,7 @@ def _forget_parent_connections() -> None:
     """In a forked child: drop the parent's pooled connections without closing them (closing would
     end the parent's PostgreSQL sessions); the child opens its own (see :func:`get_store`)."""
     for store in list(_stores.values()):
-        store.engine.dispose(close=False)
+        store.forget_connections()
 
 
 if hasattr(os, "register_at_fork"):
@@ -116,9 +113,9 @@ if hasattr(os, "register_at_fork"):
 
 
 def invalidate() -> None:
-    """Forget every memoised value and model-version token (after a load or model change)."""
+    """Forget every memoised value (tests; a new configuration). Loads and model changes need no call:
+    they change the store's generation, which every memo key carries."""
     with _lock:
-        _model_tokens.clear()
         for memo in _memos:
             memo.clear()
     try:
@@ -131,41 +128,17 @@ def invalidate() -> None:
 
 
 def data_token() -> tuple:
-    """(database, latest load id, active model versions): what a memoised value depends on."""
-    return (settings().db, _latest_load_id(), _active_models())
-
-
-def _latest_load_id() -> int:
+    """(database, store generation): what a memoised value depends on. Read once per request."""
     try:
         import flask
 
         if flask.has_request_context():
             if "whytrend_vintage" not in flask.g:
-                flask.g.whytrend_vintage = get_store().latest_load_id()
-            return flask.g.whytrend_vintage
+                flask.g.whytrend_vintage = get_store().generation()
+            return settings().db, flask.g.whytrend_vintage
     except ImportError:  # pragma: no cover
         pass
-    return get_store().latest_load_id()
-
-
-def _active_models() -> tuple:
-    db = settings().db
-    stamp, token = _model_tokens.get(db, (0.0, ()))
-    now = time.monotonic()
-    if stamp and now - stamp < MODEL_TOKEN_SECONDS:
-        return token
-    from explain import get_version, list_metrics
-
-    store = get_store()
-    versions = []
-    for info in list_metrics(store):
-        version = get_version(store, info.code)
-        if version is not None:
-            versions.append((info.code, version.version))
-    token = tuple(versions)
-    with _lock:
-        _model_tokens[db] = (now, token)
-    return token
+    return settings().db, get_store().generation()
 
 
 def cached(key_fn: Callable[..., Hashable], max_entries: int = MAX_ENTRIES) -> Callable[[Callable], Callable]:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from explain.errors import AdditivityError, ExplainError
-from explain.formula import Formula, parse_formula
+from loaders.formula import Formula, parse_formula
 
 __all__ = ["Accounting", "ComponentContribution", "account", "account_many", "MAX_SHAPLEY_COMPONENTS"]
 

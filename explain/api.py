@@ -1,5 +1,6 @@
-"""The public operations: explain a change, precompute the cache, and the views pages read
-(headline cards and trends). Thin functions over :class:`explain.engine.MetricContext`.
+"""The public reads: explain a change, precompute the cache, and the views pages read (headline
+cards and trends). Thin functions over :class:`explain.engine.MetricContext`; operations that change
+the store and then refresh (load, fit, activate, the demo) are in :mod:`explain.operations`.
 """
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ import multiprocessing as mp
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable
-
 import numpy as np
 
 from loaders import Store
 from loaders.periods import from_key
+from loaders.vocabulary import is_whole
 
 from . import cache
 from .data import (WHOLE, area_tree, events, latest_grade, list_metrics, metric_frame, metric_info, metrics_with_models,
                    resolve_area, resolve_period)
 from .engine import MetricContext
 from .errors import ExplainError
-from .models import activate_version
+from .models import ensure_model
+from .progress import Report, Stage
 from .results import Explanation, Headline, PrecomputeSummary, Trend, TrendPoint
 from .significance import xmr_chart
 
@@ -47,30 +48,32 @@ def explain_change(
     version; otherwise computes it (fitting version 1 of the driver model first when the
     metric has a model spec but no fitted version) and caches it.
     """
-    ctx = MetricContext.load(store, metric, as_at=as_at, fit_if_missing=fit_if_missing)
+    if fit_if_missing:
+        ensure_model(store, metric)
+    ctx = MetricContext.load(store, metric, as_at=as_at)
     code = resolve_area(ctx.tree, area)
     a = resolve_period(ctx.info, period_from, ctx.periods).label
     b = resolve_period(ctx.info, period_to, ctx.periods).label
     cacheable = use_cache and as_at is None
-    model_version = ctx.model_version.version if ctx.model_version else 0
     if cacheable:
-        hit = cache.get(store, metric=metric, area=code, period_from=a, period_to=b, data_vintage=ctx.vintage,
-                        model_version=model_version, by=by)
+        hit = cache.get(store, metric=metric, area=code, period_from=a, period_to=b, by=by)
         if hit is not None:
             return hit
     result = ctx.explain(code, a, b, by=by)
     if cacheable:
-        cache.put_many(store, [result], model_version=model_version)
+        cache.put_many(store, [result], model_version=ctx.state.model_version)
     return result
 
 
 def cached_explanation(store: Store, metric: str, period_from: str, period_to: str, *,
                        area: str | None = None, by: str | None = None) -> Explanation | None:
-    """A precomputed explanation for the current vintage and model, or None (never computes)."""
-    ctx = MetricContext.load(store, metric, fit_if_missing=False)
-    version = ctx.model_version.version if ctx.model_version else 0
-    return cache.get(store, metric=metric, area=resolve_area(ctx.tree, area), period_from=period_from,
-                     period_to=period_to, data_vintage=ctx.vintage, model_version=version, by=by)
+    """A precomputed explanation for the current vintage and model, or None (never computes).
+
+    One key lookup: the entry must carry the metric's current state (loaders.freshness). ``area`` is
+    an area code (None for the whole) and the periods are labels as stored (the pages pass labels
+    they listed); anything else is simply not found."""
+    return cache.get(store, metric=metric, area=None if is_whole(area) else area, period_from=period_from,
+                     period_to=period_to, by=by)
 
 
 def comparison_periods(periods: list[str], freq: str) -> dict[str, tuple[str, str]]:
@@ -103,7 +106,7 @@ def precompute(
     store: Store,
     *,
     metrics: list[str] | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Report | None = None,
     workers: int = 1,
 ) -> PrecomputeSummary:
     """Explain the latest period-on-period and year-on-year movement of every metric for every
@@ -118,7 +121,7 @@ def precompute(
     if workers > 1 and "fork" in mp.get_all_start_methods():
         # models are fitted here first (once), so no two workers fit the same metric
         for code in codes:
-            MetricContext.load(store, code).model_version  # noqa: B018 - fits version 1 where missing
+            ensure_model(store, code)
         context = mp.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             # one metric per task, biggest first, so a slow metric does not leave a core idle
@@ -131,7 +134,7 @@ def precompute(
     else:
         written, done, skipped = _precompute_metrics(store, codes, progress)
     if progress:
-        progress(len(codes), len(codes), "Done")
+        progress(Stage("refresh", len(codes), len(codes), "Done"))
     return PrecomputeSummary(written, done, time.perf_counter() - started, tuple(skipped))
 
 
@@ -145,13 +148,14 @@ def _precompute_metrics(store: Store, codes: list[str], progress) -> tuple[int, 
     written, skipped, done = 0, [], 0
     for index, code in enumerate(codes):
         if progress:
-            progress(index, len(codes), f"Explaining {code}")
+            progress(Stage("refresh", index, len(codes), f"Explaining {code}"))
         try:
+            ensure_model(store, code)
             ctx = MetricContext.load(store, code, tree=tree)
             if ctx.values.empty:
                 continue
             pairs = comparison_periods(ctx.periods, ctx.info.frequency)
-            model_version = ctx.model_version.version if ctx.model_version else 0
+            model_version = ctx.state.model_version
             already = cache.cached_pairs(store, code, data_vintage=ctx.vintage, model_version=model_version)
             results = []
             for area in sorted(ctx._areas_with_values):
@@ -168,12 +172,6 @@ def _precompute_metrics(store: Store, codes: list[str], progress) -> tuple[int, 
             skipped.append(f"{code}: {exc}")
             log.warning("precompute skipped %s: %s", code, exc)
     return written, done, tuple(skipped)
-
-
-def activate_model(store: Store, metric: str, version: int) -> PrecomputeSummary:
-    """Make a model version active and refresh that metric's precomputed explanations."""
-    activate_version(store, metric, version)
-    return precompute(store, metrics=[metric])
 
 
 def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:

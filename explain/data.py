@@ -1,25 +1,25 @@
-"""Read-only access to the store for the engine and the app (the only explain module that
-touches SQLAlchemy). Everything returns plain DataFrames or result objects.
+"""Read-only access to the store for the engine and the app. Everything returns plain DataFrames
+or result objects; the SQL itself lives in ``loaders`` (:class:`loaders.Store`,
+:mod:`loaders.catalogue`): no module of ``explain`` imports SQLAlchemy.
 """
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 
-from loaders import Store
-from loaders import schema as s
+from loaders import Store, catalogue
+from loaders.formula import names
 from loaders.periods import Period, PeriodError, from_key, parse_period
+from loaders.vocabulary import WHOLE_AREA, WHOLE_AREA_NAME
 
 from .errors import ExplainError
 from .results import AreaInfo, MetricInfo
 
-WHOLE = s.WHOLE_AREA
+WHOLE = WHOLE_AREA
 
 
 def open_store(db: str | None = None) -> Store:
@@ -29,8 +29,7 @@ def open_store(db: str | None = None) -> Store:
 
 def departments(store: Store) -> dict[str, str]:
     """Department code -> name, for headings people read."""
-    with store.engine.connect() as conn:
-        return dict(conn.execute(select(s.departments.c.code, s.departments.c.name).order_by(s.departments.c.code)).all())
+    return catalogue.departments(store)
 
 
 def list_metrics(store: Store, *, department: str | None = None) -> tuple[MetricInfo, ...]:
@@ -101,7 +100,7 @@ class AreaTree:
 
     def name(self, code: str | None) -> str:
         if code is None or code == WHOLE:
-            return "All areas"
+            return WHOLE_AREA_NAME
         area = self.by_code.get(code)
         return area.name if area else code
 
@@ -159,12 +158,12 @@ def metric_frame(store: Store, metric: MetricInfo | str, *, areas: list[str] | N
                  breakdown: str | None = "", as_at: int | None = None, first_published: bool = False) -> pd.DataFrame:
     """All values of a metric at its main frequency: area, breakdown, period (label), start, value, status, load_id.
 
-    Kept per process, keyed by the metric's own data vintage: a load that did not touch this
-    metric (or its formula components) leaves the cached frame valid, so pages and the
+    Kept per process, keyed by the metric's state (:mod:`loaders.freshness`): a load that did not
+    touch this metric (or what it depends on) leaves the cached frame valid, so pages and the
     precompute after a load re-read only what changed. Callers must not modify the frame.
     """
     info = metric if isinstance(metric, MetricInfo) else metric_info(store, metric)
-    vintage = data_vintage(store, [info.code, *formula_components(info)])
+    vintage = data_vintage(store, info.code)
     key = (store.url, info.code, info.frequency, vintage, tuple(areas) if areas is not None else None, breakdown,
            as_at, first_published)
     if key in _FRAMES:
@@ -192,86 +191,55 @@ def _read_metric_frame(store: Store, info: MetricInfo, *, areas, breakdown, as_a
     })
 
 
-def data_vintage(store: Store, metrics: list[str]) -> int:
-    """The newest load that wrote any of these metrics (0 if none): the cache key's data vintage."""
-    with store.engine.connect() as conn:
-        value = conn.execute(
-            select(func.max(s.load_metrics.c.load_id)).join(s.metrics, s.metrics.c.id == s.load_metrics.c.metric_id)
-            .where(s.metrics.c.code.in_(metrics))).scalar()
-    return int(value or 0)
+def data_vintage(store: Store, metric: str) -> int:
+    """The metric's data vintage: the newest load that wrote it or anything it depends on (its formula's
+    components, its model's drivers), as kept by :mod:`loaders.freshness`. Every cache keys on it."""
+    return store.metric_state(metric).data_vintage
 
 
 def formula_components(info: MetricInfo) -> list[str]:
-    if not info.formula:
-        return []
-    from .formula import parse_formula
+    return formula_names(info.formula)
 
-    return list(parse_formula(info.formula).components)
+
+def formula_names(formula: str | None) -> list[str]:
+    """The metric codes a formula uses, in order of first use ('a / b * a' -> ['a', 'b']); [] for none."""
+    return names(formula) if formula else []
 
 
 def model_spec(store: Store, metric: str) -> dict | None:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(s.model_specs).where(s.model_specs.c.metric_code == metric)).first()
-    if row is None:
-        return None
-    return {"drivers": tuple(json.loads(row.drivers)), "kind": row.kind,
-            "pseudo_drivers": tuple(json.loads(row.pseudo_drivers))}
+    """The manifest's ``[[model]]`` for ``metric``, or None."""
+    return catalogue.model_spec(store, metric)
 
 
 def metrics_with_models(store: Store) -> list[str]:
-    with store.engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(s.model_specs.c.metric_code).order_by(s.model_specs.c.metric_code))]
+    return catalogue.metrics_with_models(store)
 
 
 def events(store: Store, metric: str | None = None) -> list[dict]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(s.events).order_by(s.events.c.period)).mappings().all()
-    out = []
-    for row in rows:
-        metrics = json.loads(row["metrics"])
-        if metric is None or not metrics or metric in metrics:
-            out.append({"period": row["period"], "title": row["title"], "description": row["description"],
-                        "metrics": metrics})
-    return out
+    """Events that apply to ``metric`` (those naming no metric apply to all), ordered by period."""
+    return [e for e in catalogue.event_rows(store) if metric is None or not e["metrics"] or metric in e["metrics"]]
 
 
 def metric_changes(store: Store, metric: str) -> pd.DataFrame:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(s.metric_changes).where(s.metric_changes.c.metric_code == metric)
-                            .order_by(s.metric_changes.c.id)).mappings().all()
-    return pd.DataFrame(rows, columns=["id", "metric_code", "changed_at", "field", "old", "new"])
+    return catalogue.metric_changes(store, metric)
 
 
 def metric_sources(store: Store, metric: str) -> pd.DataFrame:
     """Sources that wrote a metric, with their latest vintage and grade."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(s.loads.c.source_id, func.max(s.loads.c.id).label("vintage"))
-            .join(s.load_metrics, s.load_metrics.c.load_id == s.loads.c.id)
-            .join(s.metrics, s.metrics.c.id == s.load_metrics.c.metric_id)
-            .where(s.metrics.c.code == metric).group_by(s.loads.c.source_id)).all()
     sources = store.sources_frame()
     if sources.empty:
         return sources
-    wanted = {r.source_id for r in rows}
-    return sources[sources["source"].isin(wanted)].reset_index(drop=True)
+    return sources[sources["source"].isin(catalogue.sources_of(store, metric))].reset_index(drop=True)
 
 
 def source_spec(store: Store, source_id: str) -> dict:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(s.sources).where(s.sources.c.id == source_id)).first()
-    if row is None:
+    spec = catalogue.source_row(store, source_id)
+    if spec is None:
         raise ExplainError(f"Unknown source '{source_id}'.")
-    return json.loads(row.spec) | {"department": row.department_code, "title": row.title}
+    return spec
 
 
 def latest_grade(store: Store, metric: str) -> tuple[str, str]:
     """(grade, finished_at) of the newest load that wrote the metric or, for formula metrics, a component."""
     info = metric_info(store, metric)
-    codes = [metric] + formula_components(info)
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(s.loads.c.grade, s.loads.c.finished_at).join(s.load_metrics, s.load_metrics.c.load_id == s.loads.c.id)
-            .join(s.metrics, s.metrics.c.id == s.load_metrics.c.metric_id).where(s.metrics.c.code.in_(codes))
-            .order_by(s.loads.c.id.desc()).limit(1)).first()
-    return (row.grade, row.finished_at) if row else ("", "")
+    return catalogue.latest_grade(store, [metric] + formula_components(info))

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from loaders import Store
+from loaders.vocabulary import PSEUDO_DRIVER_COLUMNS
 
 from .attribution import attribute_change
 from .data import list_metrics, metric_info, metrics_with_models
@@ -39,7 +40,7 @@ __all__ = ["Diagnosed", "importance", "partial_dependence", "residuals", "load_d
 
 #: How many recent periods importance and partial dependence look at (a year of months).
 DEFAULT_PERIODS = 12
-_PSEUDO_COLUMN = {"trend": "period_ordinal", "seasonality": "season"}
+_PSEUDO_COLUMN = PSEUDO_DRIVER_COLUMNS
 
 
 @dataclass(frozen=True)

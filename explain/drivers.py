@@ -38,12 +38,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from explain.errors import ModelError
+from loaders.vocabulary import MODEL_KINDS, PSEUDO_DRIVER_COLUMNS, PSEUDO_DRIVERS
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "KINDS",
-    "PSEUDO_DRIVERS",
     "DriverModel",
     "CvScores",
     "FittedDrivers",
@@ -54,9 +53,7 @@ __all__ = [
     "training_hash",
 ]
 
-KINDS = ("linear", "gradient_boosting")
-PSEUDO_DRIVERS = ("trend", "seasonality")   # trend = period_ordinal; seasonality = season
-_PSEUDO_COLUMN = {"trend": "period_ordinal", "seasonality": "season"}
+_PSEUDO_COLUMN = PSEUDO_DRIVER_COLUMNS
 #: Fewest training rows a model may be fitted on (after dropping rows with missing values).
 MIN_TRAIN_ROWS = 10
 
@@ -137,8 +134,8 @@ class DriverModel(RegressorMixin, BaseEstimator):
 
     def _feature_names(self) -> list[str]:
         """Check the parameters that define features; return drivers + pseudo-drivers in order."""
-        if self.kind not in KINDS:
-            raise ModelError(f"Unknown model kind {self.kind!r}; use one of: {', '.join(KINDS)}")
+        if self.kind not in MODEL_KINDS:
+            raise ModelError(f"Unknown model kind {self.kind!r}; use one of: {', '.join(MODEL_KINDS)}")
         drivers = [self.drivers] if isinstance(self.drivers, str) else list(self.drivers)
         pseudo = [self.pseudo_drivers] if isinstance(self.pseudo_drivers, str) else list(self.pseudo_drivers)
         for p in pseudo:

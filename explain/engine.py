@@ -18,16 +18,16 @@ import numpy as np
 import pandas as pd
 
 from loaders import Store
+from loaders.freshness import MetricState
 from loaders.periods import Period, from_key
 
 from . import narrative
 from .accounting import account, account_many
 from .attribution import BootstrapAttribution, attribute_all
-from .data import (WHOLE, AreaTree, area_tree, data_vintage, formula_components, list_metrics, metric_frame,
-                   metric_info, model_spec)
+from .data import WHOLE, AreaTree, area_tree, formula_components, list_metrics, metric_frame, metric_info, model_spec
 from .errors import ExplainError
-from .formula import parse_formula
-from .models import build_panel, fit_driver_model, get_version, leaf_areas, load_fitted
+from loaders.formula import parse_formula
+from .models import build_panel, get_version, leaf_areas, load_fitted
 from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
 from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
 from .significance import assess_movement, bootstrap_change_interval, count_change_interval
@@ -47,13 +47,14 @@ class MetricContext:
     info: MetricInfo
     tree: AreaTree
     as_at: int | None = None
-    fit_if_missing: bool = True
     _attributions: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, store: Store, metric: str, *, as_at: int | None = None, fit_if_missing: bool = True,
+    def load(cls, store: Store, metric: str, *, as_at: int | None = None,
              tree: AreaTree | None = None) -> "MetricContext":
-        return cls(store, metric_info(store, metric), tree or area_tree(store), as_at, fit_if_missing)
+        """Read-only: a context never fits or writes anything (call :func:`explain.models.ensure_model`
+        first where a missing model should be fitted)."""
+        return cls(store, metric_info(store, metric), tree or area_tree(store), as_at)
 
     # ------------------------------------------------------------- data
     @cached_property
@@ -116,9 +117,13 @@ class MetricContext:
         return out
 
     @cached_property
+    def state(self) -> MetricState:
+        """The metric's data vintage and model version (loaders.freshness): what its cache keys carry."""
+        return self.store.metric_state(self.info.code)
+
+    @cached_property
     def vintage(self) -> int:
-        spec = self.spec or {}
-        return data_vintage(self.store, [self.info.code, *self.components, *spec.get("drivers", ())])
+        return self.state.data_vintage
 
     @cached_property
     def spec(self) -> dict | None:
@@ -126,13 +131,8 @@ class MetricContext:
 
     @cached_property
     def model_version(self):
-        if not self.spec:
-            return None
-        version = get_version(self.store, self.info.code)
-        if version is None and self.fit_if_missing:
-            log.info("no model version for %s: fitting version 1", self.info.code)
-            version = fit_driver_model(self.store, self.info.code)
-        return version
+        """The active model version's metadata, or None (no spec, or never fitted)."""
+        return get_version(self.store, self.info.code) if self.spec else None
 
     @cached_property
     def fitted(self):
@@ -190,8 +190,8 @@ class MetricContext:
         segments = self._segments(area, period_from, period_to, change, by, notes)
         drivers, unexplained, model, warnings = self._drivers(area, period_from, period_to, change, notes)
         names = {code: self._metric_name(code) for code in [d.driver for d in drivers] + [c.component for c in components]}
-        text = narrative.narrate(
-            info=info, area_name=self.tree.name(area), period_from=period_from, period_to=period_to,
+        parts = narrative.narrate(
+            info=info, area_name=None if area == WHOLE else self.tree.name(area), period_from=period_from, period_to=period_to,
             value_from=value_from, value_to=value_to, change=change, significance=significance, drivers=drivers,
             unexplained=unexplained, components=components, segments=segments, model=model,
             data_vintage=self.vintage, by=by, driver_names=names, warnings=warnings,
@@ -200,8 +200,9 @@ class MetricContext:
             metric=info.code, area=None if area == WHOLE else area, period_from=period_from, period_to=period_to,
             value_from=value_from, value_to=value_to, change=change, significance=significance,
             drivers=drivers, unexplained=unexplained, model=model, components=components, segments=segments,
-            narrative=text, data_vintage=self.vintage, by=by, unit=info.unit, metric_name=info.name,
-            area_name=self.tree.name(area), warnings=tuple(warnings), notes=tuple(notes))
+            narrative=narrative.text_of(parts), data_vintage=self.vintage, by=by, unit=info.unit,
+            metric_name=info.name, area_name=self.tree.name(area), warnings=tuple(warnings), notes=tuple(notes),
+            narrative_parts=parts)
 
     @cached_property
     def _names(self) -> dict[str, str]:

@@ -13,23 +13,22 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select, update
 
-from loaders import Store
-from loaders import schema as s
+from loaders import Store, model_store
+from loaders.catalogue import newest_load
 from loaders.periods import from_key, parse_period
-from loaders.store import now
+from loaders.vocabulary import MODEL_KINDS, PSEUDO_DRIVERS
 
-from .data import WHOLE, AreaTree, area_tree, data_vintage, metric_frame, metric_info, model_spec
-from .drivers import KINDS, PSEUDO_DRIVERS, DriverModel, FittedDrivers, cross_validate_time, fit_with_bootstrap, tune
+from .data import WHOLE, AreaTree, area_tree, metric_frame, metric_info, model_spec
+from .drivers import DriverModel, FittedDrivers, cross_validate_time, fit_with_bootstrap, tune
 from .errors import ModelError
 from .persistence import dump_model, library_versions, load_model
+from .progress import Plan, Report
 from .results import MetricInfo, ModelVersion
 from .sharing import check_drivers
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
 DEFAULT_BOOTSTRAP = {"linear": 30, "gradient_boosting": 10}
 MIN_PANEL_ROWS = 30
 
@@ -98,6 +97,17 @@ def _driver_column(store: Store, driver: str, panel: pd.DataFrame, tree: AreaTre
     return out
 
 
+def fit_plan(tuning: bool, n_bootstrap: int, report: Report | None = None) -> Plan:
+    """The stages of a fit and their shares of the progress bar: building the panel, then tuning
+    (the long part of a tune) or one cross-validation, then the fit with its bootstrap refits, then
+    saving."""
+    search = ("tune", "Tuning hyperparameters with time-aware splits", 45.0) if tuning else \
+        ("cross_validate", "Cross-validating with expanding windows", 45.0)
+    return Plan([("panel", "Building the training panel", 5.0), search,
+                 ("fit", f"Fitting the model and {n_bootstrap} bootstrap refits", 48.0),
+                 ("save", "Saved", 2.0)], report)
+
+
 def fit_driver_model(
     store: Store,
     metric: str,
@@ -108,11 +118,13 @@ def fit_driver_model(
     tune_hyperparameters: bool = False,
     n_bootstrap: int | None = None,
     random_state: int = 0,
-    progress: Progress | None = None,
+    progress: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
     activate: bool = True,
 ) -> ModelVersion:
-    """Fit the metric's driver model, score it time-aware, save it as the next version."""
+    """Fit the metric's driver model, score it time-aware, save it as the next version.
+
+    ``progress`` receives typed :class:`explain.progress.Stage` reports (see :func:`fit_plan`)."""
     info = metric_info(store, metric)
     spec = model_spec(store, metric) or {}
     drivers = tuple(drivers if drivers is not None else spec.get("drivers", ()))
@@ -121,16 +133,17 @@ def fit_driver_model(
     if not drivers and not pseudo:
         raise ModelError(f"{metric} has no drivers configured. Add a [[model]] entry to the manifest or pass "
                          "--drivers a,b,c.")
-    if kind not in KINDS:
-        raise ModelError(f"Model kind '{kind}' is not one of {', '.join(KINDS)}.")
+    if kind not in MODEL_KINDS:
+        raise ModelError(f"Model kind '{kind}' is not one of {', '.join(MODEL_KINDS)}.")
     unknown = [p for p in pseudo if p not in PSEUDO_DRIVERS]
     if unknown:
         raise ModelError(f"Pseudo-driver {', '.join(unknown)} is not one of {', '.join(PSEUDO_DRIVERS)}.")
     for driver in drivers:
         metric_info(store, driver)  # a clear error for an unknown driver
     check_drivers(store, info.department, drivers)  # a model never names a driver its metric's users cannot see
-    report = progress or (lambda done, total, message: None)
-    report(0, 3, "Building the training panel")
+    boots = DEFAULT_BOOTSTRAP[kind] if n_bootstrap is None else n_bootstrap
+    plan = fit_plan(tune_hyperparameters, boots, progress)
+    plan.report("panel", 0, 1)
     panel = build_panel(store, info, drivers)
     usable = panel.dropna(subset=["y", *drivers])
     if len(usable) < MIN_PANEL_ROWS:
@@ -139,31 +152,26 @@ def fit_driver_model(
     model = DriverModel(kind, drivers=drivers, pseudo_drivers=pseudo, random_state=random_state)
     tuning: list[dict] = []
     if tune_hyperparameters:
-        report(1, 3, "Tuning hyperparameters with time-aware splits")
+        plan.report("tune", 0, 1)
         model, scores, tuning = tune(model, usable, random_state=random_state, should_stop=should_stop,
-                                     progress=lambda d, t: report(d, t, "Tuning hyperparameters"))
+                                     progress=plan.step("tune"))
     else:
-        report(1, 3, "Cross-validating with expanding windows")
+        plan.report("cross_validate", 0, 1)
         scores = cross_validate_time(model, usable)
-    boots = DEFAULT_BOOTSTRAP[kind] if n_bootstrap is None else n_bootstrap
+        plan.report("cross_validate", 1, 1)
     fitted = fit_with_bootstrap(model, usable, n_bootstrap=boots, random_state=random_state, should_stop=should_stop,
-                                progress=lambda d, t: report(d, t, f"Fitting the model and {boots} bootstrap refits"))
-    vintage = data_vintage(store, [metric, *drivers])
+                                progress=plan.step("fit"))
+    vintage = newest_load(store, [metric, *drivers])
     params = {k: v for k, v in fitted.model.get_params().items() if k not in ("drivers", "pseudo_drivers", "kind")}
-    with store.engine.begin() as conn:
-        version = int(conn.execute(select(func.max(s.model_versions.c.version))
-                                   .where(s.model_versions.c.metric_code == metric)).scalar() or 0) + 1
-        if activate:
-            conn.execute(update(s.model_versions).where(s.model_versions.c.metric_code == metric).values(active=False))
-        conn.execute(insert(s.model_versions).values(
-            metric_code=metric, version=version, kind=kind,
-            spec=json.dumps({"drivers": list(drivers), "pseudo_drivers": list(pseudo), "params": params,
-                             "n_bootstrap": boots, "tuning": tuning}, default=str),
-            scores=json.dumps(scores.to_dict()), data_vintage=vintage, training_hash=fitted.training_hash,
-            libraries=json.dumps(library_versions()), artefact=dump_model(fitted), created_at=now(), active=activate))
+    version = model_store.save_version(
+        store, metric, kind=kind,
+        spec=json.dumps({"drivers": list(drivers), "pseudo_drivers": list(pseudo), "params": params,
+                         "n_bootstrap": boots, "tuning": tuning}, default=str),
+        scores=json.dumps(scores.to_dict()), data_vintage=vintage, training_hash=fitted.training_hash,
+        libraries=json.dumps(library_versions()), artefact=dump_model(fitted), activate=activate)
     _LOADED[(store.url, metric, version, fitted.training_hash)] = fitted  # explanations next need it
     log.info("fitted %s model version %d (%s): cv R² %.3f", metric, version, kind, scores.r2)
-    report(3, 3, "Saved")
+    plan.report("save", 1, 1)
     return get_version(store, metric, version)
 
 
@@ -178,23 +186,29 @@ def _row_to_version(row) -> ModelVersion:
     )
 
 
-_META = [c for c in s.model_versions.columns if c.name != "artefact"]
-
-
 def list_versions(store: Store, metric: str) -> list[ModelVersion]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(*_META).where(s.model_versions.c.metric_code == metric)
-                            .order_by(s.model_versions.c.version)).all()
-    return [_row_to_version(r) for r in rows]
+    return [_row_to_version(r) for r in model_store.version_rows(store, metric)]
 
 
 def get_version(store: Store, metric: str, version: int | None = None) -> ModelVersion | None:
     """A version's metadata (the active one when ``version`` is None)."""
-    query = select(*_META).where(s.model_versions.c.metric_code == metric)
-    query = query.where(s.model_versions.c.version == version) if version else query.where(s.model_versions.c.active)
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+    row = model_store.version_row(store, metric, version)
     return _row_to_version(row) if row else None
+
+
+def ensure_model(store: Store, metric: str) -> ModelVersion | None:
+    """The active model version of a metric whose manifest gives it a ``[[model]]``, fitting and
+    activating version 1 first when none was ever fitted (None for a metric without a spec).
+
+    Explicit on purpose: reading a metric never fits or writes anything; the operations that may
+    fit (an explanation asked for, the precompute after a load) call this first."""
+    if model_spec(store, metric) is None:
+        return None
+    version = get_version(store, metric)
+    if version is None:
+        log.info("no model version for %s: fitting version 1", metric)
+        version = fit_driver_model(store, metric)
+    return version
 
 
 _LOADED: dict[tuple[str, str, int, str], FittedDrivers] = {}
@@ -204,15 +218,11 @@ def load_fitted(store: Store, metric: str, version: int) -> FittedDrivers:
     """The fitted model of a version, kept per process: versions never change once saved (the
     training hash is part of the key), and loading a gradient-boosting artefact with its
     bootstrap refits takes seconds."""
-    with store.engine.connect() as conn:
-        digest = conn.execute(select(s.model_versions.c.training_hash).where(
-            s.model_versions.c.metric_code == metric, s.model_versions.c.version == version)).scalar()
+    digest = model_store.training_hash(store, metric, version)
     key = (store.url, metric, version, digest or "")
     if digest and key in _LOADED:
         return _LOADED[key]
-    with store.engine.connect() as conn:
-        blob = conn.execute(select(s.model_versions.c.artefact).where(
-            s.model_versions.c.metric_code == metric, s.model_versions.c.version == version)).scalar()
+    blob = model_store.artefact(store, metric, version)
     if blob is None:
         raise ModelError(f"{metric} has no model version {version}.")
     fitted = load_model(blob, metric=metric)
@@ -224,11 +234,6 @@ def load_fitted(store: Store, metric: str, version: int) -> FittedDrivers:
 
 def activate_version(store: Store, metric: str, version: int) -> ModelVersion:
     """Make ``version`` the one explanations use (callers then refresh the precomputed cache)."""
-    with store.engine.begin() as conn:
-        exists = conn.execute(select(s.model_versions.c.id).where(
-            s.model_versions.c.metric_code == metric, s.model_versions.c.version == version)).first()
-        if exists is None:
-            raise ModelError(f"{metric} has no model version {version}.")
-        conn.execute(update(s.model_versions).where(s.model_versions.c.metric_code == metric)
-                     .values(active=s.model_versions.c.version == version))
+    if not model_store.activate(store, metric, version):
+        raise ModelError(f"{metric} has no model version {version}.")
     return get_version(store, metric, version)

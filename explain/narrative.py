@@ -8,106 +8,19 @@ reader can trace the numbers.
 from __future__ import annotations
 
 import math
-import re
 from typing import Sequence
 
+from .numbers import format_change, format_value, is_percent, level_digits, negligible, round_sig, signed
 from .results import ComponentPart, DriverContribution, MetricInfo, ModelSummary, SegmentPart
-
-_PERCENT_UNITS = {"%", "percent", "per cent", "percentage"}
-
-
-def round_sig(value: float, digits: int = 3) -> float:
-    if value == 0 or not math.isfinite(value):
-        return value
-    return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
-
-
-def _g(value: float, digits: int) -> str:
-    """Rounded to ``digits`` significant figures, without an exponent or trailing zeros."""
-    rounded = round_sig(value, digits)
-    text = f"{rounded:,.{max(0, digits - 1 - int(math.floor(math.log10(abs(rounded)))))}f}" if rounded else "0"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _plain(value: float, digits: int = 3) -> str:
-    """A magnitude for reading aloud: 3 significant figures, '4.24 million' above a million."""
-    value = abs(value)
-    if value >= 1e9:
-        return f"{_g(value / 1e9, digits)} billion"
-    if value >= 1e6:
-        return f"{_g(value / 1e6, digits)} million"
-    if value >= 1000:
-        return f"{round_sig(value, digits):,.0f}"
-    return _g(value, digits)
-
-
-def _money(pounds: float, digits: int = 3) -> str:
-    """Pounds as '£1.23bn', '£456m', '£12,300', '£45.6'."""
-    pounds = abs(pounds)
-    for limit, suffix in ((1e9, "bn"), (1e6, "m")):
-        if pounds >= limit:
-            return f"£{_g(pounds / limit, digits)}{suffix}"
-    if pounds >= 1000:
-        return f"£{round_sig(pounds, digits):,.0f}"
-    return f"£{_g(pounds, digits)}"
-
-
-_SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "bn": 1e9}
-
-
-def is_percent(unit: str) -> bool:
-    return unit.strip().lower() in _PERCENT_UNITS
-
-
-def format_value(value: float | None, unit: str, digits: int = 3) -> str:
-    """A level: '£1.2m', '85.3%', '12,300 households'."""
-    if value is None or not math.isfinite(value):
-        return "not available"
-    sign = "-" if value < 0 else ""
-    u = unit.strip()
-    money = re.match(r"^£\s*(k|m|bn)?(?![a-z])(.*)$", u)
-    if money:
-        scale, rest = money.group(1) or "", money.group(2).strip()
-        return f"{sign}{_money(abs(value) * _SCALE[scale], digits)}{(' ' + rest) if rest else ''}"
-    if is_percent(u):
-        return f"{sign}{_plain(value, digits)}%"
-    return f"{sign}{_plain(value, digits)}{(' ' + u) if u and u.lower() not in ('count', 'number') else ''}"
-
-
-def format_change(change: float, unit: str) -> str:
-    """A magnitude of change: percentages change in percentage points."""
-    if is_percent(unit):
-        return f"{_plain(change)} percentage point{'s' if round_sig(abs(change)) != 1 else ''}"
-    return format_value(abs(change), unit)
-
-
-def level_digits(value_from: float, value_to: float, change: float) -> int:
-    """Significant figures for the two levels so that their difference shows ('19.3 to 18.8',
-    not '19 to 19'), between 3 and 6."""
-    if not change or not math.isfinite(change):
-        return 3
-    ratio = max(abs(value_from), abs(value_to)) / abs(change)
-    return int(min(6, max(3, 2 + math.ceil(math.log10(max(ratio, 1.0))))))
-
-
-def negligible(value: float, change: float) -> bool:
-    """Floating-point noise next to the change (e.g. -4.5e-13 of a change of -3,987)."""
-    return abs(value) <= 1e-9 * max(1.0, abs(change))
-
 
 def verb(change: float) -> str:
     return "rose" if change > 0 else "fell" if change < 0 else "did not change"
 
 
-def signed(change: float, unit: str) -> str:
-    """'+£1.2m' / '-3.4 percentage points' for lists of parts."""
-    return ("+" if change > 0 else "-" if change < 0 else "") + format_change(change, unit)
-
-
 def narrate(
     *,
     info: MetricInfo,
-    area_name: str,
+    area_name: str | None,
     period_from: str,
     period_to: str,
     value_from: float,
@@ -124,32 +37,35 @@ def narrate(
     driver_names: dict[str, str] | None = None,
     warnings: Sequence[str] = (),
     provisional: bool = False,
-) -> str:
+) -> tuple[tuple[str, str], ...]:
+    """The narrative as named sentences, in reading order: (part, sentence) with part one of
+    :data:`PARTS`. The full text is the sentences joined (:func:`text_of`); shells that need one
+    part (the summary card's headline) read it by name, never by cutting the text."""
     unit = info.unit
     names = driver_names or {}
-    where = "" if area_name in ("", "All areas") else f" in {area_name}"
+    where = f" in {area_name}" if area_name else ""  # None: the whole
     digits = level_digits(value_from, value_to, change)
     if negligible(unexplained, change):
         unexplained = 0.0
-    sentences = []
+    sentences: list[tuple[str, str]] = []
     if change == 0:
-        sentences.append(f"{info.name}{where} did not change between {period_from} and {period_to} "
-                         f"({format_value(value_to, unit, digits)}).")
+        sentences.append(("movement", f"{info.name}{where} did not change between {period_from} and {period_to} "
+                         f"({format_value(value_to, unit, digits)})."))
     else:
         pct = ""
         if value_from and not is_percent(unit) and math.isfinite(value_from):
             pct = f", {abs(change) / abs(value_from):.1%}"
-        sentences.append(f"{info.name}{where} {verb(change)} by {format_change(change, unit)}{pct} "
-                         f"from {format_value(value_from, unit, digits)} in {period_from} to "
-                         f"{format_value(value_to, unit, digits)} in {period_to}.")
+        sentences.append(("movement", f"{info.name}{where} {verb(change)} by {format_change(change, unit)}{pct} "
+                                      f"from {format_value(value_from, unit, digits)} in {period_from} to "
+                                      f"{format_value(value_to, unit, digits)} in {period_to}."))
     if provisional:
-        sentences.append(f"The {period_to} value is provisional and may be revised.")
-    sentences.append(_significance_sentence(significance))
+        sentences.append(("provisional", f"The {period_to} value is provisional and may be revised."))
+    sentences.append(("verdict", _significance_sentence(significance)))
     parts = [c for c in components if not negligible(c.contribution, change)]
     if parts and change:
         ranked = sorted(parts, key=lambda c: -abs(c.contribution))[:3]
         listed = "; ".join(f"{names.get(c.component, c.component)} {signed(c.contribution, unit)}" for c in ranked)
-        sentences.append(f"By component of the formula: {listed}.")
+        sentences.append(("components", f"By component of the formula: {listed}."))
     if drivers and change:
         ranked = sorted(drivers, key=lambda d: -abs(d.contribution))
         top = [d for d in ranked if abs(d.contribution) >= 0.05 * abs(change)][:3] or ranked[:1]
@@ -161,35 +77,45 @@ def narrate(
             if low is not None and low != high:  # a range that rounds to one number says nothing
                 interval = f" (range {low} to {high})"
             described.append(f"{names.get(d.driver, d.driver)} ({signed(d.contribution, unit)}{interval})")
-        sentences.append("The movement is associated most with " + _join(described) + ".")
+        sentences.append(("drivers", "The movement is associated most with " + _join(described) + "."))
         share = unexplained / change if change else 0.0
         who = "The driver model" if model else "These drivers"
         if unexplained == 0.0:
-            sentences.append(f"{who} account for the whole change." if not model else
-                             f"{who} accounts for the whole change.")
+            sentences.append(("unexplained", f"{who} account for the whole change." if not model else
+                              f"{who} accounts for the whole change."))
         else:
-            sentences.append(f"{who} {'leaves' if model else 'leave'} {signed(unexplained, unit)} unexplained "
-                             f"({abs(share):.0%} of the change).")
+            sentences.append(("unexplained", f"{who} {'leaves' if model else 'leave'} {signed(unexplained, unit)} "
+                              f"unexplained ({abs(share):.0%} of the change)."))
     elif change:
-        sentences.append("No driver model is configured for this metric, so the whole change is unexplained "
-                         "by drivers.")
+        sentences.append(("unexplained", "No driver model is configured for this metric, so the whole change is "
+                          "unexplained by drivers."))
     moved = [sg for sg in segments if not negligible(sg.contribution, change)]
     if moved and change:
         ranked = sorted(moved, key=lambda sg: -abs(sg.contribution))[:3]
         what = f"values of {by}" if by else "areas"
         listed = "; ".join(f"{sg.name} {signed(sg.contribution, unit)}" for sg in ranked)
-        sentences.append(f"The {what} that moved it most: {listed}.")
+        sentences.append(("segments", f"The {what} that moved it most: {listed}."))
         if ranked[0].mix is not None and ranked[0].rate is not None:
             mix = sum(sg.mix or 0.0 for sg in moved)
             rate = sum(sg.rate or 0.0 for sg in moved)
-            sentences.append(f"Changes in mix contributed {signed(mix, unit)} and changes in rates "
-                             f"{signed(rate, unit)}.")
+            sentences.append(("mix", f"Changes in mix contributed {signed(mix, unit)} and changes in rates "
+                                     f"{signed(rate, unit)}."))
     for warning in warnings[:1]:
-        sentences.append(warning if warning.endswith(".") else warning + ".")
+        sentences.append(("warning", warning if warning.endswith(".") else warning + "."))
     trace = f"Data vintage {data_vintage}"
     trace += f"; driver model version {model.version} ({model.kind.replace('_', ' ')})." if model else "."
-    sentences.append(trace)
-    return " ".join(s for s in sentences if s)
+    sentences.append(("trace", trace))
+    return tuple((part, text) for part, text in sentences if text)
+
+
+#: the named sentences of a narrative, in reading order (each appears at most once)
+PARTS = ("movement", "provisional", "verdict", "components", "drivers", "unexplained", "segments", "mix",
+         "warning", "trace")
+
+
+def text_of(parts: Sequence[tuple[str, str]]) -> str:
+    """The narrative as one paragraph."""
+    return " ".join(text for _, text in parts)
 
 
 def _significance_sentence(significance: dict) -> str:

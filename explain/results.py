@@ -127,12 +127,18 @@ class Explanation:
     area_name: str = ""
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: the narrative's sentences by name ((part, sentence), see explain.narrative.PARTS): shells read
+    #: a part by name instead of cutting the text
+    narrative_parts: tuple[tuple[str, str], ...] = ()
+
+    def narrative_part(self, name: str) -> str:
+        """One named sentence of the narrative ('' when this explanation has none of that kind)."""
+        return next((text for part, text in self.narrative_parts if part == name), "")
 
     @property
     def sentence(self) -> str:
-        """The one-sentence 'why' used on summary cards: the narrative's first sentence."""
-        head = self.narrative.split(". ")[0].rstrip(".")
-        return head + "."
+        """The one-sentence 'why' used on summary cards: the sentence saying how the metric moved."""
+        return self.narrative_part("movement")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +154,7 @@ class Explanation:
             "narrative": self.narrative,
             "by": self.by, "unit": self.unit, "metric_name": self.metric_name, "area_name": self.area_name,
             "data_vintage": str(self.data_vintage), "warnings": list(self.warnings), "notes": list(self.notes),
+            "narrative_parts": [{"part": part, "text": text} for part, text in self.narrative_parts],
         }
 
     @classmethod
@@ -173,6 +180,7 @@ class Explanation:
             narrative=data["narrative"], data_vintage=int(data.get("data_vintage", 0)), by=by,
             unit=data.get("unit", ""), metric_name=data.get("metric_name", ""), area_name=data.get("area_name", ""),
             warnings=tuple(data.get("warnings", ())), notes=tuple(data.get("notes", ())),
+            narrative_parts=tuple((p["part"], p["text"]) for p in data.get("narrative_parts", ())),
         )
 
     def drivers_frame(self) -> pd.DataFrame:

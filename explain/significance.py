@@ -24,6 +24,8 @@ from scipy import stats
 
 from explain.errors import ExplainError
 
+from .numbers import format_number
+
 __all__ = [
     "XmrChart",
     "Significance",
@@ -31,7 +33,6 @@ __all__ = [
     "assess_movement",
     "count_change_interval",
     "bootstrap_change_interval",
-    "format_number",
 ]
 
 LIMIT_FACTOR = 2.66  # 3 sigma: 3 / d2 with d2 = 1.128 for moving ranges of 2
@@ -105,30 +106,6 @@ def _json_float(value: float | None) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-# --------------------------------------------------------------------------- formatting
-def format_number(value: float, *, signed: bool = False) -> str:
-    """Thousands separators and rounding a reader can take in: 12,345 / 123.4 / 12.35 / 0.0123."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    magnitude = abs(value)
-    if round(magnitude) >= 1000:
-        text = f"{magnitude:,.0f}"
-    elif round(magnitude, 1) >= 100:
-        text = f"{magnitude:.1f}"
-    elif round(magnitude, 2) >= 1:
-        text = f"{magnitude:.2f}"
-    elif magnitude == 0:
-        text = "0"
-    else:
-        text = f"{magnitude:.3g}"
-    if "." in text and "e" not in text:
-        text = text.rstrip("0").rstrip(".")
-    if text == "0":
-        return "0"
-    sign = "-" if value < 0 else ("+" if signed else "")
-    return sign + text
 
 
 def _variation_for(direction: _Direction | None, higher_is_better: bool | None) -> str:

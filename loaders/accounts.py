@@ -23,8 +23,8 @@ from . import schema as s
 from .errors import WhytrendError
 from .sessions import revoke_sessions_in
 from .store import Store, now
+from .vocabulary import ROLES, role_at_least
 
-ROLES = ("viewer", "analyst", "admin")
 _N, _R, _P = 2**14, 8, 1
 
 
@@ -36,7 +36,7 @@ class User:
 
     def can(self, role: str) -> bool:
         """Whether this user has at least ``role``."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        return role_at_least(self.role, role)
 
 
 def hash_password(password: str) -> str:

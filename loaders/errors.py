@@ -15,6 +15,10 @@ class ManifestError(WhytrendError):
     """The manifest cannot be used: bad TOML, unknown key, missing or inconsistent field."""
 
 
+class FormulaError(WhytrendError):
+    """A metric formula that is not plain arithmetic over metric codes, or that depends on itself."""
+
+
 class ReadError(WhytrendError):
     """A file or HTTP response cannot be read as a table (unreadable, empty, wrong format)."""
 
@@ -46,6 +50,11 @@ class LimitError(ReadError):
 
 class PathNotAllowedError(ManifestError):
     """A manifest names a file outside its own folder and the folders an administrator allowed."""
+
+
+class AccessDenied(WhytrendError):
+    """The signed-in user may not see or do this; the message can be shown to them (it never reveals
+    what exists beyond their access)."""
 
 
 class ConfigError(WhytrendError):

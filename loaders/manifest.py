@@ -16,14 +16,15 @@ from typing import Any
 
 from .errors import ManifestError, PathNotAllowedError, ReadError
 from .limits import ALLOWED_DIRS_ENV, Limits, allowed_dirs_from_env, setting
+from .formula import IDENTIFIER, check_formulas
+from .formula import names as formula_names
 from .periods import FREQUENCY_NAMES
+from .vocabulary import MODEL_KINDS, PSEUDO_DRIVERS
 
 AGGREGATIONS = ("sum", "mean", "formula")
 FORMATS = ("csv", "xlsx", "ods", "json")
 LAYOUTS = ("long", "single", "wide", "wide_by_period")
-MODEL_KINDS = ("linear", "gradient_boosting")
-PSEUDO_DRIVERS = ("trend", "seasonality")
-CODE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CODE_RE = re.compile(rf"^{IDENTIFIER}$")  # a metric code must be usable in formulas
 #: Source ids name files and appear in URLs: letters, digits, '-', '_', '.', no leading dot, <= 128.
 SOURCE_ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
 #: A manifest is a short text file; anything bigger is refused before it is parsed.
@@ -510,6 +511,8 @@ def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:
     departments = {d.code for d in manifest.departments}
     areas = {a.code for a in manifest.areas}
     metrics = {m.code: m for m in manifest.metrics}
+    position = {m.code: i for i, m in enumerate(manifest.metrics)}
+    formula_problems = check_formulas({m.code: m.formula for m in manifest.metrics})
     for area in manifest.areas:
         if area.parent and area.parent not in areas:
             problems.append(f"area '{area.code}' has parent '{area.parent}', which is not declared as an [[area]]")
@@ -526,13 +529,15 @@ def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:
             problems.append(f"metric '{metric.code}' aggregation '{metric.aggregation}' is not one of {', '.join(AGGREGATIONS)}")
         if metric.aggregation == "formula" and not metric.formula:
             problems.append(f"metric '{metric.code}' has aggregation 'formula' but no formula")
-        if metric.formula:
-            names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", metric.formula))
-            unknown = sorted(n for n in names if n not in metrics)
+        if metric.code in formula_problems:
+            where = _at(lines.key("metric", position[metric.code], "formula"))
+            problems.append(f"metric '{metric.code}' formula{where}: {formula_problems[metric.code]} Write it with "
+                            "metric codes, numbers, + - * / ** and parentheses, e.g. 'spend / caseload'")
+        elif metric.formula:
+            unknown = [n for n in formula_names(metric.formula) if n not in metrics]
             if unknown:
-                problems.append(f"metric '{metric.code}' formula uses {', '.join(repr(u) for u in unknown)}, not declared as metrics")
-            if metric.code in names:
-                problems.append(f"metric '{metric.code}' formula refers to itself")
+                problems.append(f"metric '{metric.code}' formula{_at(lines.key('metric', position[metric.code], 'formula'))} "
+                                f"uses {', '.join(repr(u) for u in unknown)}, not declared as metrics")
     for source in manifest.sources:
         if source.department not in departments:
             problems.append(f"source '{source.id}' names department '{source.department}', which is not declared")

@@ -31,6 +31,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import rollup
 from . import schema as s
 from .errors import StructuralError, WhytrendError
+from .formula import affected, evaluation_order, parse_formula
+from .freshness import sync_states
+from .vocabulary import WHOLE_AREA
 from .manifest import Manifest, Source, check_source_path, load_manifest
 from .periods import from_key
 from .quality import QualityGrade, grade_load
@@ -61,6 +64,9 @@ class SourceOutcome:
     grade: str = ""
     grade_reasons: tuple[str, ...] = ()
     report: ValidationReport | None = field(default=None, compare=False, repr=False)
+    #: metrics whose explanations this load made stale: those it wrote, formula metrics using them at
+    #: any depth, and metrics whose model uses them as drivers (``loaders.freshness.sync_states``)
+    affected_metrics: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in (
@@ -231,7 +237,7 @@ class _Loader:
         """Consume the reader's events, write the vintage, grade it (inside the caller's transaction)."""
         conn, source = self.conn, self.source
         kind, info = next(stream)
-        self.store.sync_manifest(conn, self.manifest)
+        manifest_changed = self.store.sync_manifest(conn, self.manifest)
         self._upsert_source()
         self.load_id = conn.execute(insert(s.loads).values(
             source_id=source.id, file_sha256=self.sha, spec_sha256=source_fingerprint(source), started_at=now(),
@@ -288,6 +294,7 @@ class _Loader:
         labels = sorted(from_key(f, p) for f, p in periods)
         conn.execute(insert(s.load_metrics), [dict(load_id=self.load_id, metric_id=m) for m in metric_ids]) \
             if metric_ids else None
+        affected = tuple(sorted(manifest_changed | sync_states(conn)))
         conn.execute(update(s.loads).where(s.loads.c.id == self.load_id).values(
             finished_at=now(), status="ok", rows_read=report.rows_read, rows_loaded=len(leaves),
             rows_quarantined=quarantined, values_new=counts["new"], values_revised=counts["revised"],
@@ -302,7 +309,7 @@ class _Loader:
             source.id, "loaded", f"{source.id}: loaded as vintage {self.load_id}.", self.load_id,
             rows_read=report.rows_read, values_loaded=len(leaves), rows_quarantined=quarantined,
             values_new=counts["new"], values_revised=counts["revised"], values_withdrawn=counts["withdrawn"],
-            grade=grade.grade, grade_reasons=grade.reasons, report=report,
+            grade=grade.grade, grade_reasons=grade.reasons, report=report, affected_metrics=affected,
         )
 
     # ------------------------------------------------------------------ steps
@@ -630,7 +637,7 @@ class _Loader:
 
     def _hierarchy(self) -> Hierarchy:
         rows = self.conn.execute(select(s.areas.c.id, s.areas.c.parent_id, s.areas.c.code)).all()
-        whole = next(r.id for r in rows if r.code == s.WHOLE_AREA)
+        whole = next(r.id for r in rows if r.code == WHOLE_AREA)
         return Hierarchy({r.id: r.parent_id for r in rows if r.id != whole}, whole)
 
     def _derive(self, leaves: pd.DataFrame, metric_ids: list[int]) -> pd.DataFrame:
@@ -666,15 +673,16 @@ class _Loader:
         """Metrics with aggregation 'formula' over components this load touched: evaluate at every key
         (leaf areas, roll-ups and the whole alike, so a parent's value is the formula of its rolled-up
         components)."""
-        rows = self.conn.execute(select(s.metrics)).all()
-        codes = {r.code: r.id for r in rows}
-        touched = {r.code for r in rows if r.id in set(metric_ids)}
-        for metric in rows:
-            if metric.aggregation != "formula" or not metric.formula:
+        rows = {r.code: r for r in self.conn.execute(select(s.metrics)).all()}
+        codes = {code: r.id for code, r in rows.items()}
+        formulas = {code: r.formula for code, r in rows.items() if r.aggregation == "formula" and r.formula}
+        touched = {code for code, r in rows.items() if r.id in set(metric_ids)}
+        stale = affected(formulas, touched)  # at any depth: a formula of formulas is evaluated after its parts
+        for code in evaluation_order(formulas):
+            if code not in stale:
                 continue
-            names = set(rollup.re.findall(r"[A-Za-z_][A-Za-z0-9_]*", metric.formula))
-            if not names & touched:
-                continue
+            metric = rows[code]
+            names = parse_formula(metric.formula).components
             components = self._previous([codes[n] for n in names if n in codes], include_current=True)
             values = rollup.formula_values(components, metric.formula, codes, metric.id)
             before = self._previous([metric.id])

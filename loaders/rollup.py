@@ -10,13 +10,13 @@ Frames use integer keys: ``metric_id, area_id, breakdown_id, pk`` (a period-key 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
+from .formula import parse_formula
 from .schema import AREA_ROLLUP, BREAKDOWN_TOTAL, FORMULA
 
 log = logging.getLogger(__name__)
@@ -215,11 +215,12 @@ def formula_values(components: pd.DataFrame, formula: str, codes: Mapping[str, i
     """Evaluate a formula metric on every key where all its components have values.
 
     ``components``: rows of the component metrics (any areas, breakdowns, periods).
-    Evaluation is vectorised and safe (no eval of user text: names are substituted by
-    columns of a frame and the arithmetic checked by the engine's formula parser).
+    Evaluation is vectorised and safe: :mod:`loaders.formula` parses the text into plain
+    arithmetic (never ``eval``) and evaluates it over the component columns.
     """
     from_code = {v: k for k, v in codes.items()}
-    names = [n for n in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))]
+    parsed = parse_formula(formula)
+    names = list(parsed.components)
     wide = components.assign(metric=components["metric_id"].map(from_code))
     wide = wide[wide["metric"].isin(names)]
     if wide.empty:
@@ -231,7 +232,7 @@ def formula_values(components: pd.DataFrame, formula: str, codes: Mapping[str, i
     marks = wide.assign(p=wide["status"] == PROVISIONAL, i=wide["status"] == INCOMPLETE).groupby(
         ["area_id", "breakdown_id", "pk"])[["p", "i"]].any().reindex(table.index)
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = evaluate_arithmetic(formula, {n: table[n].to_numpy(dtype=float) for n in names})
+        value = np.asarray(parsed.evaluate({n: table[n].to_numpy(dtype=float) for n in names}), dtype=float)
     out = table.index.to_frame(index=False)
     out["value"] = np.where(np.isfinite(value), value, np.nan)
     out["status"] = np.where(marks["p"].to_numpy(), PROVISIONAL, np.where(marks["i"].to_numpy(), INCOMPLETE, ""))
@@ -239,31 +240,6 @@ def formula_values(components: pd.DataFrame, formula: str, codes: Mapping[str, i
     out["derived"] = FORMULA
     out = out[out["value"].notna() | table.notna().all(axis=1).to_numpy()]
     return out[KEY + ["value", "status", "derived"]].reset_index(drop=True)
-
-
-def evaluate_arithmetic(formula: str, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Evaluate + - * / ** and parentheses over numpy arrays via a checked AST walk."""
-    import ast
-    import operator
-
-    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.Pow: operator.pow}
-
-    def walk(node: ast.AST):
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            return ops[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = walk(node.operand)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return float(node.value)
-        if isinstance(node, ast.Name) and node.id in columns:
-            return columns[node.id]
-        raise ValueError(f"formula '{formula}' uses something other than numbers, metric codes and + - * / **")
-
-    return np.asarray(walk(ast.parse(formula, mode="eval")), dtype=float)
 
 
 def _parse_key(key: str) -> dict[str, str]:

@@ -29,8 +29,6 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-#: the whole (explain without --area) is stored under this pseudo-area
-WHOLE_AREA = "ALL"
 
 #: ``observations.derived`` values
 LEAF, AREA_ROLLUP, BREAKDOWN_TOTAL, FORMULA = 0, 1, 2, 3
@@ -299,11 +297,24 @@ metric_shares = Table(
     Column("department_code", String(32), primary_key=True),
 )
 
+# ------------------------------------------------ schema version 4: one cache policy
+#: each metric's state (``loaders.freshness``): the data vintage and active model version every cache
+#: of its results is keyed by, and the store-wide generation at which it last changed. Written in the
+#: transaction of whatever changed it (a load, a manifest sync, a model fit or activation).
+metric_states = Table(
+    "metric_states", metadata,
+    Column("metric_code", String(64), ForeignKey("metrics.code"), primary_key=True),
+    Column("data_vintage", Integer, nullable=False, default=0),
+    Column("model_version", Integer, nullable=False, default=0),  # 0 = no active driver model
+    Column("generation", Integer, nullable=False, default=0),
+)
+
 #: tables created by each schema version, in order; forward migrations only add
 SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     1: (schema_version, departments, areas, metrics, metric_changes, sources, loads, load_metrics,
         breakdowns, observations, quarantine, events, model_specs, model_versions),
     2: (explanations, users, app_settings),
     3: (sessions, sign_in_failures, job_owners, load_locks, metric_series, metric_shares),
+    4: (metric_states,),
 }
 CURRENT_VERSION = max(SCHEMA_STEPS)

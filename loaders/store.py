@@ -34,7 +34,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from . import schema as s
 from .errors import StoreError, WhytrendError
+from .freshness import MetricState, read_states, sync_states
 from .manifest import Manifest
+from .vocabulary import WHOLE_AREA, WHOLE_AREA_LEVEL, WHOLE_AREA_NAME
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +274,8 @@ class Store:
                 if version == 3:
                     filled = backfill_metric_series(conn)
                     log.info("backfilled metric_series: %d series", filled)
+                if version == 4:
+                    log.info("metric states: %d metrics", len(sync_states(conn)))
                 log.info("migrated %s to schema version %d", self.shown_url, version)
         return target
 
@@ -382,8 +386,9 @@ class Store:
                         "process %d has exited", lease.source_id, _error_text(exc), os.getpid())
 
     # ------------------------------------------------------ reference tables
-    def sync_manifest(self, conn: Connection, manifest: Manifest) -> None:
-        """Upsert departments, areas, metrics (with a change log), model specs and events.
+    def sync_manifest(self, conn: Connection, manifest: Manifest) -> set[str]:
+        """Upsert departments, areas, metrics (with a change log), model specs and events; returns the
+        metrics whose state changed (a new or changed formula or ``[[model]]``: see loaders.freshness).
 
         Rows are inserted if absent (:func:`insert_if_absent`) and updated only where they differ,
         so two processes syncing at once neither collide on a key nor lock rows that did not change."""
@@ -396,6 +401,15 @@ class Store:
         self._sync_areas(conn, manifest)
         self._sync_metrics(conn, manifest)
         self._sync_shares(conn, manifest)
+        self._sync_model_specs(conn, manifest)
+        known = {(r.period, r.title) for r in conn.execute(select(s.events.c.period, s.events.c.title))}
+        insert_if_absent(conn, s.events, [
+            dict(period=ev.period, title=ev.title, description=ev.description, metrics=json.dumps(list(ev.metrics)))
+            for ev in manifest.events if (ev.period, ev.title) not in known], ["period", "title"])
+        return sync_states(conn)  # a changed formula or [[model]] changes what explanations depend on
+
+    @staticmethod
+    def _sync_model_specs(conn: Connection, manifest: Manifest) -> None:
         for spec in manifest.models:
             values = dict(drivers=json.dumps(list(spec.drivers)), kind=spec.kind,
                           pseudo_drivers=json.dumps(list(spec.pseudo_drivers)), updated_at=now())
@@ -406,10 +420,6 @@ class Store:
                 row = conn.execute(select(s.model_specs).where(s.model_specs.c.metric_code == spec.metric)).first()
             if (row.drivers, row.kind, row.pseudo_drivers) != (values["drivers"], values["kind"], values["pseudo_drivers"]):
                 conn.execute(update(s.model_specs).where(s.model_specs.c.metric_code == spec.metric).values(**values))
-        known = {(r.period, r.title) for r in conn.execute(select(s.events.c.period, s.events.c.title))}
-        insert_if_absent(conn, s.events, [
-            dict(period=ev.period, title=ev.title, description=ev.description, metrics=json.dumps(list(ev.metrics)))
-            for ev in manifest.events if (ev.period, ev.title) not in known], ["period", "title"])
 
     def _sync_areas(self, conn: Connection, manifest: Manifest) -> None:
         rows = {r.code: r for r in conn.execute(select(s.areas))}
@@ -506,7 +516,7 @@ class Store:
 
     # ------------------------------------------------------------------ reads
     def areas_frame(self) -> pd.DataFrame:
-        """All areas with parent codes: code, name, level, parent, declared."""
+        """Every area with its parent's code: code, name, level, parent, declared."""
         parent = s.areas.alias("parent")
         query = select(s.areas.c.id, s.areas.c.code, s.areas.c.name, s.areas.c.level,
                        parent.c.code.label("parent"), s.areas.c.declared).select_from(
@@ -523,6 +533,29 @@ class Store:
     def latest_load_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(s.loads.c.id))).scalar() or 0)
+
+    def forget_connections(self) -> None:
+        """In a forked child: drop the pooled connections inherited from the parent without closing them
+        (closing would end the parent's PostgreSQL sessions); new ones are opened on demand."""
+        self.engine.dispose(close=False)
+
+    # ------------------------------------------------------------ freshness (loaders.freshness)
+    def metric_states(self, metrics: Iterable[str] | None = None) -> dict[str, MetricState]:
+        """Each metric's state (data vintage, model version, generation): what its caches are keyed by."""
+        with self.engine.connect() as conn:
+            return read_states(conn, metrics)
+
+    def metric_state(self, metric: str) -> MetricState:
+        """One metric's state (a zero state for a metric never loaded)."""
+        return self.metric_states([metric]).get(metric, MetricState())
+
+    def generation(self) -> tuple[int, int]:
+        """(latest load id, latest state generation): changes whenever data, a manifest's formulas and
+        models, or an active model changes anywhere in the store. Memos of derived values key on it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(select(func.max(s.loads.c.id)).scalar_subquery(),
+                                      select(func.max(s.metric_states.c.generation)).scalar_subquery())).first()
+        return int(row[0] or 0), int(row[1] or 0)
 
     def observations(
         self,
@@ -719,7 +752,7 @@ class _AreaRow:
 
 
 #: the pseudo-area every value rolls up to
-_WHOLE_ROW = _AreaRow(s.WHOLE_AREA, "All areas", "whole")
+_WHOLE_ROW = _AreaRow(WHOLE_AREA, WHOLE_AREA_NAME, WHOLE_AREA_LEVEL)
 
 
 def _schema_version(conn: Connection) -> int:

@@ -23,7 +23,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 WIDTHS = (1280, 375)
 DESKTOP = {"width": 1280, "height": 900}
-#: the demo's sign-ins (dashapp.cli.DEMO_USERS): password is "whytrend-<name>"
+#: the demo's sign-ins (explain.operations.DEMO_USERS): password is "whytrend-<name>"
 USERS = ("admin", "analyst", "treasury", "dwp", "nhs")
 
 
@@ -50,7 +50,7 @@ def prepare_demo_database(path: Path, source: str | Path | None = None) -> Path:
 
     ``source``: an already loaded demo database to copy (the test session's ``demo_store``);
     without it the demo is written and loaded from scratch (about 15 s)."""
-    from dashapp.cli import ensure_demo_users
+    from explain import ensure_demo_users
     from explain import precompute
     from loaders import Store
 
@@ -58,7 +58,7 @@ def prepare_demo_database(path: Path, source: str | Path | None = None) -> Path:
         copy_database(source, path)
         store = Store(path)
     else:
-        from loaders.demo_load import run_demo
+        from loaders.demo import run_demo
 
         store = Store(path)
         run_demo(store, path.parent / "demo-files")

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from store_urls import db_url  # noqa: F401 - the fixture, for every test module (SQLite and PostgreSQL)
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -56,7 +57,7 @@ def demo_store(tmp_path_factory):
     first use and shared.
     """
     from loaders import Store
-    from loaders.demo_load import run_demo
+    from loaders.demo import run_demo
 
     folder = tmp_path_factory.mktemp("demo")
     store = Store(folder / "demo.db")
@@ -97,13 +98,13 @@ def analysis_settings(analysis_store, tmp_path_factory):
 
 # --- app fixtures ---
 # The app shell's tests (test_app_shell.py, test_auth.py): a private copy of the demo store with
-# the demo users (see dashapp.cli.DEMO_USERS: admin, analyst, treasury, dwp, nhs; password
+# the demo users (see explain.operations.DEMO_USERS: admin, analyst, treasury, dwp, nhs; password
 # "whytrend-<name>") and one app built for the whole session.
 @pytest.fixture(scope="session")
 def shell_store(demo_store, tmp_path_factory):
     import sqlite3
 
-    from dashapp.cli import ensure_demo_users
+    from explain import ensure_demo_users
     from explain import precompute
     from loaders import Store
 

@@ -6,7 +6,7 @@ PostgreSQL server named by $WHYTREND_TEST_PG_URL (default
 in the URL and dropped after the test, because that database is shared. The PostgreSQL case is
 skipped, with a message naming WHYTREND_TEST_PG_URL, when psycopg is missing or no server answers.
 
-Import the fixture into a test module: ``from store_urls import db_url  # noqa: F401``.
+The ``db_url`` fixture is offered to every test module by ``tests/conftest.py``.
 """
 from __future__ import annotations
 
@@ -126,4 +126,30 @@ department = "DWP"
 unit = "£ per month"
 aggregation = "mean"
 
+"""
+
+#: spend = caseload * award, a visits metric, and the monthly source of caseload and award (uc.csv:
+#: month, area, Caseload, Award), shared by the metadata and freshness tests
+SPEND_VISITS_AND_UC = """
+[[metric]]
+code = "spend"
+name = "Spend"
+department = "DWP"
+unit = "£"
+aggregation = "formula"
+formula = "caseload * award"
+
+[[metric]]
+code = "visits"
+name = "Visits"
+department = "DWP"
+unit = "visits"
+
+[[source]]
+id = "uc"
+department = "DWP"
+path = "uc.csv"
+period_column = "month"
+area_column = "area"
+value_columns = { "Caseload" = "caseload", "Award" = "award" }
 """

@@ -13,7 +13,7 @@ import pytest
 
 from explain.accounting import account, account_many
 from explain.errors import ExplainError
-from explain.formula import parse_formula
+from loaders.formula import parse_formula
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 

@@ -10,6 +10,7 @@ import pytest
 from dash import dcc, html
 
 from loaders.accounts import User
+from loaders.errors import AccessDenied
 
 PAGES = ("dashapp.pages.trends", "dashapp.pages.explain", "dashapp.pages.model_lab")
 TREASURY = User("treasury", "analyst", None)
@@ -29,7 +30,18 @@ def app(analysis_settings):
 
 @pytest.fixture(scope="module")
 def pages(app):
-    return {name.rsplit(".", 1)[1]: sys.modules[name] for name in PAGES}
+    """The page modules, with ``layout`` as the app serves it: wrapped by the layout guard, which checks
+    the role and the metrics a URL names and shows user errors (dashapp.auth.guard_layout)."""
+    from types import SimpleNamespace
+
+    from dashapp import auth
+
+    out = {}
+    for name in PAGES:
+        module = sys.modules[name]
+        role = "analyst" if name.endswith("model_lab") else "viewer"
+        out[name.rsplit(".", 1)[1]] = SimpleNamespace(**{**vars(module), "layout": auth.guard_layout(module.layout, role)})
+    return out
 
 
 @pytest.fixture
@@ -138,13 +150,13 @@ def test_trends_refuses_a_metric_outside_the_users_department(pages, as_user):
 
 
 def test_trends_view_round_trips_through_its_url(pages, as_user):
-    from dashapp import presenters_analysis as pa
+    from dashapp import presenters_queries as pq
 
     trends = pages["trends"]
     view = trends.build_view({"metric": "uc_caseload", "area": "E12000001", "from": "2024-01", "vintage": "first",
                               "compare": "E12000002,E99"})
     assert view.search == "?metric=uc_caseload&area=E12000001&from=2024-01&compare=E12000002&vintage=first"
-    again = trends.build_view(pa.parse_search(view.search))
+    again = trends.build_view(pq.parse_search(view.search))
     assert again.search == view.search and any("E99" in n for n in view.notes)
 
 
@@ -258,7 +270,7 @@ def test_explain_refuses_other_departments_metrics(pages, as_user):
     as_user(DWP_VIEWER)
     layout = pages["explain"].layout(metric="ae_4h_pct")
     assert "do not have access" in texts(layout) and not find(layout, dcc.Graph)
-    with pytest.raises(PermissionError):
+    with pytest.raises(AccessDenied):
         pages["explain"].render({"metric": "ae_4h_pct", "area": None, "from": "2026-08", "to": "2026-09",
                                  "by": None}, None)
 
@@ -277,6 +289,7 @@ def test_explain_controls_switch_to_a_year_earlier_and_reset_on_a_new_metric(pag
 def test_model_lab_needs_an_analyst(pages, as_user):
     as_user(DWP_VIEWER)
     assert "analyst role" in texts(pages["model_lab"].layout(metric="uc_caseload"))
+    assert "analyst role" in texts(pages["model_lab"].layout())
 
 
 def test_model_lab_layout_ids_all_start_with_lab(pages, as_user):

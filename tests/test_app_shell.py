@@ -248,12 +248,6 @@ def test_upload_refused_for_non_admins_and_forged_tokens(upload_app):
         assert "no longer available" in text_of(result)
 
 
-def test_affected_metrics_follow_formulas_and_driver_models():
-    data = sys.modules["dashapp.pages.data"]
-    formulas = [("a", ""), ("b", "a * 2"), ("c", "b / d"), ("d", ""), ("e", "")]
-    assert data.affected_metrics(formulas, {"a"}, {"e": {"c"}, "d": set()}) == {"a", "b", "c", "e"}
-
-
 # ------------------------------------------------------------------------------ settings, demo users, colours
 def test_settings_from_env(tmp_path):
     from dashapp.settings import Settings
@@ -270,11 +264,12 @@ def test_settings_from_env(tmp_path):
 
 
 def test_demo_users_exist_once_and_are_printed(shell_store, capsys):
-    from dashapp.cli import DEMO_USERS, _print_demo_users, ensure_demo_users
+    from dashapp.cli import _print_demo_users
+    from explain import DEMO_USERS, ensure_demo_users
     from loaders.accounts import authenticate
 
     again = ensure_demo_users(shell_store)
-    assert [created for *_, created in again] == [False] * len(DEMO_USERS)
+    assert [user.created for user in again] == [False] * len(DEMO_USERS)
     assert authenticate(shell_store, "nhs", "whytrend-nhs").department == "DHSC"
     assert authenticate(shell_store, "dwp", "whytrend-dwp").department == "DWP"
     assert authenticate(shell_store, "analyst", "whytrend-analyst").role == "analyst"

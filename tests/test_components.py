@@ -9,6 +9,7 @@ from dash.exceptions import PreventUpdate
 
 from dashapp import components as c
 from dashapp import ids
+from loaders.errors import AccessDenied
 
 
 def walk(component):
@@ -135,7 +136,7 @@ def test_error_boundary_turns_errors_into_messages():
 
     @c.error_boundary
     def denied():
-        raise PermissionError("You do not have access to this metric.")
+        raise AccessDenied("You do not have access to this metric.")
 
     @c.error_boundary
     def bug():

@@ -1,4 +1,4 @@
-"""Tests of the bundled demo data set (loaders.demo).
+"""Tests of the bundled demo data set (the loaders.demo package).
 
 The demo is the ground truth for the explanation engine's tests, so these tests check
 the files as a reader would see them (opening them with pandas, openpyxl and odfpy),
@@ -22,7 +22,8 @@ import pandas as pd
 import pytest
 
 from loaders import demo
-from loaders.demo_areas import LOCAL_AUTHORITIES, REGIONS
+from loaders.demo.areas import LOCAL_AUTHORITIES, REGIONS
+from loaders.demo.simulate import _simulation
 
 REAL_REGIONS = {
     "E12000001": "North East", "E12000002": "North West", "E12000003": "Yorkshire and The Humber",
@@ -116,7 +117,7 @@ def _digests(directory: Path) -> dict[str, str]:
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     first = demo.write_demo(tmp_path / "a")
-    demo._simulation.cache_clear()  # a fresh simulation, not the cached arrays
+    _simulation.cache_clear()  # a fresh simulation, not the cached arrays
     second = demo.write_demo(tmp_path / "b")
     assert _digests(first.directory) == _digests(second.directory)
     assert len(_digests(first.directory)) == 8  # six data files, manifest, ground truth
@@ -131,7 +132,7 @@ def test_another_seed_changes_the_numbers_not_the_structure(tmp_path: Path, writ
 
 
 def test_generation_is_quick(tmp_path: Path) -> None:
-    demo._simulation.cache_clear()
+    _simulation.cache_clear()
     started = time.perf_counter()
     demo.write_demo(tmp_path)
     elapsed = time.perf_counter() - started

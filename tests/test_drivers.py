@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from loaders.vocabulary import MODEL_KINDS
+
 from explain.drivers import (
-    KINDS,
-    PSEUDO_DRIVERS,
     CvScores,
     DriverModel,
     FittedDrivers,
@@ -54,8 +54,6 @@ def test_init_stores_params_only_and_clones():
     assert not hasattr(m, "estimator_")
     c = clone(m)
     assert c.get_params() == m.get_params()
-    assert KINDS == ("linear", "gradient_boosting")
-    assert PSEUDO_DRIVERS == ("trend", "seasonality")
 
 
 def test_fit_learned_attributes_and_drops_incomplete_rows(caplog):
@@ -215,7 +213,7 @@ def test_cross_validation_random_walk_does_not_beat_persistence():
     # y is a per-area random walk unrelated to the drivers: persistence is the best forecast.
     n_areas, n_periods = 30, 36
     p = make_panel(n_areas, n_periods, y=lambda rng, n: rng.normal(size=(n_areas, n_periods)).cumsum(axis=1).ravel())
-    for kind in KINDS:
+    for kind in MODEL_KINDS:
         s = cross_validate_time(DriverModel(kind, drivers=DRIVERS, max_iter=50), p)
         assert not s.beats_baseline, kind
         assert s.baseline_r2 > s.r2

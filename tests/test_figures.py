@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashapp import figures as fg
-from dashapp import presenters_analysis as pa
+from dashapp import presenters_parts as pp
 from explain.results import (ComponentPart, DriverContribution, Explanation, ModelSummary, SegmentPart, Trend,
                              TrendPoint)
 
@@ -100,7 +100,7 @@ def test_direction_colours_follow_higher_is_better():
 
 # ----------------------------------------------------------------------------- house style
 def test_house_style_title_subtitle_grid_font_horizontal_labels():
-    figure = fg.waterfall_figure(pa.driver_parts(explanation(), {}), start=("A", 1000.0), end=("B", 1025.0),
+    figure = fg.waterfall_figure(pp.driver_parts(explanation(), {}), start=("A", 1000.0), end=("B", 1025.0),
                                  title="Headline", subtitle="Statistics")
     layout = figure.layout
     assert layout.title.text == "Headline"
@@ -119,7 +119,7 @@ def test_house_style_title_subtitle_grid_font_horizontal_labels():
 # ----------------------------------------------------------------------------- waterfall
 def test_waterfall_bars_run_from_value_a_to_value_b_with_the_unexplained_bar():
     e = explanation()
-    parts = pa.driver_parts(e, {"x1": "Driver one"})
+    parts = pp.driver_parts(e, {"x1": "Driver one"})
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
                                  title="t", unit=e.unit)
     bar = figure.data[0]
@@ -140,7 +140,7 @@ def test_waterfall_bars_run_from_value_a_to_value_b_with_the_unexplained_bar():
 
 def test_waterfall_error_bars_come_from_the_intervals():
     e = explanation()
-    parts = pa.driver_parts(e, {})
+    parts = pp.driver_parts(e, {})
     bar = fg.waterfall_figure(parts, start=("A", e.value_from), end=("B", e.value_to), title="t").data[0]
     plus, minus = list(bar.error_x.array), list(bar.error_x.arrayminus)
     assert plus[1] == pytest.approx(35.0 - 30.0) and minus[1] == pytest.approx(30.0 - 25.0)
@@ -151,7 +151,7 @@ def test_waterfall_error_bars_come_from_the_intervals():
 
 def test_waterfall_colours_by_sign_and_hatches_the_unexplained_part():
     e = explanation()
-    parts = pa.driver_parts(e, {})
+    parts = pp.driver_parts(e, {})
     bar = fg.waterfall_figure(parts, start=("A", e.value_from), end=("B", e.value_to), title="t",
                               higher_is_better=False).data[0]
     colours = list(bar.marker.color)
@@ -163,7 +163,7 @@ def test_waterfall_colours_by_sign_and_hatches_the_unexplained_part():
 def test_waterfall_groups_small_drivers_and_keeps_at_most_six_bars_between_the_totals():
     drivers = [(f"d{i}", float(v), None, None) for i, v in enumerate([50, -20, 8, 3, -2, 1, 0.5])]
     e = explanation(drivers, change=45.0)
-    parts = pa.driver_parts(e, {})
+    parts = pp.driver_parts(e, {})
     figure = fg.waterfall_figure(parts, start=("A", e.value_from), end=("B", e.value_to), title="t")
     labels = list(figure.data[0].y)
     assert len(labels) - 2 <= 6
@@ -176,7 +176,7 @@ def test_waterfall_groups_small_drivers_and_keeps_at_most_six_bars_between_the_t
 def test_waterfall_axis_does_not_start_at_zero_when_the_change_is_small_and_says_so():
     e = explanation(value_from=3_463_933.0, change=7_812.0,
                     drivers=(("x1", 13_359.7, 13_353.5, 13_369.1), ("x2", 545.0, 544.8, 545.3)))
-    figure = fg.waterfall_figure(pa.driver_parts(e, {}), start=("A", e.value_from), end=("B", e.value_to),
+    figure = fg.waterfall_figure(pp.driver_parts(e, {}), start=("A", e.value_from), end=("B", e.value_to),
                                  title="t")
     low, high = figure.layout.xaxis.range
     assert low > 0 and low < min(e.value_from, e.value_to) and high > e.value_from + 13_359.7 + 545.0
@@ -185,7 +185,7 @@ def test_waterfall_axis_does_not_start_at_zero_when_the_change_is_small_and_says
 
 def test_waterfall_starts_at_zero_when_the_change_is_large():
     e = explanation(value_from=10.0, change=30.0, drivers=(("x1", 30.0, None, None),))
-    figure = fg.waterfall_figure(pa.driver_parts(e, {}), start=("A", 10.0), end=("B", 40.0), title="t")
+    figure = fg.waterfall_figure(pp.driver_parts(e, {}), start=("A", 10.0), end=("B", 40.0), title="t")
     assert figure.layout.xaxis.range[0] <= 0
     assert not figure.layout.annotations
 
@@ -271,7 +271,7 @@ def test_compare_figure_draws_at_most_four_areas_labelled_directly():
 def test_segments_bars_by_sign_grouped_to_at_most_five():
     segments = [SegmentPart(f"A{i}", f"Area {i}", v) for i, v in enumerate([5.0, -3.0, 2.0, 1.0, 0.5, -0.25])]
     e = explanation(segments=segments, change=5.25)
-    parts = pa.segment_parts(e)
+    parts = pp.segment_parts(e)
     figure = fg.segments_figure(parts, title="t", higher_is_better=True)
     bar = figure.data[0]
     assert len(bar.y) == 5 and bar.y[0].startswith("Other areas")   # largest at the top, 'Other' at the bottom
@@ -282,7 +282,7 @@ def test_segments_bars_by_sign_grouped_to_at_most_five():
 
 def test_segments_mix_and_rate_stack_to_each_contribution():
     segments = [SegmentPart("A", "A", 0.3, mix=0.1, rate=0.2), SegmentPart("B", "B", -0.5, mix=0.2, rate=-0.7)]
-    parts = pa.segment_parts(explanation(segments=segments, change=-0.2))
+    parts = pp.segment_parts(explanation(segments=segments, change=-0.2))
     figure = fg.segments_figure(parts, title="t", mix_rate=True)
     mix, rate, net = figure.data
     assert figure.layout.barmode == "relative"
@@ -299,7 +299,7 @@ def test_cv_figure_pairs_each_fold_with_the_baseline():
 
 
 def test_importance_partial_dependence_and_residual_figures_carry_the_numbers():
-    parts = [pa.Part("a", "A", 3.0), pa.Part("b", "B", 1.0)]
+    parts = [pp.Part("a", "A", 3.0), pp.Part("b", "B", 1.0)]
     bar = fg.importance_figure(parts, title="t").data[0]
     assert list(bar.y) == ["B", "A"] and list(bar.x) == [1.0, 3.0]
     frame = pd.DataFrame({"value": [1.0, 2.0], "prediction": [5.0, 7.0]})
@@ -319,7 +319,7 @@ def test_figures_serialise_to_json():
 def test_components_waterfall_from_a_real_formula_split():
     components = [ComponentPart("caseload", 12.0, 100, 112), ComponentPart("award", -2.0, 10, 9.8)]
     e = explanation(components=components, change=10.0, model=False, drivers=())
-    parts = pa.component_parts(e, {"caseload": "Caseload"})
+    parts = pp.component_parts(e, {"caseload": "Caseload"})
     figure = fg.waterfall_figure(parts, start=("A", e.value_from), end=("B", e.value_to), title="t")
     assert list(figure.data[0].y) == ["A", "Caseload", "Award", "B"]
     assert e.value_from + math.fsum(figure.data[0].x[1:-1]) == pytest.approx(e.value_to)

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from explain.errors import ExplainError
-from explain.formula import Formula, parse_formula
+from loaders.errors import FormulaError
+from loaders.formula import Formula, parse_formula
 from loaders.errors import WhytrendError
 
 
@@ -67,7 +67,7 @@ def test_allowed_syntax_and_components_in_order_of_first_appearance(text: str, c
     ],
 )
 def test_forbidden_syntax_is_a_user_error_naming_the_piece(text: str, piece: str) -> None:
-    with pytest.raises(ExplainError) as caught:
+    with pytest.raises(FormulaError) as caught:
         parse_formula(text)
     assert isinstance(caught.value, WhytrendError)
     assert piece in str(caught.value)
@@ -75,14 +75,14 @@ def test_forbidden_syntax_is_a_user_error_naming_the_piece(text: str, piece: str
 
 @pytest.mark.parametrize("text", ["", "   ", "a +", "a; b", "a = 1", "import os", "a b", "1e999 * a", "é + 1"])
 def test_malformed_or_unsafe_text_is_a_user_error(text: str) -> None:
-    with pytest.raises(ExplainError):
+    with pytest.raises(FormulaError):
         parse_formula(text)
 
 
 def test_deep_nesting_and_huge_text_are_user_errors() -> None:
-    with pytest.raises(ExplainError):
+    with pytest.raises(FormulaError):
         parse_formula("(" * 500 + "a" + ")" * 500)
-    with pytest.raises(ExplainError):
+    with pytest.raises(FormulaError):
         parse_formula("a + " * 5000 + "a")
 
 
@@ -99,9 +99,9 @@ def test_no_eval_or_exec_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_formula_built_by_hand_is_parsed_and_checked() -> None:
     assert Formula("x * y", ("x", "y")).evaluate({"x": 2, "y": 3}) == 6.0
-    with pytest.raises(ExplainError):
+    with pytest.raises(FormulaError):
         Formula("x * y", ("y", "x"))
-    with pytest.raises(ExplainError):
+    with pytest.raises(FormulaError):
         Formula("f(x)", ("x",))
 
 
@@ -151,9 +151,9 @@ def test_division_by_zero_is_nan_not_an_error() -> None:
 
 def test_missing_or_non_numeric_component_is_a_user_error() -> None:
     formula = parse_formula("a * b")
-    with pytest.raises(ExplainError, match="'b'"):
+    with pytest.raises(FormulaError, match="'b'"):
         formula.evaluate({"a": 1.0})
-    with pytest.raises(ExplainError, match="'b'"):
+    with pytest.raises(FormulaError, match="'b'"):
         formula.evaluate({"a": 1.0, "b": "lots"})
 
 
@@ -239,3 +239,73 @@ def test_formula_is_frozen_and_hashable() -> None:
         formula.text = "c"  # type: ignore[misc]
     assert formula == parse_formula("a * b")
     assert len({formula, parse_formula("a * b")}) == 1
+
+
+# --- the one formula language: names, dependencies, order, the manifest check -------------------------
+def test_names_are_the_components_in_order_of_first_use():
+    from loaders.formula import names
+
+    assert names("ae_within_4h / ae_attendances * 100 + ae_within_4h") == ["ae_within_4h", "ae_attendances"]
+    with pytest.raises(FormulaError):
+        names("a +")
+
+
+def test_affected_follows_formulas_at_any_depth_and_evaluation_order_puts_parts_first():
+    from loaders.formula import affected, evaluation_order
+
+    formulas = {"c": "a * b", "d": "c + e", "f": "e * 2", "g": "d / f"}
+    assert affected(formulas, {"a"}) == {"c", "d", "g"}
+    assert affected(formulas, {"e"}) == {"d", "f", "g"}
+    assert affected(formulas, {"x"}) == set()
+    order = evaluation_order(formulas)
+    assert sorted(order) == sorted(formulas)
+    assert all(order.index(part) < order.index(user) for user, part in
+               (("d", "c"), ("g", "d"), ("g", "f")))
+
+
+def test_check_formulas_reports_every_problem_at_once():
+    from loaders.formula import check_formulas, evaluation_order
+
+    problems = check_formulas({"a": "a + 1", "b": "c * 2", "c": "b / 2", "d": "x +", "e": "", "f": "b + 1"})
+    assert set(problems) == {"a", "b", "c", "d"}
+    assert "uses a itself" in problems["a"] and "circle" in problems["b"] and "circle" in problems["c"]
+    assert "not valid arithmetic" in problems["d"]
+    with pytest.raises(FormulaError, match="circle"):
+        evaluation_order({"b": "c * 2", "c": "b / 2"})
+
+
+MANIFEST = """
+[[department]]
+code = "D"
+name = "Dept"
+
+[[metric]]
+code = "a"
+name = "A"
+department = "D"
+
+[[metric]]
+code = "ratio"
+name = "Ratio"
+department = "D"
+aggregation = "formula"
+formula = "a +"
+"""
+
+
+def test_a_broken_formula_is_one_paragraph_at_manifest_check_naming_metric_and_line(tmp_path):
+    from click.testing import CliRunner
+
+    from dashapp.cli import main
+    from loaders import ManifestError, load_manifest
+
+    path = tmp_path / "m.toml"
+    path.write_text(MANIFEST)
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    message = str(caught.value)
+    assert "metric 'ratio' formula (line 16)" in message and "not valid arithmetic" in message
+    result = CliRunner().invoke(main, ["load", str(path), "--db", str(tmp_path / "s.db")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and result.output.strip().count("\n") == 0
+    assert "metric 'ratio' formula (line 16)" in result.output

@@ -73,13 +73,6 @@ def test_comparison_phrases():
     assert p.comparison_phrase("Q", "year") == "the same quarter a year earlier"
 
 
-def test_percent_change():
-    assert p.percent_change(110, 100) == pytest.approx(10)
-    assert p.percent_change(-110, -100) == pytest.approx(-10)
-    assert p.percent_change(1, 0) is None
-    assert p.percent_change(None, 3) is None
-
-
 def _headline(**overrides):
     info = MetricInfo("uc_caseload", "Households on Universal Credit", "DWP", "households", "sum", False, "", "",
                       "M")
@@ -173,9 +166,6 @@ def test_upload_suffix_and_problem_rows_and_grade_reasons():
     assert p.grade_reasons(None) == [] and p.grade_reasons("oops") == ["oops"]
 
 
-def test_formula_names():
-    assert p.formula_names("ae_within_4h / ae_attendances * 100") == ["ae_within_4h", "ae_attendances"]
-    assert p.formula_names("") == []
 
 
 def test_table_rows_formats_for_people():

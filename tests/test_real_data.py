@@ -15,7 +15,7 @@ import pytest
 
 from loaders import Store, load_manifest, load_manifest_file
 from loaders.periods import from_key
-from loaders.schema import WHOLE_AREA
+from loaders.vocabulary import WHOLE_AREA
 
 pytestmark = pytest.mark.realdata
 

@@ -17,7 +17,7 @@ import pytest
 
 from explain import explain_change, headline
 from explain.engine import FORMULA_GAP
-from explain.narrative import narrate
+from explain.narrative import narrate, text_of
 from explain.results import DriverContribution, Explanation, MetricInfo, SegmentPart
 from explain.segments import ratio_segments, sum_segments
 from loaders import Store, load_manifest, load_manifest_file
@@ -253,9 +253,9 @@ def test_teacher_need_waterfall_as_an_explanation(real_data):
                       unit="trainees", aggregation="sum", higher_is_better=None, formula="", description="",
                       frequency="FY")
     significance = {"method": "none", "beyond_normal_variation": None, "detail": "one published comparison"}
-    text = narrate(info=info, area_name="", period_from="2025/26", period_to="2026/27", value_from=start,
+    text = text_of(narrate(info=info, area_name=None, period_from="2025/26", period_to="2026/27", value_from=start,
                    value_to=end, change=change, significance=significance, drivers=drivers, unexplained=unexplained,
-                   components=(), segments=segments, model=None, data_vintage=0)
+                   components=(), segments=segments, model=None, data_vintage=0))
     explanation = Explanation(
         metric=info.code, area=None, period_from="2025/26", period_to="2026/27", value_from=start, value_to=end,
         change=change, significance=significance, drivers=drivers, unexplained=unexplained, model=None,
@@ -281,9 +281,9 @@ def test_waterfall_narrative_does_not_print_float_noise(real_data):
     assert 0 < abs(unexplained) < 1e-9  # exact to float rounding, as published
     info = MetricInfo(code="pgitt_need", name="Secondary PGITT need", department="DfE", unit="trainees",
                       aggregation="sum", higher_is_better=None, formula="", description="", frequency="FY")
-    text = narrate(info=info, area_name="", period_from="2025/26", period_to="2026/27", value_from=total[START],
+    text = text_of(narrate(info=info, area_name=None, period_from="2025/26", period_to="2026/27", value_from=total[START],
                    value_to=total[END], change=change, significance={"beyond_normal_variation": None},
-                   drivers=drivers, unexplained=unexplained, components=(), segments=(), model=None, data_vintage=0)
+                   drivers=drivers, unexplained=unexplained, components=(), segments=(), model=None, data_vintage=0))
     assert "e-13" not in text and "e-1" not in text
 
 

@@ -13,9 +13,9 @@ from explain.significance import (
     assess_movement,
     bootstrap_change_interval,
     count_change_interval,
-    format_number,
     xmr_chart,
 )
+from explain.numbers import format_number
 
 # Baselines with centre exactly 10 and every moving range 2: limits 10 ± 5.32, near band 10 ± 3.54.
 # BASE ends above the centre (11), BASE_LOW below it (9), so a run on the other side starts fresh.
@@ -349,17 +349,3 @@ def test_bootstrap_too_few_segments_and_errors() -> None:
     with pytest.raises(ExplainError):
         bootstrap_change_interval([1.0, 2.0], [1.0, 2.0], statistic="median")  # type: ignore[arg-type]
 
-
-# ----------------------------------------------------------------------------- formatting
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [(12345.4, "12,345"), (999.96, "1,000"), (123.46, "123.5"), (12.345, "12.35"), (12.5, "12.5"),
-     (1.0, "1"), (0.012345, "0.0123"), (-5.0, "-5"), (0.0, "0"), (float("nan"), "n/a")],
-)
-def test_format_number(value: float, text: str) -> None:
-    assert format_number(value) == text
-
-
-def test_format_number_signed() -> None:
-    assert format_number(2500.0, signed=True) == "+2,500"
-    assert format_number(-0.5, signed=True) == "-0.5"

@@ -29,7 +29,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from loaders.errors import LimitError, ReadError, WhytrendError
+from loaders.errors import AccessDenied, LimitError, ReadError, WhytrendError
 
 from dashapp import auth, ids, state
 from dashapp.components import card_table, error_boundary, message, page_header, radio_fieldset, summary_list
@@ -216,13 +216,13 @@ def _clean_old_uploads(folder: Path) -> None:
 
 
 def _source_for(source_id: str | None):
-    """The manifest Source of a stored source the current admin may change (PermissionError otherwise)."""
+    """The manifest Source of a stored source the current admin may change (AccessDenied otherwise)."""
     from explain import source_spec
 
     auth.require_role("admin")
     frame = visible_sources()
     if not source_id or source_id not in set(frame["source"]):
-        raise PermissionError("You do not have access to that source.")
+        raise AccessDenied("You do not have access to that source.")
     spec = source_spec(state.get_store(), source_id)
     return source_from_spec(spec, source_id=source_id), spec
 
@@ -395,7 +395,7 @@ def save_upload(contents: str | bytes, suffix: str) -> Path:
         raise ReadError(f"Uploads must be CSV, Excel (.xlsx), OpenDocument (.ods) or JSON, not '{suffix}'.")
     path = folder / secrets.token_hex(16) / name
     if not path.resolve().is_relative_to(folder.resolve()):
-        raise PermissionError("The upload could not be saved in the uploads folder; nothing was written.")
+        raise ReadError("The upload could not be saved in the uploads folder; nothing was written. Upload it again.")
     path.parent.mkdir(mode=0o700)
     try:
         with open(path, "xb") as handle:
@@ -436,19 +436,18 @@ def preview_view(source, path: Path, shown: str) -> tuple[html.Div, bool]:
 
 def load_view(source, path: Path, shown: str) -> html.Div:
     """Load a checked file as a new vintage (one transaction) and say what happened."""
-    from loaders import load_source
+    from explain import load_file_and_refresh
 
-    outcome = load_source(state.get_store(), _manifest_for(path.parent), source, location=str(path))
+    result = load_file_and_refresh(state.get_store(), _manifest_for(path.parent), source, str(path))
+    outcome = result.outcomes[0]
     shutil.rmtree(path.parent, ignore_errors=True)
-    state.invalidate()
     if outcome.status == "failed":
         report = _tidy(outcome.report.to_dict(limit=2000), str(path), shown) if outcome.report is not None else {}
         return html.Div([message(_tidy(outcome.message, str(path), shown), "error", title="Nothing was written"),
                          report_view(report) if report else None])
     if outcome.status == "unchanged":
         return message(outcome.message, "info")
-    refreshed = _refresh_explanations(source.id)
-    state.invalidate()
+    refreshed = result.refreshed or "none needed"
     return html.Div([
         message(f"Loaded {source.id} as vintage {outcome.load_id}: {outcome.rows_read:,} rows read, "
                 f"{outcome.values_loaded:,} values ({outcome.values_new:,} new, {outcome.values_revised:,} revised, "
@@ -457,32 +456,3 @@ def load_view(source, path: Path, shown: str) -> html.Div:
         html.Ul([html.Li(r) for r in outcome.grade_reasons]) if outcome.grade_reasons else None,
         dcc.Link("See the updated vintage history", href=f"/data?source={source.id}#history"),
     ])
-
-
-def _refresh_explanations(source_id: str) -> str:
-    from explain import get_version, list_metrics, metric_sources, precompute
-
-    store = state.get_store()
-    infos = list_metrics(store)
-    written = {m.code for m in infos if source_id in set(metric_sources(store, m.code).get("source", []))}
-    drivers = {m.code: set(v.drivers) if (v := get_version(store, m.code)) else set() for m in infos}
-    affected = affected_metrics([(m.code, m.formula) for m in infos], written, drivers)
-    return str(precompute(store, metrics=sorted(affected))) if affected else "none needed"
-
-
-def affected_metrics(formulas: list[tuple[str, str]], written: set[str], drivers: dict[str, set[str]]) -> set[str]:
-    """Metrics whose explanations change when ``written`` change: themselves, formula metrics using
-    them (transitively) and metrics whose active driver model uses any of them."""
-    affected = set(written)
-    changed = True
-    while changed:
-        changed = False
-        for code, formula in formulas:
-            if code in affected or not formula:
-                continue
-            names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))
-            if names & affected:
-                affected.add(code)
-                changed = True
-    affected |= {code for code, used in drivers.items() if used & affected}
-    return affected

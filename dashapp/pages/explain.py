@@ -20,13 +20,17 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from loaders.errors import WhytrendError
+from loaders.errors import AccessDenied, WhytrendError
+from explain.numbers import short_number
+from loaders.vocabulary import is_whole
 
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, ids, state
 from dashapp import figures as fg
-from dashapp import presenters_analysis as pa
+from dashapp import presenters_explain as pe
+from dashapp import presenters_parts as pp
+from dashapp import presenters_queries as pq
 from dashapp.jobs import JobRefused
 from dashapp.components import (area_picker, chart_card, error_boundary, frozen, message, page_header,
                                 radio_fieldset)
@@ -44,23 +48,23 @@ PROGRESS = aid.progress_parts(aid.EXPLAIN_PROGRESS)
 # ----------------------------------------------------------------------------- selection
 def selection(query: dict, *, trigger: str = "") -> dict:
     """The checked selection for ``query`` (URL or controls): metric, area, periods, by, notes, and
-    the options the controls need. Raises PermissionError for a metric the user may not see."""
+    the options the controls need. Raises AccessDenied for a metric the user may not see."""
     auth.require_role("viewer")
     visible = [m.code for m in auth.visible_metrics()]
-    metric = pa.default_metric(pa.first_value(query, "metric"), visible)
+    metric = pq.default_metric(pq.first_value(query, "metric"), visible)
     if metric is None:
-        raise PermissionError("There are no metrics for you to see yet.")
+        raise AccessDenied("There are no metrics for you to see yet.")
     auth.require_metric(metric)
     info = ac.metric_info(metric)
     periods = ac.metric_periods(metric)
-    dims = pa.breakdown_dimensions(ac.breakdown_keys(metric))
+    dims = pq.breakdown_dimensions(ac.breakdown_keys(metric))
     tree = ac.area_tree()
-    q = pa.parse_explain_query({**query, "metric": metric}, visible=visible, periods=periods, freq=info.frequency,
+    q = pq.parse_explain_query({**query, "metric": metric}, visible=visible, periods=periods, freq=info.frequency,
                                areas=tree.by_code, dimensions=dims)
     pairs = _pairs(periods, info.frequency)
-    a, b, choice, notes = pa.choose_periods(trigger, query.get("comparison"), q.period_from, q.period_to, pairs,
+    a, b, choice, notes = pq.choose_periods(trigger, query.get("comparison"), q.period_from, q.period_to, pairs,
                                             periods)
-    area = None if q.area in (None, "ALL") else q.area
+    area = None if is_whole(q.area) else q.area
     return {"metric": metric, "area": area, "from": a, "to": b, "by": q.by, "comparison": choice,
             "notes": list(q.notes) + notes, "dims": dims, "pairs": pairs, "periods": periods, "info": info}
 
@@ -90,12 +94,12 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
     """Every part of an explanation as components (pure given its inputs). ``hide_drivers``: leave out
     the driver split and the narrative (which names drivers) for a user who may not see a driver."""
     e = explanation
-    badge_text, badge_colour = pa.verdict(e.significance)
-    where = e.area_name if e.area_name and e.area_name != "All areas" else "all areas"
+    badge_text, badge_colour = pe.verdict(e.significance)
+    where = e.area_name if e.area is not None else "all areas"
     parts = [
         html.Section([
             html.H2(f"{info.name}, {where}: {e.period_from} to {e.period_to}"),
-            html.P(pa.change_sentence(e), className="lead"),
+            html.P(pe.change_sentence(e), className="lead"),
             html.P([html.Span("Is it beyond normal variation? ", className="visually-hidden"),
                     dbc.Badge(badge_text, color=badge_colour, class_name="verdict-badge")], className="verdict"),
             html.P(e.significance.get("detail") or "", className="verdict__detail"),
@@ -117,7 +121,7 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
         html.P(HIDDEN_SPLIT if hide_drivers else e.narrative, className="narrative"),
         *[message(w, "warning") for w in e.warnings],
         *[html.P(note, className="explain-note") for note in e.notes],
-        html.P(pa.trace_line(e), className="trace-line"),
+        html.P(pe.trace_line(e), className="trace-line"),
     ], className="explain-narrative"))
     return parts
 
@@ -125,29 +129,29 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
 def named_caption(e, info, finding: str) -> str:
     """A chart caption (the chart's accessible name) that says which metric, area and periods it is about
     before stating the finding."""
-    where = f" in {e.area_name}" if e.area_name and e.area_name != "All areas" else ""
+    where = f" in {e.area_name}" if e.area is not None else ""
     return f"{info.name}{where}, {e.period_from} to {e.period_to}. {finding}"
 
 
 def _about(e, info, **extra) -> dict:
     model = e.model
     names = ac.metric_names()  # a driver the reader may not see is named as such, never by its code
-    drivers = ", ".join(dict.fromkeys(pa.display_name(d, names) for d in model.drivers)) if model else ""
+    drivers = ", ".join(dict.fromkeys(pp.display_name(d, names) for d in model.drivers)) if model else ""
     version = (f"Version {model.version} ({model.kind.replace('_', ' ')}; drivers: {drivers}; "
                f"data vintage {model.data_vintage})") if model else "No driver model"
     return ac.about_metric(info, vintage=e.data_vintage, **{"Driver model": version}, **extra)
 
 
 def drivers_card(e, info, names):
-    parts = pa.driver_parts(e, names)
-    subtitle = (f"{e.period_from} {pa.short_number(e.value_from)} → {e.period_to} {pa.short_number(e.value_to)}; "
+    parts = pp.driver_parts(e, names)
+    subtitle = (f"{e.period_from} {short_number(e.value_from)} → {e.period_to} {short_number(e.value_to)}; "
                 "bars are contributions with 90% bootstrap intervals; hatched = unexplained")
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
-                                 title=pa.waterfall_headline(e, parts), subtitle=subtitle, unit=e.unit,
+                                 title=pe.waterfall_headline(e, parts), subtitle=subtitle, unit=e.unit,
                                  higher_is_better=info.higher_is_better)
     return chart_card(card_id=aid.EXPLAIN_DRIVERS_CARD, title="What the change is associated with",
-                      caption=named_caption(e, info, pa.waterfall_caption(e, parts)), figure=figure,
-                      table=pa.parts_table(parts, unit=e.unit),
+                      caption=named_caption(e, info, pe.waterfall_caption(e, parts)), figure=figure,
+                      table=pe.parts_table(parts, unit=e.unit),
                       about=_about(e, info, Method="Paired baseline SHAP: each area's row in the later period "
                                                    "against its own row in the earlier one; intervals from an "
                                                    "area bootstrap. Small drivers are grouped as 'Other drivers'."),
@@ -155,30 +159,30 @@ def drivers_card(e, info, names):
 
 
 def components_card(e, info, names):
-    parts = pa.component_parts(e, names)
+    parts = pp.component_parts(e, names)
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
-                                 title=pa.components_headline(parts),
+                                 title=pe.components_headline(parts),
                                  subtitle=f"Exact Shapley split of {info.formula}", unit=e.unit,
                                  higher_is_better=info.higher_is_better)
     return chart_card(card_id=aid.EXPLAIN_COMPONENTS_CARD, title="Formula components",
-                      caption=named_caption(e, info, pa.components_caption(e, parts)), figure=figure,
-                      table=pa.parts_table(parts, unit=e.unit),
+                      caption=named_caption(e, info, pe.components_caption(e, parts)), figure=figure,
+                      table=pe.parts_table(parts, unit=e.unit),
                       about=_about(e, info, Method="Exact Shapley values over the formula's components; they add "
                                                    "up to the change."),
                       download_name=f"{e.metric}-{e.period_from}-{e.period_to}-components")
 
 
 def segments_card(e, info):
-    parts = pa.segment_parts(e)
-    mix_rate = pa.has_mix_rate(e)
+    parts = pp.segment_parts(e)
+    mix_rate = pp.has_mix_rate(e)
     what = f"values of {e.by.replace('_', ' ')}" if e.by else "areas"
     subtitle = ("Mix (changing shares) and rate (changing values within each segment) add up to each bar"
                 if mix_rate else f"Each bar is the change in one of the {what}; together they add up to the change")
-    figure = fg.segments_figure(parts, title=pa.segments_headline(e, parts), subtitle=subtitle,
+    figure = fg.segments_figure(parts, title=pe.segments_headline(e, parts), subtitle=subtitle,
                                 unit=e.unit, higher_is_better=info.higher_is_better, mix_rate=mix_rate)
     return chart_card(card_id=aid.EXPLAIN_SEGMENTS_CARD, title=f"Which {what} moved it",
-                      caption=named_caption(e, info, pa.segments_caption(e, parts)), figure=figure,
-                      table=pa.parts_table(parts, unit=e.unit),
+                      caption=named_caption(e, info, pe.segments_caption(e, parts)), figure=figure,
+                      table=pe.parts_table(parts, unit=e.unit),
                       about=_about(e, info, Method="Sum metrics: each segment's own change. Ratio metrics: mix = "
                                                    "change in share × (segment rate − overall rate), rate = change "
                                                    "in rate × average share."),
@@ -242,13 +246,13 @@ def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: s
     info = ac.metric_info(metric)
     periods = ac.metric_periods(metric)
     pairs = _pairs(periods, info.frequency)
-    dims = pa.breakdown_dimensions(ac.breakdown_keys(metric))
+    dims = pq.breakdown_dimensions(ac.breakdown_keys(metric))
     return frozen(html.Section([
         html.H2("Choose a change", className="visually-hidden", id=aid.EXPLAIN_CONTROLS_TITLE),
         ac.metric_picker(aid.EXPLAIN_METRIC, [known[c] for c in codes if c in known], metric),
         area_picker(aid.EXPLAIN_AREA, ac.area_tree(), area or ""),
         radio_fieldset(aid.EXPLAIN_COMPARISON, "Compare the latest period with",
-                       pa.comparison_options(pairs, info.frequency), comparison),
+                       pq.comparison_options(pairs, info.frequency), comparison),
         html.Fieldset([
             html.Legend("Other periods", className="fieldset__legend"),
             ac.period_input(aid.EXPLAIN_FROM, "From", a, aid.EXPLAIN_PERIODS, "for example 2025-09"),
@@ -263,10 +267,7 @@ def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: s
 
 # ----------------------------------------------------------------------------- layout
 def layout(**query):
-    try:
-        sel = selection(query)
-    except (PermissionError, WhytrendError) as exc:
-        return html.Div([page_header("Explain a change"), message(str(exc), "error")], className="page")
+    sel = selection(query)  # a user error is shown by the layout guard (dashapp.auth.guard_layout)
     request = request_of(sel)
     result = render(request, None)
     cached = cached_view(request) is not None
@@ -341,8 +342,8 @@ def select(metric, scope, search, comparison, _apply, by, start, end):
     trigger = _TRIGGERS.get(ctx.triggered_id, "other")
     sel, notes = selection_from_controls(metric, scope, search, comparison, by, start, end, trigger)
     request = request_of(sel)
-    return ([message(n, "warning") for n in notes + sel["notes"]], pa.query_string(request),
-            pa.comparison_options(sel["pairs"], sel["info"].frequency), sel["comparison"], sel["from"], sel["to"],
+    return ([message(n, "warning") for n in notes + sel["notes"]], pq.query_string(request),
+            pq.comparison_options(sel["pairs"], sel["info"].frequency), sel["comparison"], sel["from"], sel["to"],
             ac.period_datalist(aid.EXPLAIN_PERIODS, sel["periods"]), by_options(sel["dims"]), sel["by"] or AREAS,
             request)
 
@@ -424,11 +425,11 @@ def compute_explanation(request: dict, set_progress=None) -> dict:
 
     Runs in a background job, without the request: the caller has authorised the request for the
     user who asked (:func:`dashapp.analysis_components.authorise_job`)."""
-    from explain import explain_change
+    from explain import Stage, explain_change
 
     key = {k: request.get(k) for k in ("metric", "area", "from", "to", "by")}
     report = set_progress or (lambda value: None)
-    report(ac.progress_values(1, 10, "Reading the data and the driver model"))
+    report(ac.progress_values(Stage("explain", 1, 10, "Reading the data and the driver model")))
     try:
         explain_change(state.get_store(), request["metric"], request["from"], request["to"], area=request["area"],
                        by=request["by"])
@@ -437,5 +438,5 @@ def compute_explanation(request: dict, set_progress=None) -> dict:
     except Exception:  # noqa: BLE001 - the job's boundary: log and say something humane
         log.exception("explaining %s failed", key)
         return {"key": key, "error": "The explanation could not be worked out; the error was logged."}
-    report(ac.progress_values(10, 10, "Done"))
+    report(ac.progress_values(Stage("explain", 10, 10, "Done")))
     return {"key": key, "done": True}

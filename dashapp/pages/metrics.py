@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from dashapp import auth, ids, state
 from dashapp.components import card_table, message, page_header, summary_list
-from dashapp.presenters import date_text, explain_href, formula_names, grade_reasons
+from dashapp.presenters import date_text, explain_href, grade_reasons
 
 dash.register_page(__name__, path="/metrics", name="Metrics", title="Metrics – whytrend", order=40,
                    description="What each metric means, where it comes from and how it changed.")
@@ -26,7 +26,7 @@ AGGREGATIONS = {
 @state.cached(lambda metric: ("metric-doc", metric))
 def metric_documentation(metric: str) -> dict:
     """Everything the page shows about a metric (memoised per data vintage)."""
-    from explain import events, metric_changes, metric_info, metric_sources
+    from explain import events, formula_names, metric_changes, metric_info, metric_sources
 
     store = state.get_store()
     info = metric_info(store, metric)

@@ -5,7 +5,7 @@ For a metric with a model spec: choose candidate drivers, the model kind and pse
 and a Cancel button, saving a new version that is NOT active. Each version shows time-aware
 cross-validation against the naive baseline (with the per-fold table), driver importance, the
 partial dependence of one driver and the residuals of the whole over time; "Make active" calls
-:func:`explain.activate_model` (which refreshes the precomputed explanations), also in the
+:func:`explain.activate_and_refresh` (which refreshes the precomputed explanations), also in the
 background.
 
 Every component id starts with ``lab-``: the server refuses those callbacks to non-analysts.
@@ -18,16 +18,19 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from loaders.errors import WhytrendError
+from loaders.errors import AccessDenied, WhytrendError
 
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, state
 from dashapp import figures as fg
-from dashapp import presenters_analysis as pa
+from dashapp import presenters_model_lab as pm
+from dashapp import presenters_parts as pp
+from dashapp import presenters_queries as pq
 from dashapp.jobs import JobRefused
 from dashapp.components import (card_table, chart_card, checklist_fieldset, error_boundary, message, page_header,
                                 radio_fieldset)
+from dashapp.presenters import date_text
 
 log = logging.getLogger(__name__)
 
@@ -93,19 +96,19 @@ def lab_metrics() -> list:
 
 
 def check_metric(metric: str | None) -> str:
-    """The metric if the current analyst may work on its model (else PermissionError)."""
+    """The metric if the current analyst may work on its model (else AccessDenied)."""
     auth.require_role("analyst")
     if not metric:
-        raise PermissionError("Choose a metric.")
+        raise AccessDenied("Choose a metric.")
     auth.require_metric(metric)
     if metric not in modelled():
-        raise PermissionError(f"{metric} has no driver model to work on.")
+        raise AccessDenied(f"{metric} has no driver model to work on.")
     return metric
 
 
 def defaults(metric: str) -> dict:
     """Driver candidates and the controls' starting values: the active version's, else the spec's."""
-    from explain import get_version
+    from explain import formula_names, get_version
     from explain.diagnostics import model_spec
 
     store = state.get_store()
@@ -116,29 +119,23 @@ def defaults(metric: str) -> dict:
     pseudo = tuple(source.pseudo_drivers if source else spec.get("pseudo_drivers", ()))
     kind = (source.kind if source else spec.get("kind")) or "gradient_boosting"
     info = ac.metric_info(metric)
-    derived = [m.code for m in auth.visible_metrics() if metric in _words(m.formula)]
+    derived = [m.code for m in auth.visible_metrics() if metric in formula_names(m.formula)]
     seen = auth.visible_drivers(info.department)  # a model may use only drivers its department may see
     user = auth.current_user()
     if user is not None and user.department is not None:
         seen = seen & auth.visible_drivers(user.department)
     own = [m.code for m in auth.visible_metrics()]
-    candidates = pa.candidate_drivers(metric, visible=[*own, *sorted(seen - set(own))],
+    candidates = pm.candidate_drivers(metric, visible=[*own, *sorted(seen - set(own))],
                                       configured=[d for d in (*spec.get("drivers", ()), *drivers) if d in seen],
-                                      exclude=[*derived, *_words(info.formula)])
+                                      exclude=[*derived, *formula_names(info.formula)])
     drivers = tuple(d for d in drivers if d in seen)
     return {"candidates": candidates, "drivers": list(drivers), "pseudo": list(pseudo), "kind": kind,
             "active": active.version if active else None}
 
 
-def _words(formula: str) -> list[str]:
-    import re
-
-    return re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula or "")
-
-
 def driver_options(candidates) -> list[dict]:
     names = ac.metric_names()
-    return [{"label": pa.display_name(code, names), "value": pa.driver_token(code)} for code in candidates]
+    return [{"label": pp.display_name(code, names), "value": pm.driver_token(code)} for code in candidates]
 
 
 def version_options(items) -> list[dict]:
@@ -148,11 +145,11 @@ def version_options(items) -> list[dict]:
 
 def versions_block(metric: str) -> html.Div:
     items = versions(metric)
-    frame = pa.versions_frame(items)
+    frame = pm.versions_frame(items)
     if not frame.empty:  # for people: driver names and dates rather than codes and timestamps
         names = ac.metric_names()
-        frame["drivers"] = [", ".join(pa.display_name(d, names) for d in v.drivers + v.pseudo_drivers) for v in items]
-        frame["created"] = [pa.date_text(v.created_at) for v in items]
+        frame["drivers"] = [", ".join(pp.display_name(d, names) for d in v.drivers + v.pseudo_drivers) for v in items]
+        frame["created"] = [date_text(v.created_at) for v in items]
     if frame.empty:
         return html.Div(message("No version has been fitted yet. Fit one above.", "info"))
     return card_table(frame, caption=f"Driver model versions of {ac.metric_info(metric).name}")
@@ -176,19 +173,19 @@ def diagnostics_view(metric: str, version: int) -> list:
     info = ac.metric_info(metric)
     names = ac.metric_names()
     about = ac.about_metric(info, vintage=meta.data_vintage, **{
-        "Model version": f"{meta.version} ({meta.kind.replace('_', ' ')}), fitted {pa.date_text(meta.created_at)}",
-        "Drivers": ", ".join(pa.display_name(d, names) for d in meta.drivers + meta.pseudo_drivers),
+        "Model version": f"{meta.version} ({meta.kind.replace('_', ' ')}), fitted {date_text(meta.created_at)}",
+        "Drivers": ", ".join(pp.display_name(d, names) for d in meta.drivers + meta.pseudo_drivers),
         "Training data hash": meta.training_hash[:16]})
     cv = chart_card(card_id=aid.LAB_CV_CARD, title="Out-of-sample accuracy against the naive baseline",
-                    caption=pa.scores_caption(meta.scores),
+                    caption=pm.scores_caption(meta.scores),
                     figure=fg.cv_figure(meta.scores, title="Mean absolute error by time-aware fold",
                                         subtitle="Expanding-window splits by period; baseline = each area's last "
                                                  "value carried forward"),
-                    table=pa.folds_frame(meta.scores), about=about, download_name=f"{metric}-v{version}-cv")
+                    table=pm.folds_frame(meta.scores), about=about, download_name=f"{metric}-v{version}-cv")
     imp = importance(metric, version)
-    parts = pa.importance_parts(imp, names)
+    parts = pm.importance_parts(imp, names)
     importance_card = chart_card(
-        card_id=aid.LAB_IMPORTANCE_CARD, title="Driver importance", caption=pa.importance_caption(imp, names),
+        card_id=aid.LAB_IMPORTANCE_CARD, title="Driver importance", caption=pm.importance_caption(imp, names),
         figure=fg.importance_figure(parts, title="What moves the prediction most",
                                     subtitle=f"Mean |φ| per area over the last {int(imp['n_pairs'].iloc[0])} "
                                              "period-on-period pairs (paired baseline SHAP)", unit=info.unit),
@@ -196,12 +193,12 @@ def diagnostics_view(metric: str, version: int) -> list:
     res = residuals(metric, version)
     residuals_card = chart_card(
         card_id=aid.LAB_RESIDUALS_CARD, title="Residuals of the whole over time",
-        caption=pa.residuals_caption(res, unit=info.unit, freq=info.frequency),
+        caption=pm.residuals_caption(res, unit=info.unit, freq=info.frequency),
         figure=fg.residuals_figure(res, title="Actual minus predicted, all areas",
                                    subtitle="In-sample: the fitted model on the latest data", unit=info.unit,
                                    freq=info.frequency),
         table=res, about=about, download_name=f"{metric}-v{version}-residuals")
-    summary = card_table(pa.scores_frame(meta.scores), caption=f"Version {version}: scores over all test folds")
+    summary = card_table(pm.scores_frame(meta.scores), caption=f"Version {version}: scores over all test folds")
     return [html.H2(f"Version {version}: how good is it?"), summary, cv, importance_card, residuals_card]
 
 
@@ -212,7 +209,7 @@ def pd_view(metric: str, version: int, driver: str) -> list:
     if meta is None or driver not in (*meta.drivers, *meta.pseudo_drivers):
         raise PreventUpdate
     info = ac.metric_info(metric)
-    label = pa.display_name(driver, ac.metric_names())
+    label = pp.display_name(driver, ac.metric_names())
     frame = partial_dependence(metric, version, driver)
     slope = None
     if meta.kind == "linear" and driver != "seasonality":
@@ -224,7 +221,7 @@ def pd_view(metric: str, version: int, driver: str) -> list:
     subtitle = ("Each season present, over the last 12 periods' rows" if seasonal else
                 "Over the last 12 periods' rows; from the 5th to the 95th percentile of the driver")
     card = chart_card(card_id=aid.LAB_PD_CARD, title=f"Partial dependence on {label}",
-                      caption=pa.partial_dependence_caption(frame, driver_label=label, unit=info.unit, slope=slope,
+                      caption=pm.partial_dependence_caption(frame, driver_label=label, unit=info.unit, slope=slope,
                                                             seasonal=seasonal),
                       figure=fg.partial_dependence_figure(frame, driver_label=axis,
                                                           title=f"Average prediction as {label.lower()} varies",
@@ -236,16 +233,13 @@ def pd_view(metric: str, version: int, driver: str) -> list:
 
 # ----------------------------------------------------------------------------- layout
 def layout(**query):
-    try:
-        auth.require_role("analyst")
-        metrics = lab_metrics()
-        if not metrics:
-            return html.Div([page_header("Model lab"), message(
-                "None of your metrics has a driver model. Add a [[model]] entry to the manifest and load it.",
-                "info")], className="page")
-        metric = check_metric(pa.default_metric(pa.first_value(query, "metric"), [m.code for m in metrics]))
-    except (PermissionError, WhytrendError) as exc:
-        return html.Div([page_header("Model lab"), message(str(exc), "error")], className="page")
+    # the layout guard (dashapp.auth.guard_layout) has checked the analyst role and shows user errors
+    metrics = lab_metrics()
+    if not metrics:
+        return html.Div([page_header("Model lab"), message(
+            "None of your metrics has a driver model. Add a [[model]] entry to the manifest and load it.",
+            "info")], className="page")
+    metric = check_metric(pq.default_metric(pq.first_value(query, "metric"), [m.code for m in metrics]))
     start = defaults(metric)
     items = versions(metric)
     chosen = default_version(items)
@@ -259,7 +253,7 @@ def layout(**query):
             html.H2("Fit a model", id=aid.LAB_CONTROLS_TITLE),
             radio_fieldset(aid.LAB_METRIC, "Metric", [{"label": m.name, "value": m.code} for m in metrics], metric),
             checklist_fieldset(aid.LAB_DRIVERS, "Candidate drivers", driver_options(start["candidates"]),
-                               [pa.driver_token(d) for d in start["drivers"]],
+                               [pm.driver_token(d) for d in start["drivers"]],
                                hint="Ticked: the active version's drivers."),
             radio_fieldset(aid.LAB_KIND, "Model kind", KINDS, start["kind"]),
             checklist_fieldset(aid.LAB_PSEUDO, "Pseudo-drivers", PSEUDO, start["pseudo"]),
@@ -307,8 +301,8 @@ def layout(**query):
 @error_boundary
 def pick_metric(metric):
     start = defaults(check_metric(metric))
-    return ([], pa.query_string({"metric": metric}), driver_options(start["candidates"]),
-            [pa.driver_token(d) for d in start["drivers"]], start["kind"], start["pseudo"])
+    return ([], pq.query_string({"metric": metric}), driver_options(start["candidates"]),
+            [pm.driver_token(d) for d in start["drivers"]], start["kind"], start["pseudo"])
 
 
 @callback(
@@ -324,8 +318,6 @@ def pick_metric(metric):
 def show_versions(metric, fitted, activated):
     check_metric(metric)
     news = {aid.LAB_FITTED: fitted, aid.LAB_ACTIVATED: activated}.get(ctx.triggered_id)
-    if news:
-        state.invalidate()  # a job in another process changed the model versions
     prefer = news.get("version") if news and news.get("metric") == metric else None
     items = versions(metric)
     return versions_block(metric), version_options(items), default_version(items, prefer)
@@ -349,7 +341,7 @@ def diagnose(metric, version):
     drivers = [d.driver for d in importance(metric, int(version)).itertuples()
                if hidden.get(d.driver) != ac.HIDDEN_DRIVER]  # never offer a driver the user may not see
     names = hidden
-    options = [{"label": pa.display_name(d, names), "value": d} for d in drivers]
+    options = [{"label": pp.display_name(d, names), "value": d} for d in drivers]
     return diagnostics_view(metric, int(version)), options, drivers[0] if drivers else None
 
 
@@ -384,9 +376,9 @@ def request_fit(_fit, _tune, metric, driver_tokens, kind, pseudo):
     """Check the choice for this analyst and sign the job request the background fit acts on."""
     metric = check_metric(metric)
     try:
-        arguments = pa.lab_fit_arguments(pa.driver_codes(driver_tokens), kind, pseudo,
+        arguments = pm.lab_fit_arguments(pm.driver_codes(driver_tokens), kind, pseudo,
                                          candidates=defaults(metric)["candidates"])
-    except ValueError as exc:
+    except WhytrendError as exc:
         return message(str(exc), "error"), None
     request = {"metric": metric, "drivers": list(arguments["drivers"]), "kind": arguments["kind"],
                "pseudo": list(arguments["pseudo_drivers"]), "tune": ctx.triggered_id == aid.LAB_TUNE}
@@ -417,36 +409,15 @@ def fit(set_progress, ticket):
     return fit_job(request, set_progress)
 
 
-#: where each step of explain.fit_driver_model sits on the progress bar (percent from, to): it reports
-#: its three stages as 0/3, 1/3 and 3/3, and the tuning candidates and bootstrap refits as counts of their own
-FIT_STAGES = (("Tuning hyperparameters with", 5, 5), ("Cross-validating", 5, 5), ("Tuning hyperparameters", 5, 50),
-              ("Fitting the model", 50, 98), ("Saved", 100, 100))
-
-
-def fit_percent(done: int, total: int, text: str) -> float:
-    """Overall percentage of a fit from one progress report of :func:`explain.fit_driver_model`."""
-    share = 0.0 if total <= 0 else max(0.0, min(1.0, done / total))
-    for prefix, low, high in FIT_STAGES:
-        if text.startswith(prefix):
-            return low + (high - low) * share
-    return 0.0
-
-
 def fit_job(request: dict, set_progress=None) -> tuple:
     """Fit (and tune) a new, inactive version for a verified request; (result message, fitted marker)."""
-    from explain import fit_driver_model
+    from explain import fit_and_refresh
 
     report = set_progress or (lambda value: None)
-    shown = [0.0]
-
-    def progress(done: int, total: int, text: str) -> None:
-        shown[0] = max(shown[0], fit_percent(done, total, text))   # the bar never goes back
-        report(ac.progress_values(round(shown[0]), 100, text))
-
     try:
-        version = fit_driver_model(state.get_store(), request["metric"], drivers=tuple(request["drivers"]),
-                                   kind=request["kind"], pseudo_drivers=tuple(request["pseudo"]),
-                                   tune_hyperparameters=bool(request["tune"]), progress=progress, activate=False)
+        version = fit_and_refresh(state.get_store(), request["metric"], drivers=request["drivers"],
+                                  kind=request["kind"], pseudo_drivers=request["pseudo"], tune=bool(request["tune"]),
+                                  activate=False, progress=lambda stage: report(ac.progress_values(stage))).version
     except WhytrendError as exc:
         return message(str(exc), "error"), None
     scores = version.scores
@@ -498,14 +469,16 @@ def activate(set_progress, ticket):
 
 def activate_job(request: dict, set_progress=None) -> tuple:
     """Make a version active and refresh the metric's precomputed explanations."""
-    from explain import activate_model
+    from explain import Plan, activate_and_refresh
 
     report = set_progress or (lambda value: None)
-    report(ac.progress_values(1, 10, f"Making version {request['version']} active"))
+    plan = Plan([("activate", f"Making version {request['version']} active", 1.0),
+                 ("refresh", "Refreshing explanations", 9.0)], lambda stage: report(ac.progress_values(stage)))
+    plan.report("activate", 0, 1)
     try:
-        summary = activate_model(state.get_store(), request["metric"], int(request["version"]))
+        change = activate_and_refresh(state.get_store(), request["metric"], int(request["version"]),
+                                      progress=lambda stage: plan.report("refresh", stage.done, stage.total, stage.label))
     except WhytrendError as exc:
         return message(str(exc), "error"), None
-    report(ac.progress_values(10, 10, "Done"))
-    return (message(f"Version {request['version']} is now active; {summary}.", "success"),
+    return (message(f"Version {request['version']} is now active; {change.refreshed}.", "success"),
             {"metric": request["metric"], "version": int(request["version"])})

@@ -13,17 +13,19 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from loaders.errors import WhytrendError
+from loaders.errors import AccessDenied
+from loaders.vocabulary import is_whole
 
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, ids, state
 from dashapp import figures as fg
-from dashapp import presenters_analysis as pa
+from dashapp import presenters_queries as pq
+from dashapp import presenters_trends as pt
 from dashapp.components import (area_picker, chart_card, checklist_fieldset, error_boundary, frozen, message,
                                 page_header)
 from dashapp.components import radio_fieldset
-from dashapp.presenters import area_from_picker
+from dashapp.presenters import area_from_picker, date_text
 
 dash.register_page(__name__, path="/trends", name="Trends", title="Trends – whytrend", order=1,
                    description="A metric over time with process limits, special causes, provisional periods, "
@@ -39,7 +41,7 @@ class TrendsView:
     (A plain class: Dash executes page files before registering them as modules, which
     dataclasses with postponed annotations cannot handle.)"""
 
-    def __init__(self, query: pa.TrendsQuery, notes: list[str], periods: tuple[str, ...] = ()):
+    def __init__(self, query: pq.TrendsQuery, notes: list[str], periods: tuple[str, ...] = ()):
         self.query = query
         self.notes = notes
         self.cards: list = []
@@ -47,22 +49,22 @@ class TrendsView:
 
     @property
     def search(self) -> str:
-        return pa.query_string(self.query.to_query())
+        return pq.query_string(self.query.to_query())
 
 
 def build_view(query: dict) -> TrendsView:
     """Parse and check ``query`` for the current user, read the trends, build the chart cards."""
     auth.require_role("viewer")
     visible = [m.code for m in auth.visible_metrics()]
-    metric = pa.default_metric(pa.first_value(query, "metric"), visible)
+    metric = pq.default_metric(pq.first_value(query, "metric"), visible)
     if metric is None:
-        raise PermissionError("There are no metrics for you to see yet.")
+        raise AccessDenied("There are no metrics for you to see yet.")
     auth.require_metric(metric)
     tree = ac.area_tree()
     periods = ac.metric_periods(metric)
-    q = pa.parse_trends_query({**query, "metric": metric}, visible=visible, areas=tree.by_code, periods=periods)
-    if q.area == "ALL":
-        q = pa.TrendsQuery(q.metric, None, q.start, q.end, q.compare, q.vintage, q.notes)
+    q = pq.parse_trends_query({**query, "metric": metric}, visible=visible, areas=tree.by_code, periods=periods)
+    if q.area is not None and is_whole(q.area):
+        q = pq.TrendsQuery(q.metric, None, q.start, q.end, q.compare, q.vintage, q.notes)
     view = TrendsView(q, list(q.notes), periods=periods)
     cards, notes = trend_cards(q.metric, q.area, q.start, q.end, tuple(q.compare), q.vintage)
     view.cards.extend(cards)
@@ -77,7 +79,7 @@ def trend_cards(metric: str, area: str | None, start: str | None, end: str | Non
     """The chart cards of a checked query and notes about them, memoised per data vintage and serialised
     once (a long series' table is thousands of components): the same for everyone who may see the
     metric, so check access first."""
-    q = pa.TrendsQuery(metric, area, start, end, compare, vintage)
+    q = pq.TrendsQuery(metric, area, start, end, compare, vintage)
     info = ac.metric_info(metric)
     cards, notes = [], []
     latest = ac.trend(metric, q.area, q.start, q.end, False)
@@ -94,9 +96,9 @@ def trend_cards(metric: str, area: str | None, start: str | None, end: str | Non
     return [frozen(card) for card in cards], notes
 
 
-def trend_card(shown, latest, info, q: pa.TrendsQuery):
-    headline = pa.trend_headline(shown, freq=info.frequency)
-    figure = fg.trend_figure(shown, title=headline, subtitle=pa.trend_subtitle(shown), freq=info.frequency,
+def trend_card(shown, latest, info, q: pq.TrendsQuery):
+    headline = pt.trend_headline(shown, freq=info.frequency)
+    figure = fg.trend_figure(shown, title=headline, subtitle=pt.trend_subtitle(shown), freq=info.frequency,
                              latest=latest, as_first_published=q.as_first_published)
     vintage = max((p.vintage for p in shown.points), default="")
     about = ac.about_metric(info, vintage=vintage, **{
@@ -106,19 +108,19 @@ def trend_card(shown, latest, info, q: pa.TrendsQuery):
         "Shaded periods": "Provisional figures, which may be revised",
     })
     return chart_card(card_id=aid.TRENDS_CARD, title=f"{info.name} – {shown.area_name}",
-                      caption=pa.trend_caption(shown, metric_name=info.name, freq=info.frequency),
-                      figure=figure, table=pa.trend_table(shown, latest if q.as_first_published else None),
+                      caption=pt.trend_caption(shown, metric_name=info.name, freq=info.frequency),
+                      figure=figure, table=pt.trend_table(shown, latest if q.as_first_published else None),
                       about=about, download_name=f"{info.code}-{shown.area}-trend")
 
 
-def compare_card(trends, info, q: pa.TrendsQuery):
+def compare_card(trends, info, q: pq.TrendsQuery):
     names = ", ".join(t.area_name for t in trends)
     figure = fg.compare_figure(trends, title=f"{info.name} in {len(trends)} areas", subtitle=names,
                                freq=info.frequency)
     table = pd.concat([t.to_frame().assign(area=t.area_name)[["area", "period", "value", "status"]] for t in trends],
                       ignore_index=True)
     return chart_card(card_id=aid.TRENDS_COMPARE_CARD, title=f"{info.name}: areas compared",
-                      caption=pa.compare_caption(trends, metric_name=info.name, freq=info.frequency),
+                      caption=pt.compare_caption(trends, metric_name=info.name, freq=info.frequency),
                       figure=figure, table=table, about=ac.about_metric(info),
                       download_name=f"{info.code}-compared")
 
@@ -131,14 +133,11 @@ def freshness(metric: str) -> str:
     """'Data vintage 7 · last updated 21 November 2026 21:06 UTC' for the page's metric."""
     facts = ac.provenance(metric)
     vintage = max((p.vintage for p in ac.trend(metric, None, None, None, False).points), default="–")
-    return f"Data vintage {vintage} · last updated {pa.date_text(facts['updated']) if facts['updated'] else 'unknown'}"
+    return f"Data vintage {vintage} · last updated {date_text(facts['updated']) if facts['updated'] else 'unknown'}"
 
 
 def layout(**query):
-    try:
-        view = build_view(query)
-    except (PermissionError, WhytrendError) as exc:
-        return html.Div([page_header("Trends"), message(str(exc), "error")], className="page")
+    view = build_view(query)  # a user error is shown by the layout guard (dashapp.auth.guard_layout)
     q = view.query
     tree = ac.area_tree()
     regions = ac.root_children(tree)
@@ -218,6 +217,6 @@ def selection_query(metric, scope, search, start, end, vintage, compare) -> tupl
     area = area_from_picker(ac.area_tree(), scope, search)
     if area is None:
         notes.append(f"No region or area is called '{search}'; showing all areas. Choose a name from the list.")
-    query = {"metric": metric, "area": None if area in (None, "ALL") else area, "from": start or None,
+    query = {"metric": metric, "area": None if is_whole(area) else area, "from": start or None,
              "to": end or None, "vintage": vintage, "compare": ",".join(compare or [])}
     return {k: v for k, v in query.items() if v}, notes

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .demo import write_demo, write_revision
-from .pipeline import SourceOutcome, load_manifest_file
-from .store import Store
+from ..pipeline import SourceOutcome, load_manifest_file
+from ..store import Store
+from .write import write_demo, write_revision
 
 
 @dataclass(frozen=True)

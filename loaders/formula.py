@@ -1,11 +1,18 @@
-"""Safe parsing and evaluation of metric formulas such as ``100 * within_4h / attendances``.
+"""The formula language of whytrend, in one place: ``100 * within_4h / attendances``.
 
 Formulas come from manifests that users write, so they are parsed with :mod:`ast` into a
 small private tree that admits only numbers, metric codes, ``+ - * / **`` (with numeric
 exponents), unary signs and parentheses; nothing is ever passed to ``eval``. The tree is
-then used three ways: evaluation (vectorised over numpy arrays, so one call prices every
-area at once), structural questions the accounting layer needs (is the formula linear? a
-ratio of linear parts? a product of powers?), and printing parts back as text.
+then used everywhere a formula matters:
+
+* the manifest check (:func:`parse_formula`, :func:`check_formulas`: syntax, self-reference, cycles),
+* the loaders' roll-ups (:meth:`Formula.evaluate`, vectorised over numpy arrays, so one call
+  prices every area at once) in dependency order (:func:`evaluation_order`),
+* which metrics a change affects (:func:`names`, :func:`affected`; ``loaders.freshness``),
+* the engine's exact accounting (structural questions: is the formula linear? a ratio of linear
+  parts? a product of powers?) and printing parts back as text.
+
+:data:`IDENTIFIER` is the one definition of what a metric code in a formula looks like.
 
 Division by zero gives ``nan`` rather than an error or ``inf``: a rate over an empty
 denominator is undefined, and ``nan`` travels through numpy without stopping a bulk run.
@@ -21,11 +28,13 @@ from typing import Union
 
 import numpy as np
 
-from explain.errors import ExplainError
+from .errors import FormulaError
 
-__all__ = ["Formula", "parse_formula"]
+__all__ = ["IDENTIFIER", "Formula", "affected", "check_formulas", "evaluation_order", "names", "parse_formula"]
 
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: a metric code as formulas (and so manifests) may name it
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_NAME_RE = re.compile(IDENTIFIER + r"\Z")
 _MAX_TEXT = 10_000
 _ALLOWED = "only numbers, metric codes, + - * / ** (with a numeric exponent) and parentheses are allowed"
 
@@ -114,8 +123,8 @@ class _Builder:
         segment = ast.get_source_segment(self.text, node)
         return segment if segment else type(node).__name__
 
-    def _reject(self, what: str, node: ast.AST) -> ExplainError:
-        return ExplainError(
+    def _reject(self, what: str, node: ast.AST) -> FormulaError:
+        return FormulaError(
             f"The formula '{self.text}' contains {what} '{self._piece(node)}'; {_ALLOWED}."
         )
 
@@ -130,13 +139,13 @@ class _Builder:
             except OverflowError:
                 number = math.inf
             if not math.isfinite(number):
-                raise ExplainError(
+                raise FormulaError(
                     f"The formula '{self.text}' contains the number '{self._piece(node)}', which is too large to use."
                 )
             return _Const(number)
         if isinstance(node, ast.Name):
             if not _NAME_RE.match(node.id):
-                raise ExplainError(
+                raise FormulaError(
                     f"The formula '{self.text}' names '{node.id}'; metric codes use only the "
                     "letters A-Z, digits and underscores, and do not start with a digit."
                 )
@@ -155,7 +164,7 @@ class _Builder:
             left = self.build(node.left)
             right = self.build(node.right)
             if op == "**" and _has_vars(right):
-                raise ExplainError(
+                raise FormulaError(
                     f"The formula '{self.text}' raises to the power '{self._piece(node.right)}'; "
                     "an exponent must be a number, not a metric code."
                 )
@@ -393,7 +402,7 @@ class Formula:
         if self._tree is None:
             parsed = parse_formula(self.text)
             if tuple(self.components) != parsed.components:
-                raise ExplainError(
+                raise FormulaError(
                     f"The formula '{self.text}' has the components {', '.join(parsed.components)}, "
                     f"not {', '.join(self.components)}."
                 )
@@ -406,16 +415,16 @@ class Formula:
         """The formula's value; arrays broadcast, so one call prices every row.
 
         Returns a float when every input is a scalar, else an array. Division by zero
-        gives nan. A missing component is an ExplainError naming it.
+        gives nan. A missing component is an FormulaError naming it.
         """
         env: dict[str, np.ndarray] = {}
         for name in self.components:
             if name not in values:
-                raise ExplainError(f"The formula '{self.text}' needs a value for '{name}', and there is none.")
+                raise FormulaError(f"The formula '{self.text}' needs a value for '{name}', and there is none.")
             try:
                 env[name] = np.asarray(values[name], dtype=np.float64)
             except (TypeError, ValueError):
-                raise ExplainError(
+                raise FormulaError(
                     f"The formula '{self.text}' needs a number for '{name}', not {values[name]!r}."
                 ) from None
         with np.errstate(all="ignore"):
@@ -461,22 +470,114 @@ class Formula:
 
 
 def parse_formula(text: str) -> Formula:
-    """Parse a user's formula safely; anything beyond plain arithmetic is an ExplainError."""
+    """Parse a user's formula safely; anything beyond plain arithmetic is a FormulaError."""
     if not isinstance(text, str):
-        raise ExplainError(f"A formula must be text, not {type(text).__name__}.")
+        raise FormulaError(f"A formula must be text, not {type(text).__name__}.")
     stripped = text.strip()
     if not stripped:
-        raise ExplainError("The formula is empty; write it with metric codes, e.g. 'within_4h / attendances'.")
+        raise FormulaError("The formula is empty; write it with metric codes, e.g. 'within_4h / attendances'.")
     if len(stripped) > _MAX_TEXT:
-        raise ExplainError(f"The formula is {len(stripped):,} characters long; the limit is {_MAX_TEXT:,}.")
+        raise FormulaError(f"The formula is {len(stripped):,} characters long; the limit is {_MAX_TEXT:,}.")
     try:
         module = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
-        raise ExplainError(f"The formula '{stripped}' is not valid arithmetic ({exc.msg}).") from None
+        raise FormulaError(f"The formula '{stripped}' is not valid arithmetic ({exc.msg}).") from None
     except (ValueError, RecursionError, MemoryError):
-        raise ExplainError(f"The formula '{stripped}' cannot be read (too deeply nested or not plain text).") from None
+        raise FormulaError(f"The formula '{stripped}' cannot be read (too deeply nested or not plain text).") from None
     try:
         tree = _Builder(stripped).build(module.body)
     except RecursionError:
-        raise ExplainError(f"The formula '{stripped}' is too deeply nested.") from None
+        raise FormulaError(f"The formula '{stripped}' is too deeply nested.") from None
     return _from_tree(tree, stripped)
+
+
+def names(text: str) -> list[str]:
+    """The metric codes a formula uses, in order of first appearance (the formula is parsed, so a
+    name inside anything but plain arithmetic is refused rather than guessed at)."""
+    return list(parse_formula(text).components)
+
+
+def check_formulas(formulas: Mapping[str, str]) -> dict[str, str]:
+    """Every problem of a set of formulas (metric code -> formula; empty formulas are skipped), as
+    metric code -> message: unreadable arithmetic, a formula naming its own metric, and cycles
+    (a metric that depends on itself through others). Errors as data: all are reported at once."""
+    problems: dict[str, str] = {}
+    inputs: dict[str, list[str]] = {}
+    for code, text in formulas.items():
+        if not text:
+            continue
+        try:
+            inputs[code] = names(text)
+        except FormulaError as exc:
+            problems[code] = str(exc)
+            continue
+        if code in inputs[code]:
+            problems[code] = f"The formula '{text.strip()}' of {code} uses {code} itself."
+    for cycle in _cycles({c: [n for n in used if n in inputs] for c, used in inputs.items() if c not in problems}):
+        for code in cycle:
+            problems.setdefault(code, "The formulas of " + " → ".join([*cycle, cycle[0]])
+                                + " depend on each other in a circle, so none of them can be worked out.")
+    return problems
+
+
+def _cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:
+    """The cycles of a dependency graph (each once), found by depth-first search."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                found.append(path[path.index(nxt):])
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def affected(formulas: Mapping[str, str], changed: set[str] | frozenset[str]) -> set[str]:
+    """The formula metrics whose value depends, at any depth, on any of ``changed`` (the changed
+    codes themselves are not included unless a formula depends on them through others)."""
+    users: dict[str, set[str]] = {}
+    for code, text in formulas.items():
+        for name in (names(text) if text else ()):
+            users.setdefault(name, set()).add(code)
+    out: set[str] = set()
+    stack = list(changed)
+    while stack:
+        for user in users.get(stack.pop(), ()):
+            if user not in out:
+                out.add(user)
+                stack.append(user)
+    return out
+
+
+def evaluation_order(formulas: Mapping[str, str]) -> list[str]:
+    """Formula metrics ordered so each comes after every formula metric it uses (components that are
+    not formula metrics are inputs). The manifest check refuses cycles; one here is a FormulaError."""
+    problems = check_formulas(formulas)
+    if problems:
+        raise FormulaError(next(iter(problems.values())))
+    inputs = {code: [n for n in names(text) if n in formulas and formulas[n]] for code, text in formulas.items() if text}
+    order: list[str] = []
+    done: set[str] = set()
+
+    def place(code: str) -> None:
+        if code in done:
+            return
+        done.add(code)
+        for name in inputs[code]:
+            place(name)
+        order.append(code)
+
+    for code in sorted(inputs):
+        place(code)
+    return order

@@ -1,0 +1,151 @@
+"""The operations the CLI and the pages share, each written once: load and refresh, fit (and refresh
+when the new version becomes active), activate and refresh, and setting up the demo with its users.
+
+Why here: the shells used to hold their own copies ("refresh everything" in the CLI, "refresh what
+the source wrote" in the upload page, two "fit then refresh"), and they drifted. Refreshing after a
+load follows one rule: the metrics the load made stale, as the store computed them in the load's
+transaction (:attr:`loaders.SourceOutcome.affected_metrics`, from :mod:`loaders.freshness`).
+
+Progress is reported as typed :class:`explain.progress.Stage` values, never as prose.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from loaders import Manifest, SourceOutcome, Store, load_manifest_file, load_source
+from loaders.accounts import add_user, get_user
+from loaders.manifest import Source
+
+from .api import precompute
+from .models import activate_version, fit_driver_model
+from .progress import Report
+from .results import ModelVersion, PrecomputeSummary
+
+log = logging.getLogger(__name__)
+
+#: (user name, password, role, department) of the demo's sign-ins; fixed so the demo is easy to try.
+DEMO_USERS = (
+    ("admin", "whytrend-admin", "admin", None),
+    ("analyst", "whytrend-analyst", "analyst", None),
+    ("treasury", "whytrend-treasury", "viewer", None),
+    ("dwp", "whytrend-dwp", "viewer", "DWP"),
+    ("nhs", "whytrend-nhs", "viewer", "DHSC"),
+)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load did: one outcome per source, the metrics it made stale, and the refresh."""
+
+    outcomes: tuple[SourceOutcome, ...]
+    affected: tuple[str, ...]
+    refreshed: PrecomputeSummary | None
+
+    @property
+    def failed(self) -> tuple[SourceOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "failed")
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """A fitted or activated model version, and the refresh of its metric's explanations (None when
+    the version is not active, so nothing explanations read has changed)."""
+
+    version: ModelVersion
+    refreshed: PrecomputeSummary | None
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: str
+    department: str | None
+    created: bool  # False: the account existed already and was left as it was
+
+
+@dataclass(frozen=True)
+class DemoSetUp:
+    lines: tuple[str, ...]
+    users: tuple[DemoUser, ...]
+    refreshed: PrecomputeSummary
+
+
+def affected_by(outcomes: Iterable[SourceOutcome]) -> tuple[str, ...]:
+    """The metrics whose explanations the loaded sources made stale (sorted, each once)."""
+    return tuple(sorted({m for o in outcomes if o.status == "loaded" for m in o.affected_metrics}))
+
+
+def refresh(store: Store, metrics: Sequence[str] | None, *, workers: int = 1,
+            progress: Report | None = None) -> PrecomputeSummary | None:
+    """Refresh the precomputed explanations of ``metrics`` (None: every metric; empty: none)."""
+    if metrics is not None and not metrics:
+        return None
+    return precompute(store, metrics=None if metrics is None else list(metrics), workers=workers, progress=progress)
+
+
+def load_and_refresh(store: Store, manifest: Manifest | str | Path, *, only: Sequence[str] | None = None,
+                     allowed_dirs: Sequence[Path] = (), on_source: Callable[[SourceOutcome], None] | None = None,
+                     refresh_explanations: bool = True, workers: int = 1,
+                     progress: Report | None = None) -> LoadResult:
+    """Load a manifest's sources (each its own vintage, all or nothing per source), then refresh the
+    explanations of the metrics the loads made stale."""
+    outcomes = tuple(load_manifest_file(store, manifest, only=only, on_source=on_source, allowed_dirs=allowed_dirs))
+    return _refreshed(store, outcomes, refresh_explanations, workers, progress)
+
+
+def load_file_and_refresh(store: Store, manifest: Manifest, source: Source, location: str, *,
+                          progress: Report | None = None) -> LoadResult:
+    """Load one file as a new vintage of ``source`` (an upload), then refresh what it made stale."""
+    return _refreshed(store, (load_source(store, manifest, source, location=location),), True, 1, progress)
+
+
+def _refreshed(store: Store, outcomes: tuple[SourceOutcome, ...], wanted: bool, workers: int,
+               progress: Report | None) -> LoadResult:
+    affected = affected_by(outcomes)
+    summary = refresh(store, affected, workers=workers, progress=progress) if wanted else None
+    return LoadResult(outcomes, affected, summary)
+
+
+def fit_and_refresh(store: Store, metric: str, *, drivers: Sequence[str] | None = None, kind: str | None = None,
+                    pseudo_drivers: Sequence[str] | None = None, tune: bool = False, activate: bool = True,
+                    progress: Report | None = None, should_stop: Callable[[], bool] | None = None) -> ModelChange:
+    """Fit (and optionally tune) a new model version; when it becomes active, refresh the metric's
+    explanations. The Model lab fits inactive versions (``activate=False``) for inspection."""
+    version = fit_driver_model(store, metric, drivers=None if drivers is None else tuple(drivers), kind=kind,
+                               pseudo_drivers=None if pseudo_drivers is None else tuple(pseudo_drivers),
+                               tune_hyperparameters=tune, progress=progress, should_stop=should_stop,
+                               activate=activate)
+    return ModelChange(version, refresh(store, [metric]) if activate else None)
+
+
+def activate_and_refresh(store: Store, metric: str, version: int, *, progress: Report | None = None) -> ModelChange:
+    """Make a model version the active one, then refresh the metric's explanations."""
+    active = activate_version(store, metric, version)
+    return ModelChange(active, refresh(store, [metric], progress=progress))
+
+
+def ensure_demo_users(store: Store) -> tuple[DemoUser, ...]:
+    """Create the demo users that do not exist yet (existing accounts are never changed; the password
+    shown for one is the demo's default, which may have been changed since)."""
+    out = []
+    for username, password, role, department in DEMO_USERS:
+        created = get_user(store, username) is None
+        if created:
+            add_user(store, username, password, role=role, department=department)
+        out.append(DemoUser(username, password, role, department, created))
+    return tuple(out)
+
+
+def set_up_demo(store: Store, directory: Path, *, on_source: Callable[[SourceOutcome], None] | None = None,
+                workers: int = 2, progress: Report | None = None) -> DemoSetUp:
+    """Write the bundled demo files, load them through the real loaders (two vintages), refresh every
+    explanation and create the demo's users."""
+    from loaders.demo import run_demo
+
+    summary = run_demo(store, directory, on_source=on_source)
+    refreshed = precompute(store, workers=workers, progress=progress)
+    return DemoSetUp(tuple(summary.lines()), ensure_demo_users(store), refreshed)
