@@ -27,7 +27,6 @@ import json
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,8 +71,7 @@ def free_port() -> int:
 
 
 def prepare_demo(folder: Path) -> Path:
-    from explain import ensure_demo_users
-    from explain import precompute
+    from explain import ensure_demo_users, precompute
     from loaders import Store
     from loaders.demo import run_demo
 

@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 NO_DRIVER_ACCESS = "You do not have access to this driver: it belongs to a department that does not share it with yours."
 ROLE_PREFIXES = (("upload-", "admin"), ("lab-", "analyst"))
-PAGES_PREFIX = "_pages_"
 MAX_TEXT = 200
 MAX_LIST = 50
 MAX_JSON_BYTES = 2_000_000

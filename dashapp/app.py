@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None):
     auth.init_app(server, settings)
     dash_internals.adopt_callbacks(app)
     guard_pages()
-    app.whytrend_settings = settings
+    app.whytrend_settings = settings  # type: ignore[attr-defined]  # the settings this app serves (tests read them)
     return app
 
 

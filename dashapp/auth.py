@@ -34,11 +34,11 @@ Enforcement is server-side and does not trust the browser:
 from __future__ import annotations
 
 import hmac
-import json
 import html
+import json
 import logging
 import secrets
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 from loaders.errors import AccessDenied, WhytrendError
@@ -238,7 +238,7 @@ def guard_layout(layout: Callable | Any, role: str) -> Callable:
         if not has_role(user, role):
             return _denied(message(f"You do not have access to this page: it needs the {role} role.", "error"))
         forbidden = all_metric_codes() - allowed_metrics(user)
-        for key, value in query.items():
+        for _key, value in query.items():
             if isinstance(value, (str, list)) and any(code in forbidden for code in _metric_candidates(value)):
                 return _denied(message(NO_METRIC_ACCESS + " Choose one of your metrics from the Metrics page.",
                                        "error"))
@@ -530,7 +530,7 @@ def lockout_message(lock) -> str:
     return f"Too many failed sign-ins from your network address. {wait}"
 
 
-def _login_page(target: str, *, username: str = "", errors: list[tuple[str, str]] = (), notice: str = "") -> str:
+def _login_page(target: str, *, username: str = "", errors: Sequence[tuple[str, str]] = (), notice: str = "") -> str:
     e = html.escape
     token = csrf_token()
     error_for = dict(errors)
@@ -581,6 +581,7 @@ def _login_page(target: str, *, username: str = "", errors: list[tuple[str, str]
 <button class="button" type="submit">Sign in</button>
 </form>
 </main>
-<footer class="site-footer"><div class="site-footer__inner"><p>whytrend: why did this departmental metric move? For HM Treasury spending teams.</p></div></footer>
+<footer class="site-footer"><div class="site-footer__inner">
+<p>whytrend: why did this departmental metric move? For HM Treasury spending teams.</p></div></footer>
 </body>
 </html>"""

@@ -268,7 +268,7 @@ def chart_card(*, card_id: str, title: str, caption: str, figure, table, about: 
                            for item in (html.Dt(key), html.Dd(str(value)))], className="about-list")
 
     panels = []
-    for (view, label), content in zip(VIEWS, (chart_panel, table_panel, download_panel, about_panel)):
+    for (view, _label), content in zip(VIEWS, (chart_panel, table_panel, download_panel, about_panel)):
         panels.append(html.Div(content, id=part(f"panel-{view}"), role="tabpanel", className="card-panel",
                                hidden=view != "chart", tabIndex=0,
                                **{"aria-labelledby": part(f"tab-{view}"), "data-view": view}))

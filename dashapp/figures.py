@@ -25,7 +25,6 @@ DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE = (
     "#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 PALETTE = (DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, LIGHT_PURPLE)
 SEQUENTIAL = ("#092135", "#12436D", "#2073BC", "#6BACE6", "#ADD1F1")
-NULL_FILL = "#F2F2F2"
 TEXT = "#0b0c0c"
 SECONDARY_TEXT = "#484949"
 GOOD = "#0f7a52"      # GOV.UK success
@@ -144,15 +143,6 @@ def _tick_text(label: str, freq: str) -> str:
         name = period_name(label, freq)
         return name[:3] + " " + name[-4:] if name != label else label
     return label
-
-
-def empty_figure(title: str, message: str) -> go.Figure:
-    layout = base_layout(title, "", height=240)
-    layout["xaxis"].update(visible=False)
-    layout["yaxis"].update(visible=False)
-    layout["annotations"] = [dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                                  font=dict(color=TEXT, size=14))]
-    return go.Figure(layout=layout)
 
 
 # ----------------------------------------------------------------------------- trends

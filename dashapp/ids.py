@@ -55,9 +55,6 @@ SUMMARY_CARDS = "summary-cards"
 METRICS_BODY = "metrics-body"
 
 # --- data page
-DATA_SOURCES = "data-sources"
-DATA_HISTORY_SOURCE = "data-history-source"
-DATA_HISTORY = "data-history"
 UPLOAD_SOURCE = "upload-source"
 UPLOAD_FILE = "upload-file"
 UPLOAD_REPORT = "upload-report"

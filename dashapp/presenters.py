@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from loaders.vocabulary import WHOLE_AREA
 from explain.numbers import format_change, format_value, is_percent, pct_text, percent_change
+from loaders.vocabulary import WHOLE_AREA
 
 __all__ = [
     "ChangeView", "FREQ_WORDS", "HeadlineView", "SPC_LABELS", "SourceSpecError", "area_from_picker", "area_label",

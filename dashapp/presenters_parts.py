@@ -15,7 +15,6 @@ from loaders.vocabulary import PSEUDO_DRIVER_NAMES
 KEEP_DRIVERS = 3
 KEEP_SEGMENTS = 4
 OTHER_DRIVERS = "Other drivers"
-OTHER_SEGMENTS = "Other"
 UNEXPLAINED = "Unexplained"
 _FREQ_WORD = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "FQ": "quarter", "Y": "year", "FY": "year"}
 

@@ -49,10 +49,10 @@ def gunicorn_application(settings: Settings, options: dict):
 try:
     from gunicorn.app.base import BaseApplication
 except ImportError:  # pragma: no cover - gunicorn is a dependency; Windows has no fork
-    BaseApplication = object  # type: ignore[misc,assignment]
+    BaseApplication = object
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, settings: Settings, options: dict):
         self.settings = settings
         self.options = options

@@ -56,7 +56,7 @@ class Settings:
         WHYTREND_CACHE_DIR, WHYTREND_DEBUG, WHYTREND_TRUSTED_ORIGINS (comma-separated),
         WHYTREND_SESSION_IDLE_MINUTES;
         keyword ``overrides`` win (None values are ignored)."""
-        env = os.environ if env is None else env
+        env = dict(os.environ) if env is None else env
         values: dict = {"db": env.get("WHYTREND_DB") or DEFAULT_DB}
         if env.get("WHYTREND_SECRET_KEY"):
             values["secret_key"] = env["WHYTREND_SECRET_KEY"]

@@ -16,8 +16,8 @@ of whytrend's one cache policy: everything is keyed by data vintage and model ve
 from __future__ import annotations
 
 import functools
-import os
 import logging
+import os
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Hashable

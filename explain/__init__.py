@@ -15,18 +15,54 @@ dataclasses (:mod:`explain.results`). This package never imports dash or plotly,
 SQLAlchemy: reads go through :class:`loaders.Store` and :mod:`loaders.catalogue`.
 """
 from .api import cached_explanation, comparison_periods, explain_change, headline, precompute, trend
-from .data import (WHOLE, AreaTree, area_tree, departments, events, formula_names, latest_grade, list_metrics,
-                   metric_changes, metric_frame,
-                   metric_info, metric_sources, open_store, source_spec)
+from .data import (
+                   WHOLE,
+                   AreaTree,
+                   area_tree,
+                   departments,
+                   events,
+                   formula_names,
+                   latest_grade,
+                   list_metrics,
+                   metric_changes,
+                   metric_frame,
+                   metric_info,
+                   metric_sources,
+                   open_store,
+                   source_spec,
+)
 from .errors import AdditivityError, ExplainError, ModelError
 from .models import activate_version, build_panel, ensure_model, fit_driver_model, get_version, list_versions, load_fitted
-from .operations import (DEMO_USERS, DemoSetUp, DemoUser, LoadResult, ModelChange, activate_and_refresh,
-                         ensure_demo_users, fit_and_refresh, load_and_refresh, load_file_and_refresh, refresh,
-                         set_up_demo)
+from .operations import (
+                   DEMO_USERS,
+                   DemoSetUp,
+                   DemoUser,
+                   LoadResult,
+                   ModelChange,
+                   activate_and_refresh,
+                   ensure_demo_users,
+                   fit_and_refresh,
+                   load_and_refresh,
+                   load_file_and_refresh,
+                   refresh,
+                   set_up_demo,
+)
 from .progress import Plan, Stage
+from .results import (
+                   AreaInfo,
+                   ComponentPart,
+                   DriverContribution,
+                   Explanation,
+                   Headline,
+                   MetricInfo,
+                   ModelSummary,
+                   ModelVersion,
+                   PrecomputeSummary,
+                   SegmentPart,
+                   Trend,
+                   TrendPoint,
+)
 from .sharing import check_drivers, visible_driver_codes, visible_to
-from .results import (AreaInfo, ComponentPart, DriverContribution, Explanation, Headline, MetricInfo, ModelSummary,
-                      ModelVersion, PrecomputeSummary, SegmentPart, Trend, TrendPoint)
 
 __all__ = [
     "WHOLE", "AdditivityError", "AreaInfo", "AreaTree", "ComponentPart", "DriverContribution", "ExplainError",

@@ -125,7 +125,7 @@ def _simple_ratio(formula: Formula) -> tuple[Formula, Formula, float] | None:
 
 
 def _ratio_split(num: Formula, den: Formula, coef: float, A: _Arrays, B: _Arrays) -> _Arrays:
-    num_coefs, _ = num.linear_coefficients()  # type: ignore[misc]  # linear by construction
+    num_coefs, _ = num.linear_coefficients()  # linear by construction
     inv_a = _reciprocal(np.asarray(den.evaluate(A), dtype=float))
     inv_b = _reciprocal(np.asarray(den.evaluate(B), dtype=float))
     half_inv = 0.5 * (inv_a + inv_b)

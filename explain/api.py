@@ -10,15 +10,23 @@ import multiprocessing as mp
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-import numpy as np
 
 from loaders import Store
 from loaders.periods import from_key
 from loaders.vocabulary import is_whole
 
 from . import cache
-from .data import (WHOLE, area_tree, events, latest_grade, list_metrics, metric_frame, metric_info, metrics_with_models,
-                   resolve_area, resolve_period)
+from .data import (
+    area_tree,
+    events,
+    latest_grade,
+    list_metrics,
+    metric_frame,
+    metric_info,
+    metrics_with_models,
+    resolve_area,
+    resolve_period,
+)
 from .engine import MetricContext
 from .errors import ExplainError
 from .models import ensure_model

@@ -255,13 +255,6 @@ class AttributionWithIntervals:
     def unexplained(self) -> float:
         return self.attribution.unexplained(self.weights)
 
-    def to_records(self) -> list[dict]:
-        """[{driver, contribution, ci_low, ci_high}] in the order of the public JSON contract."""
-        return [
-            {"driver": f, "contribution": self.whole[f], "ci_low": self.whole_low[f], "ci_high": self.whole_high[f]}
-            for f in self.features
-        ]
-
 
 def _instability_warnings(whole: dict, low: dict, high: dict, confidence: float) -> tuple[str, ...]:
     """Flag features whose interval includes zero although they carry a large share of the movement.

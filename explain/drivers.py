@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from explain.errors import ModelError
@@ -173,7 +173,7 @@ class DriverModel(RegressorMixin, BaseEstimator):
             # Fast path (attribution calls this per request): one conversion for all columns.
             return np.array(sub.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, order="C")
         out = np.empty((len(X), len(cols)), dtype=np.float64)
-        for k, c in enumerate(cols):
+        for k, _c in enumerate(cols):
             out[:, k] = pd.to_numeric(sub.iloc[:, k], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         return out
 
@@ -576,8 +576,8 @@ def fit_with_bootstrap(
     hyperparameters (no re-tuning). Measured for GBM at 48k rows × 22 features × 200 trees
     (benchmarks/explain_core.py): ~0.8–2.4 s per fit on one thread, so the default 20 refits take
     roughly 20–50 s, a background job rather than a request; a linear fit is milliseconds. Each
-    bootstrap model is about as large as the main one in the saved artefact. ``progress(done, total)`` after each fit; ``should_stop()`` before each, raising
-    ModelError("Fitting was cancelled").
+    bootstrap model is about as large as the main one in the saved artefact. ``progress(done, total)``
+    after each fit; ``should_stop()`` before each, raising ModelError("Fitting was cancelled").
     """
     if n_bootstrap < 0:
         raise ModelError("n_bootstrap cannot be negative")

@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 
 from loaders import Store
+from loaders.formula import parse_formula
 from loaders.freshness import MetricState
-from loaders.periods import Period, from_key
+from loaders.periods import from_key
 
 from . import narrative
 from .accounting import account, account_many
 from .attribution import BootstrapAttribution, attribute_all
 from .data import WHOLE, AreaTree, area_tree, formula_components, list_metrics, metric_frame, metric_info, model_spec
 from .errors import ExplainError
-from loaders.formula import parse_formula
 from .models import build_panel, get_version, leaf_areas, load_fitted
 from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
 from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
@@ -331,7 +331,10 @@ class MetricContext:
             notes.append("Segments are not split for this formula (only ratios of sums split into mix and rate).")
             return None
         numerator, denominator, scale = parts
-        num_from, den_from, num_to, den_to = {}, {}, {}, {}
+        num_from: dict[str, float] = {}
+        den_from: dict[str, float] = {}
+        num_to: dict[str, float] = {}
+        den_to: dict[str, float] = {}
         for key in keys:
             for period, num, den in ((period_from, num_from, den_from), (period_to, num_to, den_to)):
                 values = comps(key, period)
@@ -391,8 +394,3 @@ class MetricContext:
                     self.fitted, rows_from[rows_from["area"].isin(common)].sort_values("area"),
                     rows_to[rows_to["area"].isin(common)].sort_values("area"))
         return self._attributions[key]
-
-
-def explain_in_context(ctx: MetricContext, area: str | None, period_from: str, period_to: str, *,
-                       by: str | None = None) -> Explanation:
-    return ctx.explain(WHOLE if area in (None, "") else area, period_from, period_to, by=by)

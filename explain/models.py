@@ -36,7 +36,7 @@ MIN_PANEL_ROWS = 30
 def leaf_areas(values: pd.DataFrame, tree: AreaTree) -> list[str]:
     """Areas with values none of whose descendants have values: the rows a model learns from."""
     present = set(values["area"]) - {WHOLE}
-    covered = set()
+    covered: set[str] = set()
     for code in present:
         covered.update(a for a in tree.path(code)[:-1])
     return sorted(present - covered)

@@ -13,6 +13,7 @@ from typing import Sequence
 from .numbers import format_change, format_value, is_percent, level_digits, negligible, round_sig, signed
 from .results import ComponentPart, DriverContribution, MetricInfo, ModelSummary, SegmentPart
 
+
 def verb(change: float) -> str:
     return "rose" if change > 0 else "fell" if change < 0 else "did not change"
 
@@ -63,8 +64,8 @@ def narrate(
     sentences.append(("verdict", _significance_sentence(significance)))
     parts = [c for c in components if not negligible(c.contribution, change)]
     if parts and change:
-        ranked = sorted(parts, key=lambda c: -abs(c.contribution))[:3]
-        listed = "; ".join(f"{names.get(c.component, c.component)} {signed(c.contribution, unit)}" for c in ranked)
+        biggest = sorted(parts, key=lambda c: -abs(c.contribution))[:3]
+        listed = "; ".join(f"{names.get(c.component, c.component)} {signed(c.contribution, unit)}" for c in biggest)
         sentences.append(("components", f"By component of the formula: {listed}."))
     if drivers and change:
         ranked = sorted(drivers, key=lambda d: -abs(d.contribution))
@@ -91,11 +92,11 @@ def narrate(
                           "unexplained by drivers."))
     moved = [sg for sg in segments if not negligible(sg.contribution, change)]
     if moved and change:
-        ranked = sorted(moved, key=lambda sg: -abs(sg.contribution))[:3]
+        top_segments = sorted(moved, key=lambda sg: -abs(sg.contribution))[:3]
         what = f"values of {by}" if by else "areas"
-        listed = "; ".join(f"{sg.name} {signed(sg.contribution, unit)}" for sg in ranked)
+        listed = "; ".join(f"{sg.name} {signed(sg.contribution, unit)}" for sg in top_segments)
         sentences.append(("segments", f"The {what} that moved it most: {listed}."))
-        if ranked[0].mix is not None and ranked[0].rate is not None:
+        if top_segments[0].mix is not None and top_segments[0].rate is not None:
             mix = sum(sg.mix or 0.0 for sg in moved)
             rate = sum(sg.rate or 0.0 for sg in moved)
             sentences.append(("mix", f"Changes in mix contributed {signed(mix, unit)} and changes in rates "

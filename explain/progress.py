@@ -69,4 +69,8 @@ class Plan:
 
     def step(self, name: str, label: str | None = None) -> Callable[[int, int], None]:
         """A ``progress(done, total)`` callback for the steps of stage ``name`` (loops that count)."""
-        return lambda done, total: self.report(name, done, total, label)
+
+        def progress(done: int, total: int) -> None:
+            self.report(name, done, total, label)
+
+        return progress

@@ -183,17 +183,6 @@ class Explanation:
             narrative_parts=tuple((p["part"], p["text"]) for p in data.get("narrative_parts", ())),
         )
 
-    def drivers_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([d.to_dict() for d in self.drivers], columns=["driver", "contribution", "ci_low", "ci_high"])
-
-    def segments_frame(self) -> pd.DataFrame:
-        columns = ["segment", "name", "contribution", "mix", "rate", "value_from", "value_to", "presence"]
-        return pd.DataFrame([asdict(s) for s in self.segments], columns=columns)
-
-    def components_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([asdict(c) for c in self.components],
-                            columns=["component", "contribution", "value_from", "value_to"])
-
 
 @dataclass(frozen=True)
 class ModelVersion:

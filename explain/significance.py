@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -116,7 +116,7 @@ def _variation_for(direction: _Direction | None, higher_is_better: bool | None) 
 
 
 # --------------------------------------------------------------------------- XmR
-def _as_array(values: Sequence[float]) -> np.ndarray:
+def _as_array(values: Sequence[float] | np.ndarray) -> np.ndarray:
     if isinstance(values, np.ndarray) and values.dtype == np.float64 and values.ndim == 1:
         array = values.copy()
         array[~np.isfinite(array)] = np.nan
@@ -157,7 +157,7 @@ def _moving_range_mean(points: np.ndarray) -> float:
 
 
 def xmr_chart(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     *,
     baseline: tuple[int, int] | None = None,
     higher_is_better: bool | None = None,
@@ -234,7 +234,7 @@ def xmr_chart(
         heading: _Direction | None = None
         for rule in sorted(flags[k]):
             if len(flags[k][rule]) == 1:
-                heading = next(iter(flags[k][rule]))  # type: ignore[assignment]
+                heading = cast(_Direction, next(iter(flags[k][rule])))
                 break
         else:
             heading = "up" if y[k] > centre else ("down" if y[k] < centre else None)
@@ -305,7 +305,7 @@ def _describe_signal(chart: XmrChart, x: np.ndarray, labels: Sequence[str], inde
 
 
 def assess_movement(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     labels: Sequence[str],
     index_from: int,
     index_to: int,
@@ -483,7 +483,7 @@ def bootstrap_change_interval(
             )
         keep = ~(np.isnan(a) | np.isnan(b))
         diffs = b[keep] - a[keep]
-        sizes = (len(diffs),)
+        sizes: tuple[int, ...] = (len(diffs),)
         change = float(reduce(diffs))
     else:
         a, b = a[~np.isnan(a)], b[~np.isnan(b)]

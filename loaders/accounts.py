@@ -23,7 +23,7 @@ from . import schema as s
 from .errors import WhytrendError
 from .sessions import revoke_sessions_in
 from .store import Store, now
-from .vocabulary import ROLES, role_at_least
+from .vocabulary import ROLES
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -33,10 +33,6 @@ class User:
     username: str
     role: str
     department: str | None
-
-    def can(self, role: str) -> bool:
-        """Whether this user has at least ``role``."""
-        return role_at_least(self.role, role)
 
 
 def hash_password(password: str) -> str:

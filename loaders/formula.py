@@ -174,14 +174,14 @@ class _Builder:
 
 
 # --------------------------------------------------------------------------- evaluation
-def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def _safe_divide(num: np.ndarray | np.float64, den: np.ndarray | np.float64) -> np.ndarray:
     """num / den with nan wherever den is 0 (undefined, not infinite)."""
     with np.errstate(all="ignore"):
         quotient = np.divide(num, den)
     return np.where(np.asarray(den) == 0, np.nan, quotient)
 
 
-def _eval(node: _Node, env: Mapping[str, np.ndarray]) -> np.ndarray:
+def _eval(node: _Node, env: Mapping[str, np.ndarray]) -> np.ndarray | np.float64:
     if isinstance(node, _Const):
         return np.float64(node.value)
     if isinstance(node, _Var):
@@ -295,6 +295,7 @@ def _product_form(node: _Node) -> tuple[float, dict[str, float]] | None:
     if isinstance(node, _Neg):
         inner = _product_form(node.operand)
         return None if inner is None else (-inner[0], inner[1])
+    assert isinstance(node, _Bin)  # a constant subtree was handled above
     if node.op in ("+", "-"):
         return None
     if node.op == "**":

@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
@@ -81,7 +82,7 @@ class Limits:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Limits":
         """Defaults, overridden by the WHYTREND_* variables of :data:`ENV` that are set."""
         env = os.environ if env is None else env
-        values: dict[str, float | int] = {}
+        values: dict[str, Any] = {}
         for item in fields(cls):
             name = ENV[item.name]
             text = (env.get(name) or "").strip()

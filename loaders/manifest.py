@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError, PathNotAllowedError, ReadError
-from .limits import ALLOWED_DIRS_ENV, Limits, allowed_dirs_from_env, setting
 from .formula import IDENTIFIER, check_formulas
 from .formula import names as formula_names
+from .limits import ALLOWED_DIRS_ENV, Limits, allowed_dirs_from_env, setting
 from .periods import FREQUENCY_NAMES
 from .vocabulary import MODEL_KINDS, PSEUDO_DRIVERS
 
@@ -559,7 +559,8 @@ def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:
             problems.append(f"[[model]] for '{spec.metric}': kind '{spec.kind}' is not one of {', '.join(MODEL_KINDS)}")
         for pseudo in spec.pseudo_drivers:
             if pseudo not in PSEUDO_DRIVERS:
-                problems.append(f"[[model]] for '{spec.metric}': pseudo-driver '{pseudo}' is not one of {', '.join(PSEUDO_DRIVERS)}")
+                problems.append(f"[[model]] for '{spec.metric}': pseudo-driver '{pseudo}' is not one of "
+                                f"{', '.join(PSEUDO_DRIVERS)}")
     for event in manifest.events:
         for code in event.metrics:
             if code not in metrics:

@@ -39,7 +39,7 @@ def version_rows(store: Store, metric: str) -> list:
     """Every version's metadata row (no artefact), oldest first."""
     t = s.model_versions
     with store.engine.connect() as conn:
-        return conn.execute(select(*_META).where(t.c.metric_code == metric).order_by(t.c.version)).all()
+        return list(conn.execute(select(*_META).where(t.c.metric_code == metric).order_by(t.c.version)).all())
 
 
 def version_row(store: Store, metric: str, version: int | None = None):

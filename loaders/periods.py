@@ -29,6 +29,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -339,7 +340,7 @@ def _number_text(m: re.Match, value: object) -> _Reading:
 
 
 _y = _two_digit_year
-_PATTERNS: list[tuple[re.Pattern, object]] = [(re.compile(p), h) for p, h in [
+_PATTERNS: list[tuple[re.Pattern, Callable[..., Any]]] = [(re.compile(p), h) for p, h in [
     (r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})" + _TIME,
      lambda m, v: _day(int(m[1]), int(m[3]), int(m[4]), v)),
     (r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})" + _TIME,

@@ -21,7 +21,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,6 @@ from . import schema as s
 from .errors import StructuralError, WhytrendError
 from .formula import affected, evaluation_order, parse_formula
 from .freshness import sync_states
-from .vocabulary import WHOLE_AREA
 from .manifest import Manifest, Source, check_source_path, load_manifest
 from .periods import from_key
 from .quality import QualityGrade, grade_load
@@ -42,6 +41,7 @@ from .rollup import KEY, Hierarchy, key_metric_ids, key_period_keys, pack_keys
 from .store import LOAD_LOCK, Store, day_to_iso, frame_of, insert_if_absent, iso_to_day, latest_load, now
 from .stream import events, parallel_events, parallel_worth_it
 from .validate import ValidationReport, check_header, expected_columns, normalise_chunk, period_columns, raw_json
+from .vocabulary import WHOLE_AREA
 
 log = logging.getLogger(__name__)
 BATCH = 100_000
@@ -136,7 +136,7 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
             except _RepeatedKeys:
                 log.info("%s repeats keys: loading again without streaming to report them", source.id)
         stream = events(location, source, manifest, options)
-        info = next(stream)[1]
+        info: Any = next(stream)[1]
         sha = sha or info.sha256 or ""
         if source.url and sha:
             with store.engine.connect() as conn:
@@ -154,8 +154,9 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
         return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.")
     except SQLAlchemyError as exc:  # a bug or a database problem: this source fails, the others still load
         log.exception("loading %s failed in the database", source.id)
+        cause = getattr(exc, "orig", None) or exc
         return SourceOutcome(source.id, "failed", f"{source.id}: the database refused the load "
-                             f"({type(exc.orig or exc).__name__}: {exc.orig or exc}). Nothing of this source was "
+                             f"({type(cause).__name__}: {cause}). Nothing of this source was "
                              "written; please report this with the file.")
     finally:
         if lease is not None:
@@ -181,7 +182,7 @@ def preview_source(store: Store, manifest: Manifest, source: Source, location: s
     info, chunks = open_table(location, _read_options(source))
     report = ValidationReport(source.id, location, info.sheet)
     columns = check_header(info, source, report)
-    sample = []
+    sample: list[pd.DataFrame] = []
     if not report.failed():
         wide = period_columns(info, source) if source.layout == "wide_by_period" else None
         for chunk in chunks:
@@ -337,7 +338,8 @@ class _Loader:
         period_codes, combined = pd.factorize(freq_codes.astype(np.int64) * max(1, len(starts)) + start_codes)
         pairs = [f"{freqs[c // max(1, len(starts))]}|{starts[c % max(1, len(starts))]}" for c in combined]
         for pair in pairs:
-            key = tuple(pair.split("|", 1))
+            freq, start = pair.split("|", 1)
+            key = (freq, start)
             if key not in self.period_keys:
                 self.period_keys[key] = len(self.period_keys)
                 self.period_keys_inv[self.period_keys[key]] = key
@@ -374,7 +376,7 @@ class _Loader:
         dup_keys = np.unique(packed[repeat])
         involved = leaves[np.isin(packed, dup_keys)].assign(_key=packed[np.isin(packed, dup_keys)])
         exact = 0
-        for key, group in involved.groupby("_key", sort=True):
+        for _key, group in involved.groupby("_key", sort=True):
             values = group[["value", "status_code"]].astype(float).fillna(-1.7e308)
             if len(values.drop_duplicates()) == 1:
                 for row in group["row"].iloc[1:]:
@@ -570,7 +572,8 @@ class _Loader:
             return
         written = pd.concat(self._written_counts).groupby(level=0).sum()
         touched = {int(m) for m in pd.unique(written.index.to_numpy(dtype=np.int64) >> 16)}
-        before_parts, covered = [], set()
+        before_parts: list[pd.DataFrame] = []
+        covered: set[int] = set()
         for metrics, frame in self._before:
             wanted = (metrics & touched) - covered
             if not wanted:

@@ -41,6 +41,7 @@ import math
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -206,7 +207,7 @@ def lockout(store: Store, username: str, address: str = "", *, now: float | None
     return None
 
 
-def locked_until(times: list[float], limit: int, *, window: float = FAILURE_WINDOW_SECONDS,
+def locked_until(times: Sequence[float], limit: int, *, window: float = FAILURE_WINDOW_SECONDS,
                  lock: float = LOCK_SECONDS) -> float | None:
     """When the latest lock implied by failure ``times`` (ascending) ends: ``limit`` failures within
     ``window`` seconds lock for ``lock`` seconds from the one that reached the limit. None if none did."""

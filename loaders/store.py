@@ -24,11 +24,24 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 from sqlalchemy import (
-    Connection, Engine, Table, and_, create_engine, delete, event, func, insert, inspect, or_, select, text, update,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -124,10 +137,9 @@ def insert_if_absent(conn: Connection, table: Table, rows: Mapping | Sequence[Ma
         return 0
     name = conn.dialect.name
     if name in ("sqlite", "postgresql"):
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect_insert: Any = sqlite.insert if name == "sqlite" else postgresql.insert
         statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
         keep = {"preserve_rowcount": True}  # else psycopg reports -1 for an INSERT
         if len(rows) == 1:
@@ -423,9 +435,10 @@ class Store:
 
     def _sync_areas(self, conn: Connection, manifest: Manifest) -> None:
         rows = {r.code: r for r in conn.execute(select(s.areas))}
+        declared: list[Any] = [_WHOLE_ROW, *manifest.areas]
         insert_if_absent(conn, s.areas, [
             dict(code=a.code, name=a.name, level=a.level, parent_id=None, declared=True)
-            for a in [_WHOLE_ROW, *manifest.areas] if a.code not in rows], ["code"])
+            for a in declared if a.code not in rows], ["code"])
         for area in manifest.areas:
             row = rows.get(area.code)
             if row is not None and (row.name, row.level, row.declared) != (area.name, area.level, True):

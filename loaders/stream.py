@@ -12,7 +12,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
-from typing import Iterator
+from typing import Iterator, cast
 
 from .errors import ReadError, WhytrendError
 from .manifest import Manifest, Source
@@ -80,7 +80,7 @@ def _produce(channel, location: str, source: Source, manifest: Manifest, options
     try:
         for kind, payload in events(location, source, manifest, options):
             if kind == "chunk":
-                payload = _compact(payload)
+                payload = _compact(cast(CleanChunk, payload))
             channel.put((kind, payload))
     except WhytrendError as exc:
         channel.put(("error", exc))

@@ -257,9 +257,9 @@ def normalise_chunk(
     units = {m.code: m.unit for m in manifest.metrics}
     parts = []
     for code, group in long.groupby("metric", sort=False):
-        parsed = parse_value_series(group["raw"], unit=units.get(code, ""))
-        parts.append(group.assign(value=parsed.value.to_numpy(), status=parsed.status.to_numpy(),
-                                  error=parsed.error.to_numpy()))
+        values = parse_value_series(group["raw"], unit=units.get(code, ""))
+        parts.append(group.assign(value=values.value.to_numpy(), status=values.status.to_numpy(),
+                                  error=values.error.to_numpy()))
     long = pd.concat(parts) if parts else long.assign(value=np.nan, status="", error=None)
     bad_value = long["error"].notna()
     for src, col, raw, err in zip(long.loc[bad_value, "index"], long.loc[bad_value, "column"],

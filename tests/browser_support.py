@@ -50,8 +50,7 @@ def prepare_demo_database(path: Path, source: str | Path | None = None) -> Path:
 
     ``source``: an already loaded demo database to copy (the test session's ``demo_store``);
     without it the demo is written and loaded from scratch (about 15 s)."""
-    from explain import ensure_demo_users
-    from explain import precompute
+    from explain import ensure_demo_users, precompute
     from loaders import Store
 
     if source is not None:

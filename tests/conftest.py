@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from store_urls import db_url  # noqa: F401 - the fixture, for every test module (SQLite and PostgreSQL)
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -104,8 +105,7 @@ def analysis_settings(analysis_store, tmp_path_factory):
 def shell_store(demo_store, tmp_path_factory):
     import sqlite3
 
-    from explain import ensure_demo_users
-    from explain import precompute
+    from explain import ensure_demo_users, precompute
     from loaders import Store
 
     source = demo_store.url.split("///", 1)[1]

@@ -188,9 +188,8 @@ def test_trends_selection_query_from_the_controls(pages, as_user):
 # ----------------------------------------------------------------------------- explain
 def test_explain_layout_reads_the_precomputed_explanation(pages, as_user):
     from dashapp import analysis_ids as aid
-    from explain import cached_explanation
-
     from dashapp import state
+    from explain import cached_explanation
 
     layout = pages["explain"].layout(metric="uc_caseload")
     assert_accessible_controls(layout)
@@ -315,9 +314,8 @@ def test_model_lab_offers_only_the_users_modelled_metrics(pages, as_user):
 
 def test_model_lab_diagnostics_of_a_version(pages, as_user):
     from dashapp import analysis_ids as aid
-    from explain import load_fitted
-
     from dashapp import state
+    from explain import load_fitted
 
     lab = pages["model_lab"]
     view = html.Div(lab.diagnostics_view("uc_caseload", 1))
@@ -336,9 +334,8 @@ def test_model_lab_diagnostics_of_a_version(pages, as_user):
 
 
 def test_model_lab_fit_then_activate_in_background_jobs(pages, as_user):
-    from explain import cached_explanation, get_version
-
     from dashapp import state
+    from explain import cached_explanation, get_version
 
     lab = pages["model_lab"]
     store = state.get_store()

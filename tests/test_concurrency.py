@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select
 import loaders
 from loaders import Store, StoreError, load_manifest_file
 from loaders import schema as s
+
 from store_urls import SMALL_HIERARCHY
 
 REPO = Path(loaders.__file__).resolve().parents[1]

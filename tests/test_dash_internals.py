@@ -30,8 +30,7 @@ def test_the_setup_flag_is_a_mapping_with_the_key_read():
 
 def test_each_app_takes_exactly_the_callbacks_registered_for_it(tmp_path):
     import dash
-    from dash import Input, Output, callback, html
-    from dash import _callback
+    from dash import Input, Output, _callback, callback, html
 
     def build(suffix: str):
         dash_internals.reset_registries()

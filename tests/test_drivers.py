@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from loaders.vocabulary import MODEL_KINDS
-
 from explain.drivers import (
     CvScores,
     DriverModel,
@@ -23,6 +21,7 @@ from explain.drivers import (
     tune,
 )
 from explain.errors import ModelError
+from loaders.vocabulary import MODEL_KINDS
 
 
 def make_panel(n_areas=30, n_periods=36, *, beta=(3.0, -2.0, 0.0), noise=0.05, seed=0, seasonal=0.0, y=None):
@@ -252,7 +251,8 @@ def test_tune_gbm_is_seeded():
     m = DriverModel(drivers=DRIVERS, max_iter=20)
     _, _, t1 = tune(m, p, n_splits=2, n_candidates=3, random_state=5)
     _, _, t2 = tune(m, p, n_splits=2, n_candidates=3, random_state=5)
-    strip = lambda t: [{k: v for k, v in r.items() if k != "seconds"} for r in t]
+    def strip(t):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in t]
     assert strip(t1) == strip(t2)
     assert t1[0]["max_iter"] == 20             # the model's own params are candidate 1
     assert {"learning_rate", "max_depth", "max_iter", "min_samples_leaf", "l2_regularization"} <= set(t1[1])

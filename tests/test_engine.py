@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from dashapp.cli import main
+from explain import (
+    ExplainError,
+    cached_explanation,
+    comparison_periods,
+    explain_change,
+    get_version,
+    list_versions,
+    metric_frame,
+    metric_info,
+    precompute,
+)
 from explain.engine import FORMULA_GAP
-from explain import (ExplainError, cached_explanation, comparison_periods, explain_change, get_version,
-                     list_versions, metric_frame, metric_info, precompute)
 from loaders.demo import RECOMMENDED_WINDOWS, planted_contributions
 
 CONTRACT_KEYS = {"metric", "area", "period_from", "period_to", "value_from", "value_to", "change", "significance",

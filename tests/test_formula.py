@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from loaders.errors import FormulaError
+from loaders.errors import FormulaError, WhytrendError
 from loaders.formula import Formula, parse_formula
-from loaders.errors import WhytrendError
 
 
 # ----------------------------------------------------------------------------- allowed syntax

@@ -9,8 +9,8 @@ import pytest
 
 import explain
 from explain.engine import MetricContext
-from loaders import Store, load_manifest_file
-from loaders import model_store
+from loaders import Store, load_manifest_file, model_store
+
 from store_urls import SMALL_HIERARCHY, SPEND_VISITS_AND_UC
 
 MANIFEST = SMALL_HIERARCHY + SPEND_VISITS_AND_UC + """

@@ -6,6 +6,7 @@ import pytest
 import explain
 from explain.progress import Plan, Stage
 from loaders import Store, explanation_store
+
 from test_freshness import MANIFEST, write, write_all
 
 

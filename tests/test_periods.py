@@ -465,7 +465,7 @@ def test_series_matches_scalar_for_every_spelling():
     index = pd.Index([f"row{i}" for i in range(len(values))])
     result = parse_period_series(pd.Series(values, index=index, dtype=object))
     assert isinstance(result, PeriodParse)
-    for i, (spelling, label, freq) in zip(index, SPELLINGS + NON_STRING_SPELLINGS):
+    for i, (spelling, _label, freq) in zip(index, SPELLINGS + NON_STRING_SPELLINGS):
         p = parse_period(spelling)
         assert result.freq[i] == p.freq == freq, spelling
         assert result.start[i] == p.start.isoformat(), spelling

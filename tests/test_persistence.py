@@ -8,8 +8,8 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-import skops.io as sio
 import sklearn
+import skops.io as sio
 
 import explain.persistence as persistence
 from explain.attribution import attribute_change

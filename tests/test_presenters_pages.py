@@ -12,9 +12,9 @@ from dashapp import presenters_model_lab as pm
 from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
 from dashapp import presenters_trends as pt
-from explain.results import DriverContribution, Explanation, ModelSummary, SegmentPart, Trend, TrendPoint
 from dashapp.presenters import date_text
 from explain.errors import ModelError
+from explain.results import DriverContribution, Explanation, ModelSummary, SegmentPart, Trend, TrendPoint
 from loaders.errors import AccessDenied
 from loaders.vocabulary import WHOLE_AREA, WHOLE_AREA_NAME
 

@@ -40,7 +40,7 @@ def read(path: Path, fmt: str = "csv", **kw: object) -> tuple[TableInfo, pd.Data
     for chunk in listed:
         assert list(chunk.frame.columns) == list(info.columns)
         assert chunk.frame.index[0] == chunk.first_row
-        assert (chunk.frame.dtypes == object).all()
+        assert all(dtype == object for dtype in chunk.frame.dtypes)  # noqa: E721 - numpy dtypes compare by value
     frame = pd.concat([c.frame for c in listed]) if listed else pd.DataFrame(columns=list(info.columns))
     return info, frame, [c.first_row for c in listed]
 
@@ -76,7 +76,8 @@ def test_utf8_bom_is_not_part_of_the_first_name(tmp_path: Path) -> None:
 
 
 def test_cp1252_is_detected_when_not_utf8(tmp_path: Path) -> None:
-    path = write(tmp_path, "spend.csv", "area,spend\nCaf\u00e9 district,\u00a31,234\n".replace("\u00a31,234", '"\u00a31,234"'), "cp1252")
+    text = "area,spend\nCaf\u00e9 district,\u00a31,234\n".replace("\u00a31,234", '"\u00a31,234"')
+    path = write(tmp_path, "spend.csv", text, "cp1252")
     assert b"\xa3" in path.read_bytes() and b"\xe9" in path.read_bytes()
     info, frame, _ = read(path)
     assert frame.values.tolist() == [["Caf\u00e9 district", "\u00a31,234"]]
@@ -435,7 +436,8 @@ def test_trailing_delimiters_on_every_line_are_harmless(tmp_path: Path) -> None:
 def test_empty_files(tmp_path: Path) -> None:
     with pytest.raises(ReadError) as excinfo:
         read(write(tmp_path, "zero.csv", b""))
-    assert message(excinfo) == f"{tmp_path / 'zero.csv'} is empty (0 bytes). Check that the file was saved or downloaded completely."
+    assert message(excinfo) == (f"{tmp_path / 'zero.csv'} is empty (0 bytes). Check that the file was saved or "
+                                "downloaded completely.")
     with pytest.raises(ReadError, match="is empty: there is no header row and no data"):
         read(write(tmp_path, "blank.csv", "\n\n  \n,,\n"))
 

@@ -136,7 +136,8 @@ def test_json_with_page_param_until_an_empty_page(server: Server) -> None:
 
 
 def test_json_with_link_header(server: Server) -> None:
-    b1 = server.add("/l", [{"a": 1}], headers={"Link": [f'<{server.url("/l?cursor=x")}>; rel="next", <{server.url("/l?cursor=z")}>; rel="last"']})
+    link = f'<{server.url("/l?cursor=x")}>; rel="next", <{server.url("/l?cursor=z")}>; rel="last"'
+    b1 = server.add("/l", [{"a": 1}], headers={"Link": [link]})
     b2 = server.add("/l?cursor=x", [{"a": 2, "b": True}], headers={"Link": '</l?cursor=z>; rel="prev"'})
     info, frame, _ = read(server.url("/l"))
     assert info.columns == ("a", "b") and frame.values.tolist() == [[1, None], [2, "true"]]
@@ -191,7 +192,8 @@ def test_persistent_503_gives_up_after_three_attempts(server: Server) -> None:
     with pytest.raises(ReadError) as excinfo:
         read(server.url("/down"))
     assert str(excinfo.value) == (
-        f"GET {server.url('/down')} failed with HTTP 503 Service Unavailable after 3 attempts; the server is failing, try again later."
+        f"GET {server.url('/down')} failed with HTTP 503 Service Unavailable after 3 attempts; the server is failing, try "
+        "again later."
     )
     assert server.hits("/down") == 3
 
@@ -233,7 +235,8 @@ def test_records_path_missing_key_lists_the_keys(server: Server) -> None:
         read(server.url("/r"), records_path="result.items")
     assert str(excinfo.value) == (
         f"Key 'items' of records_path 'result.items' not found in the JSON from {server.url('/r')}: "
-        "'result' is an object with keys 'data', 'meta'. Set records_path in the manifest to the key that holds the list of records."
+        "'result' is an object with keys 'data', 'meta'. Set records_path in the manifest to the key that holds the list of "
+        "records."
     )
 
 

@@ -13,13 +13,12 @@ import time
 
 import pytest
 from sqlalchemy import delete, select, update
+from test_auth import ORIGIN, callback_payload, csrf_from
 
 from dashapp import auth
 from loaders import schema as s
 from loaders import sessions
 from loaders.accounts import add_user, authenticate, get_user, remove_user
-
-from test_auth import ORIGIN, callback_payload, csrf_from
 
 ROUTER = ".._pages_content.children..._pages_store.data.."
 COOKIE = "whytrend_session"
@@ -250,7 +249,7 @@ def test_prune_removes_expired_sessions_and_old_failures(shell_store, user, cloc
 def test_five_wrong_passwords_lock_the_user_name_even_for_the_right_one(shell_store, user, client_at, clock):
     limit = sessions.USER_FAILURES
     assert limit == 5
-    for attempt in range(limit - 1):
+    for _attempt in range(limit - 1):
         response = sign_in(client_at(), user, "wrong password")                 # from different addresses
         assert response.status_code == 400 and "The user name or password is not right" in response.get_data(as_text=True)
     locked = sign_in(client_at(), user, "wrong password")

@@ -9,13 +9,13 @@ import pytest
 from scipy import stats
 
 from explain.errors import ExplainError
+from explain.numbers import format_number
 from explain.significance import (
     assess_movement,
     bootstrap_change_interval,
     count_change_interval,
     xmr_chart,
 )
-from explain.numbers import format_number
 
 # Baselines with centre exactly 10 and every moving range 2: limits 10 ± 5.32, near band 10 ± 3.54.
 # BASE ends above the centre (11), BASE_LOW below it (9), so a run on the other side starts fresh.

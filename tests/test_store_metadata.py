@@ -18,6 +18,7 @@ from sqlalchemy import delete, event, select, text
 import explain
 from loaders import Store, load_manifest_file
 from loaders import schema as s
+
 from store_urls import SMALL_HIERARCHY, SPEND_VISITS_AND_UC
 
 MANIFEST = SMALL_HIERARCHY + SPEND_VISITS_AND_UC + """

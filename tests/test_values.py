@@ -198,7 +198,7 @@ def test_series_matches_scalar_for_every_case(unit):
     for dtype in (object, "str"):
         result = parse_value_series(pd.Series([c[0] for c in cases], index=index, dtype=dtype),
                                     unit=unit)
-        for i, (cell, _, value, status, error) in zip(index, cases):
+        for i, (_cell, _, value, status, error) in zip(index, cases):
             v = result.value[i]
             _check((None if math.isnan(v) else float(v), result.status[i], result.error[i]),
                    value, status, error)

@@ -29,11 +29,10 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from loaders.errors import AccessDenied, LimitError, ReadError, WhytrendError
-
 from dashapp import auth, ids, state
 from dashapp.components import card_table, error_boundary, message, page_header, radio_fieldset, summary_list
 from dashapp.presenters import date_text, grade_reasons, problem_rows, source_from_spec, upload_suffix
+from loaders.errors import AccessDenied, LimitError, ReadError, WhytrendError
 
 log = logging.getLogger(__name__)
 

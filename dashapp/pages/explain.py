@@ -20,10 +20,6 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from loaders.errors import AccessDenied, WhytrendError
-from explain.numbers import short_number
-from loaders.vocabulary import is_whole
-
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, ids, state
@@ -31,10 +27,12 @@ from dashapp import figures as fg
 from dashapp import presenters_explain as pe
 from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
+from dashapp.components import area_picker, chart_card, error_boundary, frozen, message, page_header, radio_fieldset
 from dashapp.jobs import JobRefused
-from dashapp.components import (area_picker, chart_card, error_boundary, frozen, message, page_header,
-                                radio_fieldset)
 from dashapp.presenters import area_from_picker
+from explain.numbers import short_number
+from loaders.errors import AccessDenied, WhytrendError
+from loaders.vocabulary import is_whole
 
 log = logging.getLogger(__name__)
 

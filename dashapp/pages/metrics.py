@@ -30,7 +30,7 @@ def metric_documentation(metric: str) -> dict:
 
     store = state.get_store()
     info = metric_info(store, metric)
-    sources, via = metric_sources(store, metric), ()
+    sources, via = metric_sources(store, metric), tuple[str, ...]()
     if sources.empty and info.formula:  # formula metrics are derived: show the sources of their parts
         via = tuple(code for code in formula_names(info.formula) if code in auth.all_metric_codes())
         frames = [metric_sources(store, code) for code in via]

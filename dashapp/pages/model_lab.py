@@ -18,8 +18,6 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from loaders.errors import AccessDenied, WhytrendError
-
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, state
@@ -27,10 +25,10 @@ from dashapp import figures as fg
 from dashapp import presenters_model_lab as pm
 from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
+from dashapp.components import card_table, chart_card, checklist_fieldset, error_boundary, message, page_header, radio_fieldset
 from dashapp.jobs import JobRefused
-from dashapp.components import (card_table, chart_card, checklist_fieldset, error_boundary, message, page_header,
-                                radio_fieldset)
 from dashapp.presenters import date_text
+from loaders.errors import AccessDenied, WhytrendError
 
 log = logging.getLogger(__name__)
 

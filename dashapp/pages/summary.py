@@ -9,18 +9,16 @@ and a link to the Explain page for the latest change. Prints on A4 (assets/print
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 from urllib.parse import quote
 
 import dash
 from dash import dcc, html
 
-from loaders.errors import WhytrendError
-
 from dashapp import auth, ids, state
 from dashapp.components import frozen, message, page_header
 from dashapp.presenters import HeadlineView, headline_view
+from loaders.errors import WhytrendError
 
 log = logging.getLogger(__name__)
 

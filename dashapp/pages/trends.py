@@ -13,19 +13,25 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from loaders.errors import AccessDenied
-from loaders.vocabulary import is_whole
-
 from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, ids, state
 from dashapp import figures as fg
 from dashapp import presenters_queries as pq
 from dashapp import presenters_trends as pt
-from dashapp.components import (area_picker, chart_card, checklist_fieldset, error_boundary, frozen, message,
-                                page_header)
-from dashapp.components import radio_fieldset
+from dashapp.components import (
+    area_picker,
+    chart_card,
+    checklist_fieldset,
+    error_boundary,
+    frozen,
+    message,
+    page_header,
+    radio_fieldset,
+)
 from dashapp.presenters import area_from_picker, date_text
+from loaders.errors import AccessDenied
+from loaders.vocabulary import is_whole
 
 dash.register_page(__name__, path="/trends", name="Trends", title="Trends – whytrend", order=1,
                    description="A metric over time with process limits, special causes, provisional periods, "

@@ -109,8 +109,21 @@ planted contributions), :mod:`~loaders.demo.write` (the folder and its revision)
 from __future__ import annotations
 
 from .load import DemoSummary, run_demo
-from .parameters import (AE_FILE, ASYLUM_BACKLOG_START, BETA_CLAIMANT_COUNT, BETA_POPULATION_16_64, DEMO_SEED, DFE_FILE,
-                         DWP_FILE, EXPECTED_QUARANTINE, FY_FILE, HO_FILE, MONTHS, ONS_FILE, TAPER_CUT_GAIN)
+from .parameters import (
+                         AE_FILE,
+                         ASYLUM_BACKLOG_START,
+                         BETA_CLAIMANT_COUNT,
+                         BETA_POPULATION_16_64,
+                         DEMO_SEED,
+                         DFE_FILE,
+                         DWP_FILE,
+                         EXPECTED_QUARANTINE,
+                         FY_FILE,
+                         HO_FILE,
+                         MONTHS,
+                         ONS_FILE,
+                         TAPER_CUT_GAIN,
+)
 from .truth import RECOMMENDED_WINDOWS, PlantedWindow, demo_series, ground_truth, planted_contributions
 from .write import DemoFiles, revised_caseload, write_demo, write_revision
 

@@ -256,8 +256,3 @@ TYPE2_AREAS: frozenset[str] = frozenset(
 
 # Minor injury units only: no Type 1 emergency department for residents' first attendance.
 TYPE3_ONLY_AREAS: frozenset[str] = frozenset({"E06000053"})  # Isles of Scilly
-
-
-def region_name(code: str) -> str:
-    """The name of a region from its GSS code (KeyError for an unknown code)."""
-    return {r.code: r.name for r in REGIONS}[code]

@@ -7,6 +7,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Mapping
 
 import numpy as np
 
@@ -114,7 +115,7 @@ def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def _anchored(anchors: dict[str, float]) -> np.ndarray:
+def _anchored(anchors: Mapping[str, float]) -> np.ndarray:
     """A monthly profile through dated anchors (linear between, flat beyond)."""
     xs = np.array([_MONTH_INDEX[k] for k in anchors], dtype=float)
     return np.interp(np.arange(N_MONTHS, dtype=float), xs, np.array(list(anchors.values()), float))

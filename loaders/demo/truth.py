@@ -3,6 +3,7 @@ exact contribution of each planted driver to any movement (:func:`planted_contri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -220,7 +221,7 @@ def planted_contributions(metric: str, *, period_from: str, period_to: str, area
         }
     elif metric == "ae_attendances":
         pop = sim.drivers["population"][rows]
-        bracket = AE_BASE_RATE + sum(sim.ae_terms.values())[rows]
+        bracket = AE_BASE_RATE + cast(np.ndarray, sum(sim.ae_terms.values()))[rows]
         mean_pop = (pop[:, a] + pop[:, b]) / 2000
         parts = {"population": float(((pop[:, b] - pop[:, a]) / 1000 * (bracket[:, a] + bracket[:, b]) / 2).sum())}
         for name in ("mean_temperature", "flu_index"):

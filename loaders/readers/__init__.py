@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 from loaders.errors import ReadError
 
 from .api import read_http
-from .records import read_json
 from .base import ReadOptions, TableChunk, TableInfo, check_regular_file, file_sha256, format_from_path
 from .csv import read_csv
+from .records import read_json
 from .spreadsheet import read_ods, read_xlsx
 
 __all__ = [

@@ -142,7 +142,8 @@ def fetch(url: str, timeout: float | None = None, budget: Budget | None = None) 
                 raise ReadError(_status_message(url, exc.code, str(exc.reason), attempt + 1)) from None
         except (ConnectionResetError, http.client.RemoteDisconnected, http.client.IncompleteRead) as exc:
             if not retry:
-                raise ReadError(f"GET {url} failed: the server closed the connection ({exc}) {attempts} times. Try again later.") from None
+                raise ReadError(f"GET {url} failed: the server closed the connection ({exc}) {attempts} times. Try again "
+                                "later.") from None
             log.info("GET %s: %s, retrying", url, exc)
         except TimeoutError:
             budget.check_time(url, slack=0.05)
@@ -155,7 +156,8 @@ def fetch(url: str, timeout: float | None = None, budget: Budget | None = None) 
             if isinstance(reason, ConnectionResetError) and retry:
                 log.info("GET %s: %s, retrying", url, reason)
             else:
-                raise ReadError(f"GET {url} failed: {reason}. Check the url in the manifest and the network connection.") from None
+                raise ReadError(f"GET {url} failed: {reason}. Check the url in the manifest and the network "
+                                "connection.") from None
         except (ValueError, OSError, http.client.HTTPException) as exc:
             raise ReadError(f"GET {url} failed: {type(exc).__name__} {exc}. Check the url in the manifest.") from None
         time.sleep(min(RETRY_DELAYS[attempt], max(0.0, budget.remaining())))
@@ -210,7 +212,8 @@ def crawl(start: str, options: ReadOptions, parse: Callable[[Page, int], tuple[T
     number = 1
     while True:
         if url in seen:
-            raise ReadError(f"The next page of {start} is {url} again, which was already read; stopping to avoid a loop. Check next_path in the manifest.")
+            raise ReadError(f"The next page of {start} is {url} again, which was already read; stopping to avoid a loop. "
+                            "Check next_path in the manifest.")
         seen.add(url)
         page = fetch(url, budget=budget)
         digest.update(page.body)
@@ -240,7 +243,8 @@ def _following(page: Page, doc: Any, count: int, number: int, start: str, option
         if value in (None, ""):
             return None
         if not isinstance(value, str):
-            raise ReadError(f"next_path '{options.next_path}' in the JSON from {page.url} is {describe(value)}, not a URL. Check next_path in the manifest.")
+            raise ReadError(f"next_path '{options.next_path}' in the JSON from {page.url} is {describe(value)}, not a URL. "
+                            "Check next_path in the manifest.")
         return urljoin(page.url, value)
     if options.page_param:
         return with_query(start, options.page_param, number + 1)
@@ -272,7 +276,8 @@ def _read_http_json(url: str, options: ReadOptions) -> tuple[TableInfo, Iterator
 
 def _read_http_csv(url: str, options: ReadOptions) -> tuple[TableInfo, Iterator[TableChunk]]:
     if options.next_path:
-        raise ReadError(f"next_path applies to JSON, but the source {url} has format = \"csv\". Remove next_path, or use page_param.")
+        raise ReadError(f"next_path applies to JSON, but the source {url} has format = \"csv\". Remove next_path, or use "
+                        "page_param.")
 
     def parse(page: Page, number: int) -> tuple[tuple[TableInfo, list[TableChunk]], int, None]:
         info, chunks = read_csv_source(Source(name=page.url, data=page.body), replace(options, chunk_rows=10**9))

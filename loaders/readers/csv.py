@@ -249,7 +249,8 @@ class _Stream:
             except pd.errors.ParserError as exc:
                 raise self._parser_error(exc) from None
             except UnicodeDecodeError as exc:
-                raise ReadError(f"{self.where} stopped decoding as {self.encoding}: {exc.reason}. Set encoding in the manifest.") from None
+                raise ReadError(f"{self.where} stopped decoding as {self.encoding}: {exc.reason}. Set encoding in the "
+                                "manifest.") from None
 
     def _chunks(self, handle: io.TextIOWrapper) -> Iterator[TableChunk]:
         reader = pd.read_csv(

@@ -150,7 +150,8 @@ def find_header(
     """
     if not any(_filled(row) for row in rows[: max(SCAN_ROWS, (skip_rows or 0) + 1)]):
         if any(_filled(row) for row in rows):
-            raise ReadError(f"The first {SCAN_ROWS} rows of {where} are empty, so no header was found. Set skip_rows in the manifest.")
+            raise ReadError(f"The first {SCAN_ROWS} rows of {where} are empty, so no header was found. Set skip_rows in the "
+                            "manifest.")
         raise ReadError(f"{where} is empty: there is no header row and no data. Check that this is the right file.")
     if skip_rows is not None:
         if skip_rows < 0:

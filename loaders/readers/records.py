@@ -112,7 +112,8 @@ def records_at(doc: Any, path: str | None, origin: str) -> list[Any]:
         return node
     lists = [k for k, v in node.items() if isinstance(v, list)] if isinstance(node, dict) else []
     at = f"at '{path}'" if path else "at the top level"
-    hint = f' Set records_path = "{".".join(filter(None, [path, lists[0]]))}" in the manifest.' if lists else " Check records_path in the manifest."
+    hint = (f' Set records_path = "{".".join(filter(None, [path, lists[0]]))}" in the manifest.' if lists
+            else " Check records_path in the manifest.")
     raise ReadError(f"Expected a list of records {at} of {origin}, but it is {describe(node)}.{hint}")
 
 

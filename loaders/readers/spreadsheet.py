@@ -25,7 +25,14 @@ from loaders.errors import LimitError, ReadError
 from loaders.limits import ZIP_RATIO_FLOOR, Limits, megabytes, setting
 
 from .base import (
-    ReadOptions, RowGuard, Source, TableChunk, TableInfo, chunks_from_rows, describe_dropped, footer_text,
+    ReadOptions,
+    RowGuard,
+    Source,
+    TableChunk,
+    TableInfo,
+    chunks_from_rows,
+    describe_dropped,
+    footer_text,
 )
 from .header import Where, find_header, is_blank, plan_columns
 
@@ -331,7 +338,8 @@ def _pick_sheet(names: Sequence[str], wanted: str | None, where: Where) -> str:
     if len(loose) == 1:
         return loose[0]
     listed = ", ".join(f"'{n}'" for n in names)
-    raise ReadError(f"Sheet '{wanted}' not found in {where}; the sheets are: {listed}. Set sheet in the manifest to one of these.")
+    raise ReadError(f"Sheet '{wanted}' not found in {where}; the sheets are: {listed}. Set sheet in the manifest to one of "
+                    "these.")
 
 
 def _damaged(where: Where, kind: str, exc: BaseException) -> ReadError:

@@ -52,7 +52,8 @@ def _signature_error(head: bytes, where: Where) -> ReadError | None:
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return ReadError(f"{where} is an old Excel .xls workbook, not CSV text. Save it as .xlsx and set format = \"xlsx\".")
     if b"\x00" in head:
-        return ReadError(f"{where} looks like a binary file, not CSV text (it contains NUL bytes). Check that this is the right file.")
+        return ReadError(f"{where} looks like a binary file, not CSV text (it contains NUL bytes). Check that this is the "
+                         "right file.")
     return None
 
 
@@ -71,7 +72,8 @@ def first_pass(source: Source, given: str | None, where: Where) -> TextFacts:
         try:
             codecs.lookup(given)
         except LookupError:
-            raise ReadError(f"Unknown encoding '{given}' for {where}. Use e.g. \"utf-8\" or \"cp1252\", or remove it to detect.") from None
+            raise ReadError(f"Unknown encoding '{given}' for {where}. Use e.g. \"utf-8\" or \"cp1252\", or remove it to "
+                            "detect.") from None
     wide = (given or bom or "").replace("_", "-").lower().startswith(("utf-16", "utf-32", "utf16", "utf32"))
     if not wide:
         error = _signature_error(head, where)
