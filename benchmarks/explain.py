@@ -83,7 +83,7 @@ def main() -> None:
     print(f"load {args.areas} areas x {args.months} months x {args.drivers + 1} metrics: "
           f"{time.perf_counter() - start:.1f} s")
 
-    info_panel = store_panel(store, MetricContext.load(store, "target", fit_if_missing=False).info,
+    info_panel = store_panel(store, MetricContext.load(store, "target").info,
                              tuple(f"d{j:02d}" for j in range(args.drivers)))
     model = DriverModel("gradient_boosting", drivers=tuple(f"d{j:02d}" for j in range(args.drivers)),
                         pseudo_drivers=("trend", "seasonality"), max_iter=200)

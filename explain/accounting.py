@@ -8,7 +8,7 @@ and free of the 2^K evaluations:
 * linear (``a + b - 2 * c``): coefficient × Δ;
 * ratio ``c * N / D`` with N linear and D linear in one component that N does not use:
   φ(x in N) = c·aₓ·Δx·½(1/Dᴬ + 1/Dᴮ), φ(D's component) = c·Δ(1/D)·½(Nᴬ + Nᴮ);
-* product ``c * x1^p1 * … * xK^pK`` with K ≤ 3 (method.md's K = 2 and K = 3 forms, applied
+* product ``c * x1^p1 * … * xK^pK`` with K ≤ 3 (docs/method.md's K = 2 and K = 3 forms, applied
   to gᵢ = xᵢ^pᵢ, which is still exact Shapley because each factor depends on one player);
 * anything else, products with K > 3 included: exact Shapley over the components with
   2^K evaluations (K ≤ 12).

@@ -3,7 +3,7 @@
 Why paired: each area's row in period B is explained against the SAME area's row in period A as
 a one-row background. Then, per area, Σ_j φ_j = f(x_B) − f(x_A) exactly; a driver whose value did
 not change gets exactly 0; the whole is the (weighted) sum over areas and inherits exactness; it
-costs one pair per area; and differences BETWEEN areas stay out of the answer (method.md, L4).
+costs one pair per area; and differences BETWEEN areas stay out of the answer (docs/method.md, L4).
 
 * Linear model: φ_j = β_j·(x_Bj − x_Aj) in original units (the seasonality one-hot columns are
   summed into one 'seasonality' part).
@@ -13,7 +13,7 @@ costs one pair per area; and differences BETWEEN areas stay out of the answer (m
 
 The unpaired general form (``attribute_groups``) uses shap with an Independent masker that keeps
 EVERY background row: shap's plain-array default silently keeps 100 rows, after which the parts
-no longer add up (the "SHAP trap" in method.md).
+no longer add up (the "SHAP trap" in docs/method.md).
 """
 from __future__ import annotations
 
@@ -386,7 +386,7 @@ def attribute_groups(
     engine: str = "exact",
     tolerance: float = 1e-6,
 ) -> GroupAttribution:
-    """The unpaired general form (method.md L4): B's rows explained against ALL of A's rows as
+    """The unpaired general form (docs/method.md, L4): B's rows explained against ALL of A's rows as
     background, so Σ_j Φ_j = mean f(B) − mean f(A); additivity is asserted.
 
     Linear model: ``shap.LinearExplainer`` with ``shap.maskers.Independent(bg, max_samples=len(bg))``

@@ -19,10 +19,11 @@ from loaders import Manifest, SourceOutcome, Store, load_manifest_file, load_sou
 from loaders.accounts import add_user, get_user
 from loaders.manifest import Source
 
-from .api import precompute
-from .models import activate_version, fit_driver_model
 from .progress import Report
 from .results import ModelVersion, PrecomputeSummary
+
+# The engine (explain.api, explain.models: scikit-learn, shap, numba) is imported inside the
+# functions that need it, so loading data without a refresh stays light.
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ def refresh(store: Store, metrics: Sequence[str] | None, *, workers: int = 1,
     """Refresh the precomputed explanations of ``metrics`` (None: every metric; empty: none)."""
     if metrics is not None and not metrics:
         return None
+    from .api import precompute
+
     return precompute(store, metrics=None if metrics is None else list(metrics), workers=workers, progress=progress)
 
 
@@ -115,6 +118,8 @@ def fit_and_refresh(store: Store, metric: str, *, drivers: Sequence[str] | None 
                     progress: Report | None = None, should_stop: Callable[[], bool] | None = None) -> ModelChange:
     """Fit (and optionally tune) a new model version; when it becomes active, refresh the metric's
     explanations. The Model lab fits inactive versions (``activate=False``) for inspection."""
+    from .models import fit_driver_model
+
     version = fit_driver_model(store, metric, drivers=None if drivers is None else tuple(drivers), kind=kind,
                                pseudo_drivers=None if pseudo_drivers is None else tuple(pseudo_drivers),
                                tune_hyperparameters=tune, progress=progress, should_stop=should_stop,
@@ -124,6 +129,8 @@ def fit_and_refresh(store: Store, metric: str, *, drivers: Sequence[str] | None 
 
 def activate_and_refresh(store: Store, metric: str, version: int, *, progress: Report | None = None) -> ModelChange:
     """Make a model version the active one, then refresh the metric's explanations."""
+    from .models import activate_version
+
     active = activate_version(store, metric, version)
     return ModelChange(active, refresh(store, [metric], progress=progress))
 
@@ -147,5 +154,5 @@ def set_up_demo(store: Store, directory: Path, *, on_source: Callable[[SourceOut
     from loaders.demo import run_demo
 
     summary = run_demo(store, directory, on_source=on_source)
-    refreshed = precompute(store, workers=workers, progress=progress)
+    refreshed = refresh(store, None, workers=workers, progress=progress)
     return DemoSetUp(tuple(summary.lines()), ensure_demo_users(store), refreshed)

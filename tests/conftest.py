@@ -66,22 +66,24 @@ def demo_store(tmp_path_factory):
     return store
 
 
+def copy_of(store, folder: Path, name: str):
+    """A private copy of a SQLite store (``browser_support.copy_database``: the backup API)."""
+    from loaders import Store
+
+    from browser_support import copy_database
+
+    return Store(copy_database(store.url.split("///", 1)[1], folder / f"{name}.db"))
+
+
 # --- analysis fixtures ---
 @pytest.fixture(scope="session")
 def analysis_store(demo_store, tmp_path_factory):
     """A private copy of the demo store for the analysis pages' tests (they write: users, cached
     explanations, model versions), with users and the explanations of a few metrics precomputed."""
-    import sqlite3
-
     from explain import precompute
-    from loaders import Store
     from loaders.accounts import add_user
 
-    source = demo_store.url.split("///", 1)[1]
-    target = tmp_path_factory.mktemp("analysis") / "analysis.db"
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    store = Store(target)
+    store = copy_of(demo_store, tmp_path_factory.mktemp("analysis"), "analysis")
     for name, role, department in (("treasury", "analyst", None), ("dwp_viewer", "viewer", "DWP"),
                                    ("dhsc_analyst", "analyst", "DHSC")):
         add_user(store, name, "password123", role=role, department=department, replace=True)
@@ -103,16 +105,9 @@ def analysis_settings(analysis_store, tmp_path_factory):
 # "whytrend-<name>") and one app built for the whole session.
 @pytest.fixture(scope="session")
 def shell_store(demo_store, tmp_path_factory):
-    import sqlite3
-
     from explain import ensure_demo_users, precompute
-    from loaders import Store
 
-    source = demo_store.url.split("///", 1)[1]
-    target = tmp_path_factory.mktemp("shell") / "shell.db"
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    store = Store(target)
+    store = copy_of(demo_store, tmp_path_factory.mktemp("shell"), "shell")
     ensure_demo_users(store)
     precompute(store, metrics=["uc_caseload"])
     return store

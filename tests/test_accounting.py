@@ -1,4 +1,4 @@
-"""L2 accounting: closed forms against brute-force Shapley, and the invariants of method.md."""
+"""L2 accounting: closed forms against brute-force Shapley, and the invariants of docs/method.md."""
 from __future__ import annotations
 
 import itertools

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import sys
 
 import dash
@@ -13,6 +12,8 @@ import pytest
 from dash import dcc, html
 
 from dashapp import auth
+
+from browser_support import copy_database
 
 ORIGIN = {"Origin": "http://localhost"}
 ROUTER = ".._pages_content.children..._pages_store.data.."
@@ -193,9 +194,7 @@ def upload_app(shell_store, tmp_path_factory):
     from dashapp import create_app
     from dashapp.settings import Settings
 
-    target = tmp_path_factory.mktemp("upload") / "upload.db"
-    with sqlite3.connect(shell_store.url.split("///", 1)[1]) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    target = copy_database(shell_store.url.split("///", 1)[1], tmp_path_factory.mktemp("upload") / "upload.db")
     return create_app(Settings(db=f"sqlite:///{target}", cache_dir=tmp_path_factory.mktemp("upload-jobs"),
                                secret_key="upload-tests-" + "u" * 40))
 

@@ -176,3 +176,19 @@ def test_a_store_made_before_metric_states_is_backfilled_by_the_migration(loaded
     assert Store(store.url).version() == 4
     assert states(Store(store.url)) == expected
     assert pd.Series(expected).notna().all()
+
+
+def test_reading_a_cached_explanation_is_one_query(loaded):
+    from sqlalchemy import event
+
+    store, _ = loaded
+    explain.precompute(store, metrics=["spend"])
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        hit = explain.cached_explanation(store, "spend", "2024-11", "2024-12", area="R1")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+    assert hit is not None and hit.area == "R1"
+    assert len(statements) == 1 and "metric_states" in statements[0], statements
