@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -22,13 +23,46 @@ DB_HELP = "SQLAlchemy URL or SQLite file path (default: $WHYTREND_DB, else ./why
 
 
 class _Cli(click.Group):
-    """Every WhytrendError becomes ``Error: <message>`` on stderr with exit status 1."""
+    """The one place errors become messages: every WhytrendError is ``Error: <message>`` on stderr
+    with exit status 1; anything else (a bug) is one paragraph pointing at a log file that holds the
+    traceback, with exit status 2 (``whytrend --debug …`` prints the traceback instead)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except WhytrendError as exc:
             raise click.ClickException(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last-resort guard: no traceback for users
+            if (ctx.obj or {}).get("debug"):
+                traceback.print_exc()
+            else:
+                path = _crash_log(exc)
+                click.echo(f"Error: whytrend stopped on an unexpected problem ({type(exc).__name__}: "
+                           f"{str(exc)[:300]}). This is a bug, not something in your data or command; what was "
+                           f"loaded before it stays as it was. The details are in {path}: please report it with "
+                           "that file. Run the command again with `whytrend --debug ...` to see them here.", err=True)
+            ctx.exit(2)
+
+
+def _crash_log(exc: BaseException) -> Path:
+    """Write the traceback to a private log folder ($WHYTREND_LOG_DIR, else ~/.cache/whytrend/logs)."""
+    import datetime as dt
+    import os
+    import tempfile
+
+    folder = Path(os.environ.get("WHYTREND_LOG_DIR") or Path.home() / ".cache" / "whytrend" / "logs")
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir())
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"whytrend-error-{stamp}-{os.getpid()}.log"
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    path.write_text(f"whytrend {' '.join(sys.argv[1:])}\n\n{text}", encoding="utf-8")
+    log.debug("wrote %s", path)
+    return path
 
 
 def _store(db: str | None):
@@ -39,9 +73,13 @@ def _store(db: str | None):
 
 @click.group(cls=_Cli)
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option("--debug", "show_tracebacks", is_flag=True,
+              help="On an unexpected error, print the traceback instead of writing it to a log file.")
 @click.version_option(package_name="whytrend")
-def main(verbose: int) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: int, show_tracebacks: bool) -> None:
     """whytrend: why did this departmental metric move?"""
+    ctx.obj = {"debug": show_tracebacks}
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
@@ -51,10 +89,13 @@ def main(verbose: int) -> None:
 @click.option("--db", default=None, help=DB_HELP)
 @click.option("--source", "only", multiple=True, help="Load only this source id (repeatable).")
 @click.option("--no-precompute", is_flag=True, help="Skip refreshing cached explanations after the load.")
+@click.option("--allow-withdrawals", is_flag=True,
+              help="Let a file withdraw more than 5% of its source's current values (they are in periods the file "
+                   "covers but the file no longer has them); without it such a load fails and writes nothing.")
 @click.option("--allow-dir", "allow_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A folder outside the manifest's own that its source paths may read from (repeatable; "
                    "also $WHYTREND_ALLOWED_DIRS, separated by the system path separator).")
-def load(manifest: Path, db: str | None, only: tuple[str, ...], no_precompute: bool,
+def load(manifest: Path, db: str | None, only: tuple[str, ...], no_precompute: bool, allow_withdrawals: bool,
          allow_dirs: tuple[Path, ...]) -> None:
     """Load every source of MANIFEST, one vintage per source.
 
@@ -64,9 +105,12 @@ def load(manifest: Path, db: str | None, only: tuple[str, ...], no_precompute: b
     from explain import load_and_refresh
 
     result = load_and_refresh(_store(db), manifest, only=only or None, allowed_dirs=allow_dirs,
-                              on_source=_print_outcome, refresh_explanations=not no_precompute, workers=2)
+                              on_source=_print_outcome, refresh_explanations=not no_precompute, workers=2,
+                              allow_withdrawals=allow_withdrawals)
     if result.refreshed is not None:
-        click.echo(f"explanations refreshed for the {len(result.affected)} metrics the load changed: {result.refreshed}")
+        n = len(result.affected)
+        click.echo(f"explanations refreshed for the {n} metric{'' if n == 1 else 's'} the load changed: "
+                   f"{result.refreshed}")
     if result.failed:
         n = len(result.outcomes)
         raise click.ClickException(

@@ -92,11 +92,13 @@ def refresh(store: Store, metrics: Sequence[str] | None, *, workers: int = 1,
 
 def load_and_refresh(store: Store, manifest: Manifest | str | Path, *, only: Sequence[str] | None = None,
                      allowed_dirs: Sequence[Path] = (), on_source: Callable[[SourceOutcome], None] | None = None,
-                     refresh_explanations: bool = True, workers: int = 1,
+                     refresh_explanations: bool = True, workers: int = 1, allow_withdrawals: bool = False,
                      progress: Report | None = None) -> LoadResult:
     """Load a manifest's sources (each its own vintage, all or nothing per source), then refresh the
-    explanations of the metrics the loads made stale."""
-    outcomes = tuple(load_manifest_file(store, manifest, only=only, on_source=on_source, allowed_dirs=allowed_dirs))
+    explanations of the metrics the loads made stale. ``allow_withdrawals``: see
+    :func:`loaders.load_manifest_file`."""
+    outcomes = tuple(load_manifest_file(store, manifest, only=only, on_source=on_source, allowed_dirs=allowed_dirs,
+                                        allow_withdrawals=allow_withdrawals))
     return _refreshed(store, outcomes, refresh_explanations, workers, progress)
 
 

@@ -276,7 +276,8 @@ class PrecomputeSummary:
     skipped: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = f"{self.explanations:,} explanations for {self.metrics} metrics in {self.seconds:.1f} s"
+        text = (f"{self.explanations:,} explanation{'' if self.explanations == 1 else 's'} for {self.metrics} "
+                f"metric{'' if self.metrics == 1 else 's'} in {self.seconds:.1f} s")
         if self.skipped:
             text += f" (skipped: {'; '.join(self.skipped)})"
         return text

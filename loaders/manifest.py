@@ -24,6 +24,7 @@ from .vocabulary import MODEL_KINDS, PSEUDO_DRIVERS
 AGGREGATIONS = ("sum", "mean", "formula")
 FORMATS = ("csv", "xlsx", "ods", "json")
 LAYOUTS = ("long", "single", "wide", "wide_by_period")
+REPLACE_MODES = ("periods", "all")
 CODE_RE = re.compile(rf"^{IDENTIFIER}$")  # a metric code must be usable in formulas
 #: Source ids name files and appear in URLs: letters, digits, '-', '_', '.', no leading dot, <= 128.
 SOURCE_ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
@@ -97,6 +98,9 @@ class Source:
     next_path: str | None = None
     page_param: str | None = None
     expected_lag_days: int | None = None
+    #: what a new file of this source replaces: "periods" (the periods it contains; values of other
+    #: periods stay live) or "all" (every value of the source; keys the file lacks are withdrawn)
+    replace: str = "periods"
     base_dir: Path = field(default=Path("."), compare=False)
 
     @property
@@ -175,6 +179,7 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "provisional_column": ((str,), False), "encoding": ((str,), False),
         "records_path": ((str,), False), "next_path": ((str,), False),
         "page_param": ((str,), False), "expected_lag_days": ((int,), False),
+        "replace": ((str,), False),
     },
     "model": {
         "metric": ((str,), True), "drivers": ((list,), True), "kind": ((str,), False),
@@ -452,6 +457,10 @@ def _source(entry: dict[str, Any], base_dir: Path, problems: list[str], lines: _
         problems.append(f"{label}: format '{values['format']}' is not one of {', '.join(FORMATS)}")
     if "layout" not in values:
         values["layout"] = _infer_layout(values)
+    if values.get("replace", "periods") not in REPLACE_MODES:
+        problems.append(f"{label}: replace '{values['replace']}'{_at(lines.key('source', index, 'replace'))} is not "
+                        f"one of {', '.join(REPLACE_MODES)} ('periods': a new file replaces the periods it contains; "
+                        "'all': it replaces every value of the source)")
     if values["layout"] not in LAYOUTS:
         problems.append(f"{label}: layout '{values['layout']}' is not one of {', '.join(LAYOUTS)}")
     else:

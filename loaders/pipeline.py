@@ -81,8 +81,12 @@ def load_manifest_file(
     only: Sequence[str] | None = None,
     on_source: Callable[[SourceOutcome], None] | None = None,
     allowed_dirs: Sequence[str | Path] | None = None,
+    allow_withdrawals: bool = False,
 ) -> list[SourceOutcome]:
     """Load every source (or those in ``only``) of a manifest; failures do not stop the others.
+
+    ``allow_withdrawals``: let a load withdraw more than :data:`WITHDRAW_SHARE` of its source's live
+    values (otherwise it fails and writes nothing: a partial file must not hide values silently).
 
     ``allowed_dirs``: folders besides the manifest's own that its paths may point into (with those of
     WHYTREND_ALLOWED_DIRS); used when ``manifest`` is a path."""
@@ -100,14 +104,15 @@ def load_manifest_file(
             store.sync_manifest(conn, manifest)
     outcomes = []
     for source in chosen:
-        outcome = load_source(store, manifest, source)
+        outcome = load_source(store, manifest, source, allow_withdrawals=allow_withdrawals)
         outcomes.append(outcome)
         if on_source:
             on_source(outcome)
     return outcomes
 
 
-def load_source(store: Store, manifest: Manifest, source: Source, *, location: str | None = None) -> SourceOutcome:
+def load_source(store: Store, manifest: Manifest, source: Source, *, location: str | None = None,
+                allow_withdrawals: bool = False) -> SourceOutcome:
     """Load one source as a new vintage, atomically; structural failures return status 'failed'.
 
     While another process loads the same source this fails at once ("being loaded by another
@@ -131,7 +136,8 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
         if parallel_worth_it(location, source):
             try:
                 with store.writing(LOAD_LOCK) as conn:
-                    return _Loader(store, conn, manifest, source, location, sha or "", streaming=True).run(
+                    return _Loader(store, conn, manifest, source, location, sha or "", streaming=True,
+                                   allow_withdrawals=allow_withdrawals).run(
                         parallel_events(location, source, manifest, options))
             except _RepeatedKeys:
                 log.info("%s repeats keys: loading again without streaming to report them", source.id)
@@ -145,7 +151,8 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
                 return SourceOutcome(source.id, "unchanged", f"{source.id}: response unchanged since vintage "
                                      f"{previous.load_id}; nothing loaded.", previous.load_id)
         with store.writing(LOAD_LOCK) as conn:
-            return _Loader(store, conn, manifest, source, location, sha).run(_prepend(("info", info), stream))
+            return _Loader(store, conn, manifest, source, location, sha,
+                           allow_withdrawals=allow_withdrawals).run(_prepend(("info", info), stream))
     except StructuralError as exc:
         report = exc.report if isinstance(exc.report, ValidationReport) else None
         return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.",
@@ -193,11 +200,17 @@ def preview_source(store: Store, manifest: Manifest, source: Source, location: s
     return report, rows
 
 
+#: a load may withdraw at most this share of its source's live values without --allow-withdrawals
+WITHDRAW_SHARE = 0.05
+
+
 def source_fingerprint(source: Source) -> str:
     """SHA-256 of how the manifest maps the file: the same bytes read another way are a new load."""
     import hashlib
 
     spec = {k: v for k, v in sorted(source.__dict__.items()) if k not in ("base_dir", "path", "url", "title")}
+    if spec.get("replace") == "periods":  # the default: sources fingerprinted before the key existed stay unchanged
+        del spec["replace"]
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -214,9 +227,11 @@ class _Loader:
     """The steps of one source's load inside one transaction (state kept between steps)."""
 
     def __init__(self, store: Store, conn: Connection, manifest: Manifest, source: Source, location: str, sha: str,
-                 *, streaming: bool = False):
+                 *, streaming: bool = False, allow_withdrawals: bool = False):
         self.store, self.conn, self.manifest, self.source, self.location, self.sha = (
             store, conn, manifest, source, location, sha)
+        self.allow_withdrawals = allow_withdrawals
+        self._file_periods: np.ndarray | None = None  # period keys the new file has (replace = "periods")
         self.streaming = streaming  # insert each chunk as it arrives (a worker process reads ahead)
         self._previous_frame: pd.DataFrame | None = None
         self._previous_metrics: set[int] = set()
@@ -258,6 +273,8 @@ class _Loader:
                     self._stream_chunk(encoded)
         if report.failed():
             raise StructuralError(report.summary(), report)
+        if not any(len(p) for p in parts):
+            raise StructuralError(self._nothing_to_load(report, quarantined), report)
         leaves = (pd.concat(parts, ignore_index=True) if parts else
                   pd.DataFrame({c: pd.Series(dtype="int64") for c in KEY + ["row", "status_code"]}
                                | {"value": pd.Series(dtype=float)}))
@@ -275,6 +292,9 @@ class _Loader:
         del leaves["status_code"]  # in place: dropping would copy every column
 
         metric_ids = sorted(set(leaves["metric_id"].tolist()))
+        self._file_periods = None if self.source.replace == "all" else np.unique(leaves["pk"].to_numpy())
+        if self.source.replace == "all":  # withdrawing keys the file lacks covers metrics it no longer has
+            metric_ids = sorted(set(metric_ids) | self._metrics_of_source())
         if self.streaming:
             self._ensure_previous(metric_ids)
             previous = self._previous_frame
@@ -285,8 +305,10 @@ class _Loader:
             previous = self._previous(metric_ids)
             self._before.append((frozenset(metric_ids), previous))
             counts = self._write_changes(leaves, previous, derived=False)
-        derived = self._derive(leaves, metric_ids)
-        self._write_changes(derived, previous, derived=True, keep=pack_keys(leaves) if len(leaves) else None)
+        self._check_withdrawals(previous, counts["withdrawn"])
+        whole = self._with_retained(leaves, previous)  # this source's values of other periods stay live
+        derived = self._derive(whole, metric_ids)
+        self._write_changes(derived, previous, derived=True, keep=pack_keys(whole) if len(whole) else None)
         self._write_formula_metrics(metric_ids)
         self._write_series()
 
@@ -457,7 +479,7 @@ class _Loader:
             counts["unchanged"] = int(unchanged.sum())
             changed = current[~unchanged]
             if not derived:
-                mine = kind[kind["source_id"] == self.source.id]
+                mine = self._replaced(kind[kind["source_id"] == self.source.id])
                 gone = mine[~np.isin(pack_keys(mine), keys)]
             else:
                 gone = kind[~np.isin(pack_keys(kind), keys) & kind["metric_id"].isin(self._single_source_metrics(kind))]
@@ -516,11 +538,58 @@ class _Loader:
         """Keys this source had in its last vintage and no longer has are marked withdrawn."""
         if previous is None or previous.empty:
             return 0
-        mine = previous[(previous["derived"] == 0) & (previous["source_id"] == self.source.id)]
+        mine = self._replaced(previous[(previous["derived"] == 0) & (previous["source_id"] == self.source.id)])
         gone = mine[~np.isin(pack_keys(mine), pack_keys(leaves))] if len(leaves) else mine
         if not gone.empty:
             self._insert(gone.assign(value=np.nan, status="withdrawn"), derived_codes=gone["derived"].to_numpy())
         return len(gone)
+
+    # ---------------------------------------------------------- what a new file replaces
+    def _replaced(self, mine: pd.DataFrame) -> pd.DataFrame:
+        """This source's earlier leaf values that the new file replaces: those of the periods it contains
+        (``replace = "periods"``, the default), or all of them (``replace = "all"``)."""
+        if self._file_periods is None or mine.empty:
+            return mine
+        return mine[np.isin(mine["pk"].to_numpy(), self._file_periods)]
+
+    def _with_retained(self, leaves: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+        """The new leaves plus this source's earlier leaves the file does not replace, so roll-ups are
+        computed over every value that stays live (not only the periods the file has)."""
+        if self._file_periods is None or previous is None or previous.empty:
+            return leaves
+        mine = previous[(previous["derived"] == 0) & (previous["source_id"] == self.source.id)]
+        kept = mine[~np.isin(mine["pk"].to_numpy(), self._file_periods)]
+        if kept.empty:
+            return leaves
+        kept = kept[~np.isin(pack_keys(kept), pack_keys(leaves))]
+        return pd.concat([leaves, kept[leaves.columns.intersection(kept.columns)]], ignore_index=True)
+
+    def _metrics_of_source(self) -> set[int]:
+        """Metrics any earlier vintage of this source wrote."""
+        return {int(m) for m in self.conn.execute(
+            select(s.load_metrics.c.metric_id).join(s.loads, s.loads.c.id == s.load_metrics.c.load_id)
+            .where(s.loads.c.source_id == self.source.id).distinct()).scalars()}
+
+    def _check_withdrawals(self, previous: pd.DataFrame | None, withdrawn: int) -> None:
+        """Refuse (writing nothing) a load that would withdraw more than WITHDRAW_SHARE of the source's live
+        values, unless the user confirmed it: a partial or wrong file must not hide values silently."""
+        if self.allow_withdrawals or not withdrawn or previous is None or previous.empty:
+            return
+        live = int(((previous["derived"] == 0) & (previous["source_id"] == self.source.id)).sum())
+        if live and withdrawn > WITHDRAW_SHARE * live:
+            raise StructuralError(
+                f"This file would withdraw {withdrawn:,} of the {live:,} values {self.source.id} has now "
+                f"({withdrawn / live:.0%}): they are in periods the file covers (or, with replace = \"all\", "
+                "anywhere) but the file no longer has them. If that is intended (the department withdrew them), "
+                "load again with --allow-withdrawals; otherwise check that the file is complete.")
+
+    @staticmethod
+    def _nothing_to_load(report: ValidationReport, quarantined: int) -> str:
+        if quarantined:
+            return (f"Every one of the {quarantined:,} data rows was quarantined, so there is nothing to load; "
+                    "the reasons are listed with each row. Fix the file (or the manifest's columns) and load again.")
+        return (f"The file has no data rows ({report.rows_read:,} read): it is empty or has only a header. Check "
+                "that it is the right file and that it was saved or downloaded completely.")
 
     def _single_source_metrics(self, frame: pd.DataFrame) -> list[int]:
         sources = frame[frame["derived"] == 0].groupby("metric_id")["source_id"].nunique()

@@ -163,7 +163,10 @@ def test_revision_is_a_new_vintage_counted_and_as_at_queries_see_old_values(stor
 def test_rows_missing_from_a_new_vintage_are_withdrawn(store, wide, tmp_path):
     load_manifest_file(store, wide)
     (tmp_path / "uc.csv").write_text(csv_text([r for r in ROWS if r[1] != "A3"]))
-    [outcome] = load_manifest_file(store, wide)
+    [refused] = load_manifest_file(store, wide)  # a third of the values: not without confirmation
+    assert refused.status == "failed" and "would withdraw 6 of the 18 values" in refused.message
+    assert values(store, "caseload", "A3") == {"2024-01-01": 300, "2024-02-01": 330, "2024-03-01": 360}
+    [outcome] = load_manifest_file(store, wide, allow_withdrawals=True)
     assert outcome.values_withdrawn == 6  # 3 periods x 2 metrics
     assert values(store, "caseload", "A3") == {}
     assert values(store, "caseload", "A3", as_at=1) == {"2024-01-01": 300, "2024-02-01": 330, "2024-03-01": 360}

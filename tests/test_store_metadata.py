@@ -88,7 +88,8 @@ def write_files(folder, *, uc, visits, annual) -> None:
 
 
 def load(store, folder, *sources, expect="loaded"):
-    outcomes = load_manifest_file(store, folder / "m.toml", only=list(sources))
+    """Load and check metric_series (withdrawals confirmed: they are what this file tests)."""
+    outcomes = load_manifest_file(store, folder / "m.toml", only=list(sources), allow_withdrawals=True)
     assert [o.status for o in outcomes] == [expect] * len(sources), [o.message for o in outcomes]
     check(store)
 
@@ -130,7 +131,10 @@ def test_metric_series_matches_a_brute_force_pass_after_loads_revisions_and_with
     write_files(tmp_path, uc=uc2 + ["2024-04,A3,350,470"], visits=visits2, annual=annual2)
     load(store, tmp_path, "uc")
 
-    # the monthly source turns quarterly: every monthly value of its metrics (and of the formula) is withdrawn
+    # the monthly source turns quarterly and replaces all it had: every monthly value of its metrics (and of
+    # the formula) is withdrawn
+    uc_block = 'value_columns = { "Caseload" = "caseload", "Award" = "award" }\n'
+    (tmp_path / "m.toml").write_text(MANIFEST.replace(uc_block, uc_block + 'replace = "all"\n', 1))
     quarterly = [f"2024-Q{q},{a},{100 * i + q},{400 + i}" for q in (1, 2) for i, a in enumerate(("A1", "A2", "A3"), 1)]
     write_files(tmp_path, uc=quarterly, visits=visits2, annual=annual2[:1])
     load(store, tmp_path, "uc", "annual")
