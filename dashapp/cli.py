@@ -136,6 +136,11 @@ def _print_outcome(outcome) -> None:
         f"quality grade {outcome.grade}")
     for reason in outcome.grade_reasons:
         click.echo(f"        {reason}")
+    warnings = [p for p in (outcome.report.problems if outcome.report is not None else ()) if p.severity == "warning"]
+    for problem in warnings[:10]:
+        click.echo(f"        warning: {problem.message}")
+    if len(warnings) > 10:
+        click.echo(f"        … and {len(warnings) - 10} more warnings (whytrend loads {outcome.source_id})")
 
 
 @main.command()

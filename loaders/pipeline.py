@@ -312,6 +312,7 @@ class _Loader:
         self._write_formula_metrics(metric_ids)
         self._write_series()
 
+        self._check_published_totals(whole, report)
         grade = self._grade(leaves, report, exact_duplicates, counts, previous)
         periods = [self.period_keys_inv[pk] for pk in leaves["pk"].unique()] if len(leaves) else []
         labels = sorted(from_key(f, p) for f, p in periods)
@@ -582,6 +583,33 @@ class _Loader:
                 f"({withdrawn / live:.0%}): they are in periods the file covers (or, with replace = \"all\", "
                 "anywhere) but the file no longer has them. If that is intended (the department withdrew them), "
                 "load again with --allow-withdrawals; otherwise check that the file is complete.")
+
+    def _check_published_totals(self, leaves: pd.DataFrame, report: ValidationReport) -> None:
+        """Where the file publishes the whole itself (a total row), compare it with the sum of its top-level
+        areas for metrics that sum; a gap is reported (the published total is kept as the whole)."""
+        hierarchy = self._hierarchy()
+        whole = leaves[leaves["area_id"] == hierarchy.whole_id]
+        if whole.empty:
+            return
+        summing = {r.id for r in self.conn.execute(select(s.metrics.c.id, s.metrics.c.aggregation))
+                   if r.aggregation == "sum"}
+        roots = [a for a, parent in hierarchy.parent.items() if parent is None]
+        tops = leaves[leaves["area_id"].isin(roots) & leaves["metric_id"].isin(summing)]
+        if tops.empty:
+            return
+        keys = ["metric_id", "breakdown_id", "pk"]
+        sums = tops.groupby(keys)["value"].sum(min_count=1)
+        published = whole[whole["metric_id"].isin(summing)].set_index(keys)["value"]
+        gaps = (published - sums.reindex(published.index)).dropna()
+        gaps = gaps[gaps.abs() > 1e-9 * published.reindex(gaps.index).abs().clip(lower=1.0)]
+        codes = {v: k for k, v in self.metric_ids.items()}
+        for metric_id, group in gaps.groupby(level="metric_id"):
+            worst = group.abs().idxmax()
+            period = from_key(*self.period_keys_inv[worst[2]]).label
+            report.add("parent-mismatch", value=f"the whole of {codes.get(int(metric_id), metric_id)} (its total row)",
+                       reason=f"{group.loc[worst]:+,.6g} in {period} ({len(group)} of {len(published)} periods and "
+                              "breakdowns differ; the published total is kept as the whole and the gap is shown as "
+                              "'Not allocated to a segment')")
 
     @staticmethod
     def _nothing_to_load(report: ValidationReport, quarantined: int) -> str:

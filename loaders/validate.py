@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .labels import strip_markers, strip_series, total_mask
 from .manifest import Manifest, Source
 from .periods import parse_period, parse_period_series
 from .readers import TableChunk, TableInfo
 from .values import parse_value_series
+from .vocabulary import WHOLE_AREA
 
 log = logging.getLogger(__name__)
 
@@ -210,15 +212,30 @@ def normalise_chunk(
         blank = area == ""
         flag(blank, "blank-area", columns[source.area_column])
         bad_row |= blank
-    area_name = (_text(frame[columns[source.area_name_column]]) if source.area_name_column
+    area_name = (_text(frame[columns[source.area_name_column]]).map(strip_markers) if source.area_name_column
                  else pd.Series("", index=frame.index))
+    if not source.area:
+        # a published total in the area column ("Total", "England", "Column Total") is the whole's own
+        # published value, never one more area (that would double the whole)
+        declared = [name for a in manifest.areas for name in (a.code, a.name)]
+        total = total_mask(area, source.total_values, declared=declared)
+        country = total_mask(area, countries=True, declared=declared)
+        if source.area_name_column:
+            total |= total_mask(area_name, source.total_values, declared=declared) & (area != "")
+            country |= total_mask(area_name, countries=True, declared=declared) & (area != "")
+        if (~total & ~country & (area != "")).any():  # a country beside areas below it is their total
+            total |= country
+        if total.any():
+            area = area.where(~total, WHOLE_AREA)
+            area_name = area_name.where(~total, "")
+        area = strip_series(area)  # "Birmingham (1)" is Birmingham: footnote markers are not part of a label
     breakdown = pd.Series("", index=frame.index)
     for dim in source.dimension_columns:
         text = _text(frame[columns[dim]])
         blank = text == ""
         flag(blank, "blank-dimension", columns[dim])
         bad_row |= blank
-        part = (dim + "=" + text).where(~text.isin(source.total_values), "")
+        part = (dim + "=" + text.map(strip_markers)).where(~total_mask(text, source.total_values), "")
         breakdown = _join_keys(breakdown, part)
     if source.period_column:
         column = columns[source.period_column]

@@ -167,7 +167,7 @@ def test_uc_rows_periods_suppression_and_provisional_month(loaded, real_data):
     provisional = frame[frame["status"] == "p"]
     assert set(provisional["label"]) == {"2023-11"} and len(provisional) == 351  # 350 LAs + unknown
     assert series(store, "uc_households").loc["2023-11", "status"] == "p"
-    assert series(store, "uc_households_gb_published", area="K03000001").loc["2023-11", "status"] == "p"
+    assert series(store, "uc_households_gb_published", area=WHOLE_AREA).loc["2023-11", "status"] == "p"
 
     # a value spot check from the first CSV row
     assert frame.set_index(["area", "label"]).loc[("E06000001", "2015-08"), "value"] == 520
@@ -176,11 +176,11 @@ def test_uc_rows_periods_suppression_and_provisional_month(loaded, real_data):
 
 def test_uc_rollup_against_the_published_gb_total(loaded, real_data):
     """The whole (350 LAs + unknown LA, rolled up by the store) against the published GB total
-    (K03000001): Stat-Xplore perturbs small counts, so they agree to within 0.1% in every month
-    (largest gap 0.048%); the COVID-19 surge is as the SOURCE note gives it."""
+    (K03000001, "Total": the whole of its own metric): Stat-Xplore perturbs small counts, so they agree to
+    within 0.1% in every month (largest gap 0.048%); the COVID-19 surge is as the SOURCE note gives it."""
     store, _ = loaded("dwp_uc_households_la_monthly")
     rollup = series(store, "uc_households")
-    published = series(store, "uc_households_gb_published", area="K03000001")
+    published = series(store, "uc_households_gb_published", area=WHOLE_AREA)
     assert list(rollup.index) == list(published.index) and len(rollup) == 90
     gap = (rollup["value"] / published["value"] - 1).abs()
     assert gap.max() < 1e-3
@@ -237,7 +237,7 @@ def test_police_forces_sum_to_the_published_total_at_every_date(loaded, real_dat
 
     for metric in ("officers_fte", "staff_fte", "pcso_fte"):
         rollup = series(store, metric)
-        published = series(store, f"{metric}_total43", area="Total 43 forces")
+        published = series(store, f"{metric}_total43", area=WHOLE_AREA)  # "Total 43 forces" is the whole
         assert list(rollup.index) == dates == list(published.index)
         for date in dates:  # SOURCE: "the 43 forces sum exactly to Total 43 forces at every date"
             assert abs(rollup.loc[date, "value"] - published.loc[date, "value"]) < 1e-6, (metric, date)

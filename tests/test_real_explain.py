@@ -22,6 +22,7 @@ from explain.results import DriverContribution, Explanation, MetricInfo, Segment
 from explain.segments import ratio_segments, sum_segments
 from loaders import Store, load_manifest, load_manifest_file
 from loaders.periods import from_key
+from loaders.vocabulary import WHOLE_AREA
 
 pytestmark = pytest.mark.realdata
 
@@ -304,9 +305,9 @@ def test_teacher_need_drivers_load_with_a_fixed_period(tmp_path, real_data):
     store = Store(tmp_path / "store.db")
     outcomes = load_manifest_file(store, manifest, allowed_dirs=[SHARED_REAL])
     assert [o.status for o in outcomes] == ["loaded"] * len(rows)
-    start = value(store, "pgitt_need", "Total", "2025-26", breakdown="Phase=Secondary")
-    end = value(store, "pgitt_need", "Total", "2026-27", breakdown="Phase=Secondary")
-    parts = [value(store, c, "Total", "2026-27", breakdown="Phase=Secondary") for c in codes.values()]
+    start = value(store, "pgitt_need", WHOLE_AREA, "2025-26", breakdown="Phase=Secondary")
+    end = value(store, "pgitt_need", WHOLE_AREA, "2026-27", breakdown="Phase=Secondary")
+    parts = [value(store, c, WHOLE_AREA, "2026-27", breakdown="Phase=Secondary") for c in codes.values()]
     assert start + math.fsum(parts) == pytest.approx(end, abs=1e-6)
 
 
@@ -322,7 +323,7 @@ def test_police_officers_split_by_force_add_up_to_the_published_total(loaded, re
         # the whole is the roll-up of the forces, equal to the published total of 43 forces
         assert e.value_from == pytest.approx(total.loc["2018-09-30", metric], abs=1e-6)
         assert e.value_to == pytest.approx(total.loc["2019-09-30", metric], abs=1e-6)
-        assert value(store, f"{metric}_total43", "Total 43 forces", "2019-09") == total.loc["2019-09-30", metric]
+        assert value(store, f"{metric}_total43", WHOLE_AREA, "2019-09") == total.loc["2019-09-30", metric]
         segments = segment_map(e)
         assert len(segments) == count and not any(s.presence == "residual" for s in e.segments)
         assert abs(math.fsum(s.contribution for s in e.segments) - e.change) <= 1e-9 * max(1.0, abs(e.change))
@@ -387,8 +388,8 @@ def test_universal_credit_covid_surge_by_local_authority(loaded, real_data):
         assert_contract(e)
         assert len(e.segments) == 351 and not any(s.presence == "residual" for s in e.segments)
         assert abs(math.fsum(s.contribution for s in e.segments) - e.change) <= 1e-9 * abs(e.change)
-        published = (value(store, "uc_households_gb_published", "K03000001", a),
-                     value(store, "uc_households_gb_published", "K03000001", b))
+        published = (value(store, "uc_households_gb_published", WHOLE_AREA, a),
+                     value(store, "uc_households_gb_published", WHOLE_AREA, b))
         assert e.value_from == pytest.approx(published[0], rel=1e-3)
         assert e.value_to == pytest.approx(published[1], rel=1e-3)
     surge = explain_change(store, "uc_households", "2020-03", "2020-04")
