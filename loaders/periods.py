@@ -284,7 +284,8 @@ _MONTHS = {"jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3
            "august": 8, "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10,
            "nov": 11, "november": 11, "dec": 12, "december": 12}
 _MARKERS = re.compile(r"\[\s*(?:note|fn|footnote)?\s*\d+[a-z]?\s*\]"
-                      r"|[\[(]\s*(?:p|r|e|provisional|revised|estimated?)\s*[\])]|[*\u2020]+\s*$", re.I)
+                      r"|[\[(]\s*(?:p|r|e|provisional|revised|estimated?)\s*[\])]|[*\u2020]+\s*$"
+                      r"|(?<=[0-9a-z])\(\d{1,2}\)\s*$", re.I)  # "30-Jun-09(1)": a footnote glued to the date
 _TIME = r"(?:[t ](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?)?"
 _SPLIT = r"(\d{4}) ?([-/]) ?(\d{1,4})"
 
@@ -339,8 +340,33 @@ def _number_text(m: re.Match, value: object) -> _Reading:
     return _read_integer(int(digits), value)
 
 
+def _rolling_three_months(m: re.Match, value: object) -> _Reading:
+    """``Aug-Oct 2011`` (the Labour Force Survey's rolling three months) is read as its last month: the
+    series is monthly, each value covering the three months ending then. ``Jul-Sep 2011`` is read the
+    same way unless the source's period_frequency is quarterly (then it is 2011-Q3)."""
+    first, last = _month_number(m[1], value), _month_number(m[2], value)
+    if (last - first) % 12 != 2:
+        raise _bad(value, f"{m[1]} to {m[2]} is not three months")
+    month = _month(_y(m[3]), last, value)
+    if first in (1, 4, 7, 10):  # also a calendar quarter: read so where the source says it is quarterly
+        return _Reading(month, alternative=_quarter(month.start.year, (first + 2) // 3, value).period)
+    return _Reading(month)
+
+
+def _short_financial_year(m: re.Match, value: object) -> _Reading:
+    """``04/05`` or ``99/00``: a financial year written with two-digit years (2004-05, 1999-00)."""
+    first, second = int(m[1]), int(m[2])
+    if (first + 1) % 100 != second:
+        raise _bad(value, f"{m[2]} is not the year after {m[1]}")
+    return _Reading(_fy(_y(m[1]), value))
+
+
 _y = _two_digit_year
 _PATTERNS: list[tuple[re.Pattern, Callable[..., Any]]] = [(re.compile(p), h) for p, h in [
+    (r"([a-z]{3,9}) ?- ?([a-z]{3,9}) (\d{4}|\d{2})", _rolling_three_months),
+    (r"(\d{2}) ?/ ?(\d{2})", _short_financial_year),
+    (r"(\d{1,2})-([a-z]{3,9})-(\d{2}|\d{4})",
+     lambda m, v: _day(_y(m[3]) if len(m[3]) == 2 else int(m[3]), _month_number(m[2], v), int(m[1]), v)),
     (r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})" + _TIME,
      lambda m, v: _day(int(m[1]), int(m[3]), int(m[4]), v)),
     (r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})" + _TIME,
@@ -432,10 +458,13 @@ def _check_prefer(prefer: str | None) -> str | None:
 def _resolve(reading: _Reading, prefer: str | None, lean: str | None = None) -> Period:
     """Apply ``prefer`` (widen dates; settle ambiguity) and the column's lean."""
     p = reading.period
-    if reading.alternative is not None:
-        fy, month = (p, reading.alternative) if p.freq == "FY" else (reading.alternative, p)
-        choice = {"FY": fy, "FQ": fy, "Y": fy, "M": month}.get(prefer or "")
-        p = choice or {"FY": fy, "M": month}.get(lean or "", p)
+    if reading.alternative is not None:  # a month, or the other reading (a financial year, a quarter)
+        month, other = (p, reading.alternative) if p.freq == "M" else (reading.alternative, p)
+        wants_other = prefer == other.freq or (other.freq == "FY" and prefer in ("FQ", "Y"))
+        if prefer == "M" or (not wants_other and lean == "M"):
+            p = month
+        elif wants_other or lean == "FY":  # the column's lean "FY" means: not months
+            p = other
     if reading.is_date and prefer and prefer != "D":
         p = Period(prefer, _align(prefer, p.start))
     return p

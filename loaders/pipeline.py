@@ -124,7 +124,7 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
         if from_manifest:  # checked again now: a symlink may have changed since the manifest was read
             check_source_path(source, manifest)
         lease = store.take_lease(source.id)  # released in finally; SourceBusyError if another process holds it
-        spec_sha = source_fingerprint(source)
+        spec_sha = source_fingerprint(source, manifest)
         sha = None if source.url and not location.startswith(("/", ".")) else file_sha256(location)
         if sha is not None:
             with store.engine.connect() as conn:
@@ -204,13 +204,17 @@ def preview_source(store: Store, manifest: Manifest, source: Source, location: s
 WITHDRAW_SHARE = 0.05
 
 
-def source_fingerprint(source: Source) -> str:
-    """SHA-256 of how the manifest maps the file: the same bytes read another way are a new load."""
+def source_fingerprint(source: Source, manifest: Manifest | None = None) -> str:
+    """SHA-256 of how the manifest maps the file: the same bytes read another way are a new load. The
+    manifest's area hierarchy is part of it (a changed ``[[area]]`` parent changes every roll-up), so
+    loading again after changing it applies it instead of saying "unchanged"."""
     import hashlib
 
     spec = {k: v for k, v in sorted(source.__dict__.items()) if k not in ("base_dir", "path", "url", "title")}
     if spec.get("replace") == "periods":  # the default: sources fingerprinted before the key existed stay unchanged
         del spec["replace"]
+    if manifest is not None and manifest.areas:
+        spec["areas"] = sorted((a.code, a.parent or "") for a in manifest.areas)
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -256,7 +260,7 @@ class _Loader:
         manifest_changed = self.store.sync_manifest(conn, self.manifest)
         self._upsert_source()
         self.load_id = conn.execute(insert(s.loads).values(
-            source_id=source.id, file_sha256=self.sha, spec_sha256=source_fingerprint(source), started_at=now(),
+            source_id=source.id, file_sha256=self.sha, spec_sha256=source_fingerprint(source, self.manifest), started_at=now(),
             status="loading")).inserted_primary_key[0]
         self.metric_ids = self.store.metric_ids(conn)
         parts, quarantined, report = [], 0, None
@@ -273,6 +277,7 @@ class _Loader:
                     self._stream_chunk(encoded)
         if report.failed():
             raise StructuralError(report.summary(), report)
+        report.check_where(source)
         if not any(len(p) for p in parts):
             raise StructuralError(self._nothing_to_load(report, quarantined), report)
         leaves = (pd.concat(parts, ignore_index=True) if parts else

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .labels import strip_markers, strip_series, total_mask
+from .labels import normalise, strip_markers, strip_series, total_mask
 from .manifest import Manifest, Source
 from .periods import parse_period, parse_period_series
 from .readers import TableChunk, TableInfo
@@ -47,6 +47,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                                     "the row was quarantined."),
     "blank-metric": (QUARANTINE, "{where}, row {row}, column '{column}': the metric code is blank; the row was quarantined."),
     "reader-warning": (WARNING, "{where}: {reason}"),
+    "where-unmatched": (WARNING, "{where}: the filter where {column} = '{value}' matches no row, so nothing of it "
+                                 "was loaded. Check the spelling against the file's values."),
     "parent-mismatch": (WARNING, "{where}: the published value for {value} differs from the sum of its areas by {reason}."),
 }
 
@@ -78,6 +80,16 @@ class ValidationReport:
     rows_filtered: int = 0
     rows_quarantined: int = 0
     values_loaded: int = 0
+    #: ``where`` values (normalised) that matched at least one row, per column
+    where_matched: dict[str, set[str]] = field(default_factory=dict)
+
+    def check_where(self, source: Source) -> None:
+        """Warn about every ``where`` value that matched no row of the whole file."""
+        for column, allowed in source.where:
+            matched = self.where_matched.get(column, set())
+            for value in allowed:
+                if normalise(value) not in matched:
+                    self.add("where-unmatched", column=column, value=value)
 
     @property
     def where(self) -> str:
@@ -184,7 +196,11 @@ def normalise_chunk(
     rows = pd.Series(np.arange(chunk.first_row, chunk.first_row + len(frame)), index=frame.index)
     report.rows_read += len(frame)
     for column, allowed in source.where:
-        keep = _text(frame[columns[column]]).isin(allowed)
+        # case, spaces and footnote markers do not matter ("TOTAL" = "Total"; "Education (6)" = "Education")
+        cells = _text(frame[columns[column]]).map(normalise)
+        wanted = {normalise(a) for a in allowed}
+        keep = cells.isin(wanted)
+        report.where_matched.setdefault(column, set()).update(set(pd.unique(cells[keep])))
         report.rows_filtered += int((~keep).sum())
         frame, rows = frame[keep], rows[keep]
     if frame.empty:

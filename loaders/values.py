@@ -41,7 +41,7 @@ STATUS_MEANINGS: dict[str, str] = {
     "low": "rounds to zero (less than half the smallest unit shown)",
     "suppressed": "suppressed by the publisher (shown as '..' or '*')",
     "nil": "nil (shown as '-': none, or too few to show)",
-    "na": "not available (shown as ':' or 'n/a')",
+    "na": "not available (shown as ':', 'n/a' or '[n]')",
     "u": "low reliability (use with caution)",
     "p": "provisional (may be revised)",
     "r": "revised since first published",
@@ -63,7 +63,7 @@ DATE = "a date or time, not a number"
 MARKER_ONLY = "status marker without a number"
 NUMBER_AND_MISSING = "a number together with a missing-value marker"
 
-_SHORTHAND = {"c": "c", "x": "x", "z": "z", "w": "w", "low": "low", "u": "u", "..": "suppressed",
+_SHORTHAND = {"c": "c", "x": "x", "z": "z", "w": "w", "low": "low", "u": "u", "n": "na", "..": "suppressed",
               "...": "suppressed", "\u2026": "suppressed", "*": "suppressed", "-": "nil",
               "\u2013": "nil", "\u2014": "nil", ":": "na", "n/a": "na", "na": "na"}
 _EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
@@ -72,7 +72,7 @@ _NON_FINITE = {"nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infin
 _SPACES = {ord(c): " " for c in "\u00a0\u2007\u2009\u202f\t"}
 _FOOTNOTE = re.compile(r"[\[(]\s*(?:note|fn|footnote)\s*\d+[a-z]?\s*[\])]", re.I)
 _BRACKETED = re.compile(r"[\[(]\s*([^\[\]()]*?)\s*[\])]")
-_MARKER = re.compile(r"[\[(]\s*(p|r|e|f|b|u|c|x|z|w|low)\s*[\])]|(?<=[\d%])\s+(p|r)$", re.I)
+_MARKER = re.compile(r"[\[(]\s*(p|r|e|f|b|u|c|x|z|w|low)\s*[\])]|(?<=[\d%])\s+(p|r)$|(?<=[\d%])\s*(~)$", re.I)
 _NUMBER = re.compile(r"""
     (?P<sign1>[+\-])?\s*(?P<cur>[£$€])?\s*(?P<sign2>[+\-])?\s*
     (?P<num>\d{1,3}(?:[,\s]\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)(?P<exp>e[+\-]?\d+)?\s*
@@ -172,7 +172,7 @@ def _parse_text(cell: str, unit_exp: int) -> tuple[float, str, str | None]:
     key = bracketed[1] if bracketed else low
     if key in _SHORTHAND:
         return math.nan, _SHORTHAND[key], None
-    markers = [(a or b).lower() for a, b in _MARKER.findall(t)]
+    markers = [(a or b or ("r" if c else "")).lower() for a, b, c in _MARKER.findall(t)]  # "12~": revised
     rest = _MARKER.sub(" ", t).strip() if markers else t
     status = next((s for s in _KEPT_MARKERS if s in markers), "")
     if set(markers) & MISSING_STATUSES:

@@ -547,3 +547,32 @@ def test_hostile_inputs_fail_cleanly(value):
     assert len(str(info.value)) < 500
     result = parse_period_series(pd.Series([value, "2024-01"], dtype=object))
     assert result.freq.tolist() == [None, "M"]
+
+
+# --- spellings seen in real tables (issue 7) -------------------------------------------------------
+@pytest.mark.parametrize("text, prefer, freq, label", [
+    ("Jul-Sep 2011", None, "M", "2011-09"),        # labour-market rolling three months: the last month
+    ("Nov-Jan 2012", None, "M", "2012-01"),
+    ("Jul-Sep 2011", "Q", "Q", "2011-Q3"),         # a quarterly source: the calendar quarter
+    ("04/05", None, "FY", "2004-05"),              # two-digit financial years
+    ("99/00", None, "FY", "1999-00"),
+    ("2009/10", None, "FY", "2009-10"),
+    ("30-Jun-09(1)", None, "D", "2009-06-30"),     # a date with a note marker glued on
+    ("2020 [Note 3]", None, "Y", "2020"),
+])
+def test_spellings_of_real_tables(text, prefer, freq, label):
+    period = parse_period(text, prefer=prefer)
+    assert (period.freq, period.label) == (freq, label)
+
+
+@pytest.mark.parametrize("text, why", [("Jan-Apr 2012", "is not three months"), ("05/07", "is not the year after")])
+def test_near_misses_say_why(text, why):
+    with pytest.raises(PeriodError, match=why):
+        parse_period(text)
+
+
+def test_a_column_of_calendar_quarters_spelt_as_months_reads_as_quarters():
+    parsed = parse_period_series(pd.Series(["Jan-Mar 2012", "Apr-Jun 2012", "Jul-Sep 2012"]))
+    assert list(parsed.freq) == ["Q"] * 3
+    rolling = parse_period_series(pd.Series(["Jul-Sep 2011", "Aug-Oct 2011", "Sep-Nov 2011"]))
+    assert list(rolling.freq) == ["M"] * 3 and list(rolling.start) == ["2011-09-01", "2011-10-01", "2011-11-01"]

@@ -151,3 +151,35 @@ def test_label_rules():
     assert normalise("  TOTAL [note 3] ") == "total" and normalise("Education (6)") == "education"
     assert normalise("Birmingham*") == "birmingham" and strip_markers("Education (6)") == "Education"
     assert strip_markers("Area (a) two") == "Area two"
+
+
+def test_where_matches_ignoring_case_and_markers_and_warns_when_nothing_matches(tmp_path):
+    (tmp_path / "forces.csv").write_text(
+        "year,area_type,force,officers\n2023,FORCE,Avon,10\n2023,force (1),Bedford,20\n2023,region,South,30\n")
+    manifest = """
+[[department]]
+code = "HO"
+name = "Home Office"
+
+[[metric]]
+code = "officers"
+name = "Officers"
+department = "HO"
+unit = "people"
+
+[[source]]
+id = "forces"
+department = "HO"
+path = "forces.csv"
+period_column = "year"
+area_column = "force"
+metric = "officers"
+value_column = "officers"
+where = { area_type = ["force", "Forces"] }
+"""
+    (tmp_path / "m.toml").write_text(manifest)
+    result = CliRunner().invoke(main, ["load", str(tmp_path / "m.toml"), "--db", str(tmp_path / "s.db"),
+                                       "--no-precompute"])
+    assert result.exit_code == 0, result.output
+    assert "2 values loaded" in result.output  # FORCE and "force (1)" both match "force"
+    assert "warning: " in result.output and "where area_type = 'Forces' matches no row" in result.output

@@ -374,3 +374,12 @@ def test_hostile_python_objects_in_series_do_not_raise():
     assert result.value.tolist()[1] == 5.0
     assert result.error[0] == TOO_LARGE and result.error[7] == TOO_LARGE
     assert result.error[4] == NOT_NUMBER
+
+
+@pytest.mark.parametrize("cell, value, status", [
+    ("[n]", None, "na"), ("n", None, "na"), ("[Note 3]", None, "blank"), ("12~", 12.0, "r"), ("1,234 ~", 1234.0, "r"),
+    ("*", None, "suppressed"), ("x", None, "x"), ("[x]", None, "x"),
+])
+def test_more_shorthand_of_real_tables_is_a_status_never_an_error(cell, value, status):
+    got, got_status, error = parse_value(cell)
+    assert (got, got_status, error) == (value, status, None)

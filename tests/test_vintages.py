@@ -140,3 +140,19 @@ def test_an_unexpected_error_is_one_paragraph_with_a_log_file(tmp_path, monkeypa
     assert str(log) in result.output and "Traceback" in log.read_text() and "a bug deep inside" in log.read_text()
     debug = CliRunner().invoke(main, ["--debug", *args])
     assert debug.exit_code == 2 and "Traceback" in debug.output and "RuntimeError: a bug deep inside" in debug.output
+
+
+def test_changing_the_area_hierarchy_and_loading_again_applies_it(tmp_path):
+    store = Store(tmp_path / "s.db")
+    write(tmp_path, range(1, 3))
+    load(store, tmp_path)
+    assert live(store).xs("2024-01", level="period")["R1"] == 101 + 201  # A1 and A2 are in R1
+    moved = MANIFEST.replace('code = "A2"\nname = "Area two"\nlevel = "la"\nparent = "R1"',
+                             'code = "A2"\nname = "Area two"\nlevel = "la"\nparent = "R2"')
+    assert moved != MANIFEST
+    (tmp_path / "m.toml").write_text(moved)
+    outcome = load(store, tmp_path)  # the same file: the new hierarchy is applied, not "unchanged"
+    assert outcome.status == "loaded" and outcome.values_new == 0 and outcome.values_revised == 0
+    january = live(store).xs("2024-01", level="period")
+    assert (january["R1"], january["R2"], january["ALL"]) == (101, 201 + 301, 101 + 201 + 301)
+    assert load(store, tmp_path).status == "unchanged"
