@@ -314,7 +314,7 @@ class _Loader:
         whole = self._with_retained(leaves, previous)  # this source's values of other periods stay live
         derived = self._derive(whole, metric_ids)
         self._write_changes(derived, previous, derived=True, keep=pack_keys(whole) if len(whole) else None)
-        self._write_formula_metrics(metric_ids)
+        self._write_formula_metrics(metric_ids, published=pack_keys(leaves) if len(leaves) else None)
         self._write_series()
 
         self._check_published_totals(whole, report)
@@ -751,6 +751,12 @@ class _Loader:
             return rollup._empty()
         aggregation = {row.id: row.aggregation for row in self.conn.execute(
             select(s.metrics.c.id, s.metrics.c.aggregation))}
+        # a formula metric the file publishes is not summed up the hierarchy: its parents are the formula of
+        # the rolled-up components (written by _write_formula_metrics)
+        metric_ids = [m for m in metric_ids if aggregation[m] != "formula"]
+        leaves = leaves[leaves["metric_id"].isin(metric_ids)]
+        if leaves.empty:
+            return rollup._empty()
         how = {m: ("mean" if aggregation[m] == "mean" else "sum") for m in metric_ids}
         base = self._with_other_sources(leaves, metric_ids)
         keys = {r.id: r.key for r in self.conn.execute(select(s.breakdowns.c.id, s.breakdowns.c.key))}
@@ -774,7 +780,7 @@ class _Loader:
         extra = extra[~np.isin(pack_keys(extra), pack_keys(leaves))]
         return pd.concat([leaves, extra[leaves.columns.intersection(extra.columns)]], ignore_index=True)
 
-    def _write_formula_metrics(self, metric_ids: list[int]) -> None:
+    def _write_formula_metrics(self, metric_ids: list[int], published: np.ndarray | None = None) -> None:
         """Metrics with aggregation 'formula' over components this load touched: evaluate at every key
         (leaf areas, roll-ups and the whole alike, so a parent's value is the formula of its rolled-up
         components)."""
@@ -790,6 +796,8 @@ class _Loader:
             names = parse_formula(metric.formula).components
             components = self._previous([codes[n] for n in names if n in codes], include_current=True)
             values = rollup.formula_values(components, metric.formula, codes, metric.id)
+            if published is not None and len(values):  # a value the file publishes itself is kept as published
+                values = values[~np.isin(pack_keys(values), published)]
             before = self._previous([metric.id])
             self._before.append((frozenset([metric.id]), before))
             self._write_changes(values, before, derived=True)

@@ -308,3 +308,31 @@ def test_a_broken_formula_is_one_paragraph_at_manifest_check_naming_metric_and_l
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.startswith("Error: ") and result.output.strip().count("\n") == 0
     assert "metric 'ratio' formula (line 16)" in result.output
+
+
+def test_a_formula_metric_published_beside_its_components_keeps_the_published_value(tmp_path):
+    """The same source publishes a, b and ratio = a / b: the published ratio is kept, the whole's ratio
+    is the formula of the rolled-up components, and the explanation shows the difference."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dashapp.cli import main
+
+    (tmp_path / "m.toml").write_text(MANIFEST.replace('formula = "a +"', 'formula = "a / b"').replace(
+        '[[metric]]\ncode = "ratio"', '[[metric]]\ncode = "b"\nname = "B"\ndepartment = "D"\n\n[[metric]]\ncode = "ratio"')
+        + '\n[[source]]\nid = "s"\ndepartment = "D"\npath = "d.csv"\nperiod_column = "year"\narea_column = "area"\n'
+          'value_columns = { "A" = "a", "B" = "b", "Ratio" = "ratio" }\n')
+    (tmp_path / "d.csv").write_text("year,area,A,B,Ratio\n2023,X,10,5,2.1\n2024,X,12,4,3\n2023,Y,6,3,2\n2024,Y,6,2,3\n")
+    db = str(tmp_path / "s.db")
+    load = CliRunner().invoke(main, ["load", str(tmp_path / "m.toml"), "--db", db, "--no-precompute"])
+    assert load.exit_code == 0, load.output
+    x = json.loads(CliRunner().invoke(main, ["explain", "ratio", "--from", "2023", "--to", "2024", "--area", "X",
+                                             "--json", "--db", db]).output)
+    assert (x["value_from"], x["value_to"]) == (2.1, 3.0)  # as published, not the formula's 2.0
+    parts = {c["component"]: c["contribution"] for c in x["components"]}
+    assert parts["Difference from the formula"] == pytest.approx(-0.1)
+    assert math.fsum(parts.values()) == pytest.approx(x["change"])
+    whole = json.loads(CliRunner().invoke(main, ["explain", "ratio", "--from", "2023", "--to", "2024", "--json",
+                                                 "--db", db]).output)
+    assert (whole["value_from"], whole["value_to"]) == (16 / 8, 18 / 6)  # the formula of the summed components
