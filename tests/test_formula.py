@@ -336,3 +336,70 @@ def test_a_formula_metric_published_beside_its_components_keeps_the_published_va
     whole = json.loads(CliRunner().invoke(main, ["explain", "ratio", "--from", "2023", "--to", "2024", "--json",
                                                  "--db", db]).output)
     assert (whole["value_from"], whole["value_to"]) == (16 / 8, 18 / 6)  # the formula of the summed components
+
+
+# --- the exact cases of issue 9: the chain, every kind of broken formula at manifest check, roll-up values ----
+def test_affected_on_a_chain_is_the_formulas_above_the_change():
+    from loaders.formula import affected
+
+    chain = {"c": "a * b", "d": "c + e"}
+    assert affected(chain, {"a"}) == {"c", "d"}
+    assert affected(chain, {"c"}) == {"d"}
+    assert affected(chain, {"d"}) == set()
+
+
+@pytest.mark.parametrize(
+    ("formula", "words"),
+    [
+        ("a +", "not valid arithmetic"),
+        ("sqrt(a)", "a function call"),
+        ("a $ 2", "not valid arithmetic"),
+        ("ratio * a", "uses ratio itself"),
+    ],
+)
+def test_every_kind_of_broken_formula_is_a_manifest_error_naming_metric_and_line(tmp_path, formula, words):
+    from loaders import ManifestError, load_manifest
+
+    path = tmp_path / "m.toml"
+    path.write_text(MANIFEST.replace('formula = "a +"', f'formula = "{formula}"'))
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    message = str(caught.value)
+    assert "metric 'ratio' formula (line 16)" in message and words in message
+    assert "\n" not in message and "e.g. 'spend / caseload'" in message
+
+
+def test_a_cycle_between_formula_metrics_is_a_manifest_error_for_each_metric(tmp_path):
+    from loaders import ManifestError, load_manifest
+
+    path = tmp_path / "m.toml"
+    path.write_text(MANIFEST.replace('formula = "a +"', 'formula = "other * 2"')
+                    + '\n[[metric]]\ncode = "other"\nname = "Other"\ndepartment = "D"\naggregation = "formula"\n'
+                      'formula = "ratio / 2"\n')
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    message = str(caught.value)
+    assert "metric 'ratio' formula (line 16)" in message and "metric 'other' formula (line 23)" in message
+    assert "circle" in message
+
+
+def test_roll_up_evaluation_matches_closed_form_values():
+    """rollup.formula_values (the loaders' only evaluator) on a small frame: each key's value is the
+    formula worked out by hand, a key missing a component is left out, and a zero denominator is NaN."""
+    import pandas as pd
+
+    from loaders import rollup
+
+    codes = {"num": 1, "den": 2}
+    rows = [  # metric_id, area_id, breakdown_id, pk, value
+        (1, 10, 0, 2023, 45.0), (2, 10, 0, 2023, 60.0),
+        (1, 11, 0, 2023, 3.0), (2, 11, 0, 2023, 0.0),
+        (1, 12, 0, 2023, 7.0),
+    ]
+    frame = pd.DataFrame(rows, columns=["metric_id", "area_id", "breakdown_id", "pk", "value"]).assign(status="")
+    out = rollup.formula_values(frame, "100 * num / den - 5", codes, metric_id=3)
+    got = {int(area): value for area, value in zip(out["area_id"], out["value"])}
+    assert set(got) == {10, 11}
+    assert got[10] == pytest.approx(100 * 45 / 60 - 5)
+    assert math.isnan(got[11])
+    assert (out["metric_id"] == 3).all()
