@@ -228,7 +228,7 @@ def chart_card(*, card_id: str, title: str, caption: str, figure, table, about: 
     part = functools.partial(ids.card_part, card_id)
     if hasattr(figure, "to_plotly_json"):
         # a plain dict from here on: plotly's Figure copies itself deeply every time it is serialised,
-        # which more than doubles the cost of sending a memoised view (performance.md, Dash)
+        # which more than doubles the cost of sending a memoised view (docs/performance.md, Dash)
         figure = figure.to_plotly_json()
     heading = getattr(html, f"H{min(max(heading_level, 2), 6)}")
     caption_id = part("caption")

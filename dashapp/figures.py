@@ -1,7 +1,7 @@
 """Figures of the analysis pages: pure functions from result objects to ``go.Figure``.
 
-No I/O, no Dash, no plotly.express (performance.md: express costs 2–3× per request). Style
-from ui.md and the Government Analysis Function: headline title plus a statistical subtitle,
+No I/O, no Dash, no plotly.express (docs/performance.md: express costs 2–3× per request). Style
+from docs/ui.md and the Government Analysis Function: headline title plus a statistical subtitle,
 at most about four categories, light grey gridlines, horizontal labels, sans-serif, the GAF
 palette; the toolbar is hidden by :data:`GRAPH_CONFIG` on the ``dcc.Graph``.
 

@@ -2,7 +2,7 @@
 Dash development server with ``debug=True``.
 
 Production: ``workers`` processes (2 by default), one thread each, ``OMP_NUM_THREADS=1`` (model
-fits and SHAP slow down badly under thread contention; see performance.md). Each worker builds
+fits and SHAP slow down badly under thread contention; see docs/performance.md). Each worker builds
 its own app (its own SQLite connections) after the fork.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ Why it looks like this:
   linear, so the attribution closed form φ_j = β_j·Δx_j holds in original units.
 * Gradient boosting is ``HistGradientBoostingRegressor`` on numeric features only, without early
   stopping (no hidden random validation split across time).
-* Every fit and predict runs with ONE OpenMP thread: performance.md measured an 11× slowdown for
+* Every fit and predict runs with ONE OpenMP thread: docs/performance.md measured an 11× slowdown for
   a 2-thread HGB fit next to one busy process, while 1 thread was unaffected.
 * Validation splits by period with an expanding window, never at random across time, and always
   scores the persistence baseline on the same rows so a score has something to beat.
@@ -64,7 +64,7 @@ _CONTROLLER = None
 
 @contextmanager
 def one_thread() -> Iterator[None]:
-    """Limit OpenMP/BLAS pools to one thread for the duration (see performance.md on contention).
+    """Limit OpenMP/BLAS pools to one thread for the duration (see docs/performance.md on contention).
 
     A ``ThreadpoolController`` is built once (inspecting loaded libraries takes ~5 ms); applying
     its limit afterwards costs microseconds, so this can wrap every predict. Limits are

@@ -26,7 +26,7 @@ Two kernels compute the same thing. The numba one walks each tree depth-first fr
 following x and r together and branching only where they part (a split on j may branch only if j
 is not already committed the other way), so it touches just the nodes some hybrid can reach;
 it is compiled with ``cache=True`` (the JIT cost is paid once per machine) and runs on one
-thread on purpose (performance.md on contention). The numpy one evaluates the leaf table
+thread on purpose (docs/performance.md on contention). The numpy one evaluates the leaf table
 vectorised over blocks of pairs; it is used when numba is missing (shap itself depends on numba,
 so that is rare) or ``WHYTREND_NO_NUMBA=1`` is set, and is about 10× slower. Both are tested
 against shap and against brute force over all 2^k coalitions.

@@ -629,7 +629,7 @@ class _Loader:
         return [int(m) for m in frame["metric_id"].unique() if sources.get(m, 0) <= 1]
 
     def _insert(self, rows: pd.DataFrame, *, derived_codes: np.ndarray) -> None:
-        """executemany through the DBAPI cursor (the fast path measured in performance.md), in
+        """executemany through the DBAPI cursor (the fast path measured in docs/performance.md), in
         primary-key order so the clustered table is appended to rather than split."""
         order = np.lexsort((rows["pk"].map(self._period_rank()).to_numpy(), rows["breakdown_id"].to_numpy(),
                             rows["area_id"].to_numpy(), rows["metric_id"].to_numpy()))

@@ -1,6 +1,6 @@
 """Read and validate a source as a stream of events, in this process or in a worker process.
 
-SQLite writes one row at a time and that, not parsing, bounds a load (performance.md). For a
+SQLite writes one row at a time and that, not parsing, bounds a load (docs/performance.md). For a
 large CSV a worker process reads, validates and reshapes the next chunks while this process
 inserts the current ones, so the two cores overlap. Events are ``("info", TableInfo)``, then
 ``("chunk", CleanChunk)`` any number of times, then ``("report", ValidationReport)``; a

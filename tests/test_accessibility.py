@@ -1,4 +1,4 @@
-"""Accessibility gates in a real browser (WCAG 2.2 AA; the UI expectations in ../shared/design/ui.md).
+"""Accessibility gates in a real browser (WCAG 2.2 AA; the UI expectations in docs/ui.md).
 
 Every page at 1280 px and 375 px, the app in production mode (gunicorn, not debug):
 
