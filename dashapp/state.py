@@ -122,7 +122,7 @@ def invalidate() -> None:
         import flask
 
         if flask.has_request_context():
-            flask.g.pop("whytrend_vintage", None)
+            flask.g.pop("whytrend_generation", None)
     except ImportError:  # pragma: no cover
         pass
 
@@ -133,9 +133,9 @@ def data_token() -> tuple:
         import flask
 
         if flask.has_request_context():
-            if "whytrend_vintage" not in flask.g:
-                flask.g.whytrend_vintage = get_store().generation()
-            return settings().db, flask.g.whytrend_vintage
+            if "whytrend_generation" not in flask.g:
+                flask.g.whytrend_generation = get_store().generation()
+            return settings().db, flask.g.whytrend_generation
     except ImportError:  # pragma: no cover
         pass
     return settings().db, get_store().generation()

@@ -49,7 +49,7 @@ def is_total(normalised: str, configured: Iterable[str] = (), *, countries: bool
     (``countries``), a country or the UK."""
     if not normalised:
         return False
-    if normalised in {normalise(v) for v in configured} or normalised in TOTAL_WORDS:
+    if normalised in TOTAL_WORDS or any(normalised == normalise(v) for v in configured):
         return True
     if normalised.startswith("total ") or normalised.endswith(" total") or normalised.endswith(" totals"):
         return True
@@ -61,7 +61,7 @@ def total_mask(labels: pd.Series, configured: Iterable[str] = (), *, countries: 
     """True for the rows whose label means "all of them"; labels the manifest declares as areas
     (their codes or names, normalised) never do. Each distinct label is judged once."""
     known = {normalise(d) for d in declared}
-    configured = tuple(configured)
+    configured = tuple({normalise(v) for v in configured})  # normalised once, not once per label
     verdict = {label: (n := normalise(label)) not in known and is_total(n, configured, countries=countries)
                for label in pd.unique(labels)}
     return labels.map(verdict).astype(bool)
