@@ -101,6 +101,12 @@ class Source:
     #: what a new file of this source replaces: "periods" (the periods it contains; values of other
     #: periods stay live) or "all" (every value of the source; keys the file lacks are withdrawn)
     replace: str = "periods"
+    #: published layouts (loaders/readers/layout.py): rows the header spans, the name of the column
+    #: that carries section label rows, the table's first and last rows, and where it ends
+    header_rows: int = 1
+    section_column: str | None = None
+    rows: tuple[int, ...] = ()
+    end: str = "auto"
     base_dir: Path = field(default=Path("."), compare=False)
 
     @property
@@ -179,7 +185,8 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "provisional_column": ((str,), False), "encoding": ((str,), False),
         "records_path": ((str,), False), "next_path": ((str,), False),
         "page_param": ((str,), False), "expected_lag_days": ((int,), False),
-        "replace": ((str,), False),
+        "replace": ((str,), False), "header_rows": ((int,), False), "section_column": ((str,), False),
+        "rows": ((list,), False), "end": ((str,), False),
     },
     "model": {
         "metric": ((str,), True), "drivers": ((list,), True), "kind": ((str,), False),
@@ -461,6 +468,7 @@ def _source(entry: dict[str, Any], base_dir: Path, problems: list[str], lines: _
         problems.append(f"{label}: replace '{values['replace']}'{_at(lines.key('source', index, 'replace'))} is not "
                         f"one of {', '.join(REPLACE_MODES)} ('periods': a new file replaces the periods it contains; "
                         "'all': it replaces every value of the source)")
+    problems.extend(f"{label}: {p}" for p in _table_problems(values, lines, index))
     if values["layout"] not in LAYOUTS:
         problems.append(f"{label}: layout '{values['layout']}' is not one of {', '.join(LAYOUTS)}")
     else:
@@ -468,6 +476,33 @@ def _source(entry: dict[str, Any], base_dir: Path, problems: list[str], lines: _
     if not values.get("area_column") and not values.get("area"):
         problems.append(f"{label} needs 'area_column' (a column of area codes) or 'area' (one fixed area code)")
     return Source(**values, base_dir=base_dir)
+
+
+def _table_problems(values: dict[str, Any], lines: _Lines, index: int) -> list[str]:
+    """Check the keys that say where the table is (``header_rows``, ``rows``, ``end``) and turn
+    ``rows`` into a tuple."""
+    from .readers.layout import ENDS
+
+    problems = []
+    header_rows = values.get("header_rows", 1)
+    if not 1 <= header_rows <= 10:
+        problems.append(f"header_rows = {header_rows}{_at(lines.key('source', index, 'header_rows'))} must be from 1 "
+                        "to 10 (the rows the table's header spans, a row of column numbers included)")
+    if "rows" in values:
+        rows = values["rows"]
+        at = _at(lines.key("source", index, "rows"))
+        if (not 1 <= len(rows) <= 2 or not all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in rows)
+                or (len(rows) == 2 and rows[1] <= rows[0])):
+            problems.append(f"rows{at} must be [first, last]: the row numbers (from 1) of the table's first header row "
+                            "and of its last data row, or [first] to read to the table's end")
+        elif values.get("skip_rows") is not None:
+            problems.append(f"rows{at} and skip_rows both say where the header is; keep one of them")
+        values["rows"] = tuple(r for r in rows if isinstance(r, int))
+    if values.get("end", "auto") not in ENDS:
+        problems.append(f"end = '{values['end']}'{_at(lines.key('source', index, 'end'))} is not one of "
+                        f"{', '.join(ENDS)} ('auto': the table ends at a blank row followed by something else; "
+                        "'blank': at the first blank row; 'sheet': read to the end)")
+    return problems
 
 
 def _infer_layout(values: dict[str, Any]) -> str:

@@ -40,7 +40,15 @@ from .readers import ReadOptions, file_sha256, open_table
 from .rollup import KEY, Hierarchy, key_metric_ids, key_period_keys, pack_keys
 from .store import LOAD_LOCK, Store, day_to_iso, frame_of, insert_if_absent, iso_to_day, latest_load, now
 from .stream import events, parallel_events, parallel_worth_it
-from .validate import ValidationReport, check_header, expected_columns, normalise_chunk, period_columns, raw_json
+from .validate import (
+    ValidationReport,
+    add_late_warnings,
+    check_header,
+    expected_columns,
+    normalise_chunk,
+    period_columns,
+    raw_json,
+)
 from .vocabulary import WHOLE_AREA
 
 log = logging.getLogger(__name__)
@@ -196,12 +204,18 @@ def preview_source(store: Store, manifest: Manifest, source: Source, location: s
             clean = normalise_chunk(chunk, info, source, manifest, columns, report, wide)
             if sum(len(x) for x in sample) < 50:
                 sample.append(clean.rows.head(50))
+        add_late_warnings(info, report)
     rows = pd.concat(sample, ignore_index=True) if sample else pd.DataFrame()
     return report, rows
 
 
 #: a load may withdraw at most this share of its source's live values without --allow-withdrawals
 WITHDRAW_SHARE = 0.05
+
+
+#: source keys added after sources were first fingerprinted, with their defaults
+_LATER_DEFAULTS: dict[str, object] = {"replace": "periods", "header_rows": 1, "section_column": None, "rows": (),
+                                      "end": "auto"}
 
 
 def source_fingerprint(source: Source, manifest: Manifest | None = None) -> str:
@@ -211,17 +225,22 @@ def source_fingerprint(source: Source, manifest: Manifest | None = None) -> str:
     import hashlib
 
     spec = {k: v for k, v in sorted(source.__dict__.items()) if k not in ("base_dir", "path", "url", "title")}
-    if spec.get("replace") == "periods":  # the default: sources fingerprinted before the key existed stay unchanged
-        del spec["replace"]
+    for key, default in _LATER_DEFAULTS.items():  # sources fingerprinted before these keys existed stay unchanged
+        if spec.get(key) == default:
+            del spec[key]
     if manifest is not None and manifest.areas:
         spec["areas"] = sorted((a.code, a.parent or "") for a in manifest.areas)
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _read_options(source: Source) -> ReadOptions:
+    rows = source.rows
     return ReadOptions(
-        format=source.format, sheet=source.sheet, skip_rows=source.skip_rows,
-        expected_columns=tuple(dict.fromkeys(name for _, name in expected_columns(source))),
+        format=source.format, sheet=source.sheet, skip_rows=rows[0] - 1 if rows else source.skip_rows,
+        header_rows=source.header_rows, section_column=source.section_column,
+        last_row=rows[1] if len(rows) > 1 else None, end=source.end,
+        expected_columns=tuple(dict.fromkeys(name for _, name in expected_columns(source)
+                                             if name != source.section_column)),
         encoding=source.encoding, records_path=source.records_path, next_path=source.next_path,
         page_param=source.page_param,
     )

@@ -115,7 +115,8 @@ def _aggregate(frame: pd.DataFrame, by: list[str], how: str) -> pd.DataFrame:
 
 def breakdown_totals(leaves: pd.DataFrame, breakdown_keys: Mapping[int, str], how: Mapping[int, str],
                      key_ids: Mapping[str, int]) -> pd.DataFrame:
-    """Totals over breakdowns (id 0) and single-dimension marginals, where not provided.
+    """Totals over breakdowns (id 0) and single-dimension marginals, where not provided, from each
+    metric's finest breakdown keys.
 
     ``breakdown_keys`` maps breakdown id -> 'dim=value;dim2=value2'; ``key_ids`` maps a
     key back to its id (the caller creates ids for new marginal keys first: see
@@ -127,6 +128,10 @@ def breakdown_totals(leaves: pd.DataFrame, breakdown_keys: Mapping[int, str], ho
     provided = pack_keys(leaves)
     pieces = []
     dims = {bid: _parse_key(key) for bid, key in breakdown_keys.items()}
+    # A published marginal (a "Total" row of one breakdown inside a block of another: "Males, all
+    # custody types") is a value of that marginal, not one more leaf: only a metric's finest keys add up.
+    depth = split["breakdown_id"].map(lambda bid: len(dims[int(bid)]))
+    split = split[depth.to_numpy() == depth.groupby(split["metric_id"]).transform("max").to_numpy()]
     targets: dict[int, list[int]] = {}
     for bid in split["breakdown_id"].unique():
         parts = dims[int(bid)]

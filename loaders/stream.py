@@ -17,7 +17,7 @@ from typing import Iterator, cast
 from .errors import ReadError, WhytrendError
 from .manifest import Manifest, Source
 from .readers import ReadOptions, open_table
-from .validate import CleanChunk, ValidationReport, check_header, normalise_chunk, period_columns
+from .validate import CleanChunk, ValidationReport, add_late_warnings, check_header, normalise_chunk, period_columns
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def events(location: str, source: Source, manifest: Manifest, options: ReadOptio
         wide = period_columns(info, source) if source.layout == "wide_by_period" else None
         for chunk in chunks:
             yield "chunk", normalise_chunk(chunk, info, source, manifest, columns, report, wide)
+        add_late_warnings(info, report)
     yield "report", report
 
 

@@ -21,6 +21,7 @@ from .labels import normalise, strip_markers, strip_series, total_mask
 from .manifest import Manifest, Source
 from .periods import parse_period, parse_period_series
 from .readers import TableChunk, TableInfo
+from .readers.header import column_reference
 from .values import parse_value_series
 from .vocabulary import WHOLE_AREA
 
@@ -157,11 +158,11 @@ def expected_columns(source: Source) -> tuple[tuple[str, str], ...]:
 
 
 def check_header(info: TableInfo, source: Source, report: ValidationReport) -> dict[str, str]:
-    """Map each needed manifest column to the file's spelling; report missing ones."""
-    lookup = {_fold(c): c for c in info.columns}
+    """Map each needed manifest column to the file's spelling (or, for "column C", "C" or
+    "column 3", the column at that position); report missing ones."""
     resolved: dict[str, str] = {}
     for key, name in expected_columns(source):
-        actual = lookup.get(_fold(name))
+        actual = info.column(name)
         if actual is None:
             report.add("missing-column", column=name, key=key, header_row=info.header_row,
                        columns=", ".join(f"'{c}'" for c in info.columns[:30]))
@@ -174,10 +175,23 @@ def check_header(info: TableInfo, source: Source, report: ValidationReport) -> d
     return resolved
 
 
+def dimension_name(name: str, column: str) -> str:
+    """What a breakdown is called: as the manifest spells it, except that a column referred to by
+    position ("C", "column C") is called by its header ("Sex"; "column C" if it has none)."""
+    return column if column_reference(name) is not None else name
+
+
+def add_late_warnings(info: TableInfo, report: ValidationReport) -> None:
+    """Report what the reader noticed while the chunks were read (a table that ended early, repeated
+    headers, label rows); call once every chunk has been read."""
+    for warning in info.late_warnings:
+        report.add("reader-warning", reason=warning)
+
+
 def period_columns(info: TableInfo, source: Source) -> dict[str, tuple[str, str]]:
     """For wide_by_period: header -> (freq, period start) for each header that reads as a period."""
-    used = {_fold(n) for _, n in expected_columns(source)}
-    candidates = [c for c in info.columns if _fold(c) not in used]
+    used = {info.column(n) for _, n in expected_columns(source)}
+    candidates = [c for c in info.columns if c not in used]
     parsed = parse_period_series(pd.Series(candidates, dtype=object), prefer=source.period_frequency)
     return {c: (f, p) for c, f, p, e in zip(candidates, parsed.freq, parsed.start, parsed.error) if e is None}
 
@@ -193,7 +207,7 @@ def normalise_chunk(
 ) -> CleanChunk:
     """Validate one chunk and reshape it to long rows; problems go to ``report``."""
     frame = chunk.frame
-    rows = pd.Series(np.arange(chunk.first_row, chunk.first_row + len(frame)), index=frame.index)
+    rows = pd.Series(np.asarray(frame.index, dtype=np.int64), index=frame.index)  # the file's row numbers
     report.rows_read += len(frame)
     for column, allowed in source.where:
         # case, spaces and footnote markers do not matter ("TOTAL" = "Total"; "Education (6)" = "Education")
@@ -251,7 +265,8 @@ def normalise_chunk(
         blank = text == ""
         flag(blank, "blank-dimension", columns[dim])
         bad_row |= blank
-        part = (dim + "=" + text.map(strip_markers)).where(~total_mask(text, source.total_values), "")
+        part = (dimension_name(dim, columns[dim]) + "=" + text.map(strip_markers)).where(
+            ~total_mask(text, source.total_values), "")
         breakdown = _join_keys(breakdown, part)
     if source.period_column:
         column = columns[source.period_column]
@@ -340,10 +355,6 @@ def _melt(frame: pd.DataFrame, source: Source, columns: dict[str, str],
     pieces = [pd.DataFrame({"index": index, "column": col, "metric": source.metric, "raw": frame[col].to_numpy(),
                             "freq": f, "period": p}) for col, (f, p) in wide_periods.items()]
     return pd.concat(pieces, ignore_index=True)
-
-
-def _fold(name: str) -> str:
-    return " ".join(str(name).split()).casefold()
 
 
 def _text(series: pd.Series) -> pd.Series:

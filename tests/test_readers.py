@@ -286,11 +286,11 @@ def test_footer_rows_are_dropped_across_chunk_boundaries(tmp_path: Path) -> None
     assert info.warnings == (f"Dropped 2 text rows below the data of {path} (rows 9-11): 'Source: me'; 'Notes: rounded'.",)
 
 
-def test_blank_rows_inside_the_data_are_kept_so_numbers_stay_true(tmp_path: Path) -> None:
+def test_blank_rows_inside_the_data_are_skipped_and_numbers_stay_true(tmp_path: Path) -> None:
     path = write(tmp_path, "b.csv", "a,b\n1,2\n\n3,4\n")
     _, frame, _ = read(path)
-    assert frame.values.tolist() == [["1", "2"], ["", ""], ["3", "4"]]
-    assert frame.index.tolist() == [2, 3, 4]
+    assert frame.values.tolist() == [["1", "2"], ["3", "4"]]
+    assert frame.index.tolist() == [2, 4]  # the file's rows, so messages name the right one
 
 
 def test_header_only_file_has_no_chunks(tmp_path: Path) -> None:
@@ -398,7 +398,8 @@ def test_empty_unnamed_columns_are_dropped_and_unnamed_with_data_kept(tmp_path: 
     path = write(tmp_path, "u.csv", "month,,value,,\n2024-01,,5,x,\n2024-02,,6,,\n")
     info, frame, _ = read(path, expected_columns=("month", "value"))
     assert info.columns == ("month", "value", "column 4")
-    assert info.warnings == (f"Column 4 of {path} has data but no header (row 1); it is called 'column 4'.",)
+    assert info.warnings == (f"Column 4 of {path} has data but no header (row 1); it is called 'column 4', "
+                             "the name (or the column's letter or number) a manifest can use.",)
     assert frame.values.tolist() == [["2024-01", "5", "x"], ["2024-02", "6", ""]]
 
 
@@ -412,7 +413,8 @@ def test_spreadsheet_cell_right_of_the_table_becomes_a_named_column(tmp_path: Pa
     book.save(path)
     info, frame, _ = read(path, "xlsx", expected_columns=("month",))
     assert info.columns == ("month", "value", "column D")
-    assert info.warnings == (f"Column D of {path} (sheet Sheet) has data but no header (row 1); it is called 'column D'.",)
+    assert info.warnings == (f"Column D of {path} (sheet Sheet) has data but no header (row 1); it is called 'column D', "
+                             "the name (or the column's letter or number) a manifest can use.",)
     assert frame.values.tolist() == [["2024-01", 1, "* provisional"], ["2024-02", 2, None]]
 
 

@@ -29,6 +29,7 @@ from loaders.errors import ReadError
 from .api import read_http
 from .base import ReadOptions, TableChunk, TableInfo, check_regular_file, file_sha256, format_from_path
 from .csv import read_csv
+from .layout import LAID_OUT, apply_layout
 from .records import read_json
 from .spreadsheet import read_ods, read_xlsx
 
@@ -73,5 +74,9 @@ def open_table(location: str | os.PathLike[str], options: ReadOptions) -> tuple[
     if scheme:
         if scheme not in URL_READERS:
             raise ReadError(f"Cannot read {text}: only http and https URLs are supported. Download it and give its path.")
-        return URL_READERS[scheme](text, options)
-    return READERS[options.format](text, options)
+        info, chunks = URL_READERS[scheme](text, options)
+    else:
+        info, chunks = READERS[options.format](text, options)
+    if options.format in LAID_OUT:
+        return apply_layout(info, chunks, options)
+    return info, chunks

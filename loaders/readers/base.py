@@ -18,7 +18,7 @@ import pandas as pd
 from loaders.errors import LimitError, ReadError
 from loaders.limits import Limits, megabytes, setting
 
-from .header import is_blank, name_key
+from .header import column_reference, is_blank, name_key
 
 #: File extensions and the format they imply (``format_from_path``).
 EXTENSIONS: dict[str, str] = {
@@ -39,6 +39,10 @@ class ReadOptions:
     sheet: str | None = None  # spreadsheets: sheet name (default: the first worksheet)
     skip_rows: int | None = None  # rows above the header; None = find it
     expected_columns: tuple[str, ...] = ()  # names the caller needs: find the header, forbid duplicates
+    header_rows: int = 1  # rows the header spans (names joined top to bottom: header.join_header_rows)
+    section_column: str | None = None  # name of the column that carries section label rows (layout.py)
+    last_row: int | None = None  # the table's last row in the file (rows below are not read)
+    end: str = "auto"  # where the table ends: "auto" (layout.py), "blank" (first blank row), "sheet"
     encoding: str | None = None  # None = detect (BOM, UTF-8, cp1252)
     chunk_rows: int = 250_000
     # HTTP only
@@ -58,7 +62,11 @@ class TableInfo:
     ``columns`` are the cleaned names as spelled in the file, in file order; use
     :meth:`column` to find the one a manifest names (case- and whitespace-insensitive).
     ``header_row`` is 1-based (0 for JSON records). ``sha256`` covers the HTTP bodies; it is
-    None for files, which the caller hashes with :func:`file_sha256`.
+    None for files, which the caller hashes with :func:`file_sha256`. ``positions`` are the cell
+    positions the columns came from (for references by letter), ``header_cells`` the header's
+    rows cut to those positions (to recognise a header repeated in the data), and
+    ``late_warnings`` collects what is noticed while the chunks are read (a table that ends
+    early, repeated headers), to be reported once they have been.
     """
 
     location: str
@@ -68,13 +76,22 @@ class TableInfo:
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
     sha256: str | None
+    positions: tuple[int, ...] = ()
+    header_cells: tuple[tuple[str, ...], ...] = ()
+    label_above: str = ""  # a one-cell label row directly above the header: the first section, if any
+    late_warnings: list[str] = field(default_factory=list, compare=False)
 
     def column(self, name: str) -> str | None:
-        """The column matching ``name`` the way expected columns match, or None."""
+        """The column matching ``name`` the way expected columns match, else the column at the
+        position ``name`` refers to ("column C", "C", "column 3": see ``header.column_reference``),
+        or None."""
         wanted = name_key(name)
         for column in self.columns:
             if name_key(column) == wanted:
                 return column
+        position = column_reference(name)
+        if position is not None and position in self.positions:
+            return self.columns[self.positions.index(position)]
         return None
 
 

@@ -34,7 +34,7 @@ from loaders.errors import LimitError, ReadError
 from loaders.limits import Limits, setting
 
 from .base import ReadOptions, Source, TableChunk, TableInfo, cell_too_long, describe_dropped, footer_text
-from .header import LOOKAHEAD_ROWS, SCAN_ROWS, Where, find_header, is_blank, plan_columns
+from .header import LOOKAHEAD_ROWS, SCAN_ROWS, Where, find_header, header_cells, is_blank, plan_columns
 from .text import TextFacts, first_pass, sniff, text_handle
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ def read_csv_source(
         _check_line_widths(source, text.encoding, delimiter, limits, where)
     records, starts, ends = _sample(source, text.encoding, delimiter, options, where)
     header = find_header(
-        records, starts, expected=options.expected_columns, skip_rows=options.skip_rows, where=where
+        records, starts, expected=options.expected_columns, skip_rows=options.skip_rows, where=where,
+        header_rows=options.header_rows,
     )
     header_row = starts[header.index]
     if text.lines - header_row > limits.max_rows:
@@ -96,6 +97,9 @@ def read_csv_source(
         notes=header.notes,
         warnings=text.warnings + tuple(plan.warnings) + footer_warnings,
         sha256=sha256,
+        positions=tuple(plan.positions),
+        header_cells=header_cells(header, plan.positions),
+        label_above=header.above,
     )
     parse_width = max([width, *(len(r) for r in sample)])
     stream = _Stream(

@@ -34,7 +34,7 @@ from .base import (
     describe_dropped,
     footer_text,
 )
-from .header import Where, find_header, is_blank, plan_columns
+from .header import Where, find_header, header_cells, is_blank, plan_columns
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def table_from_rows(
 ) -> tuple[TableInfo, Iterator[TableChunk]]:
     """Find the header in rows held in memory, drop notes rows below the data, plan columns."""
     numbers = range(1, len(rows) + 1)
-    header = find_header(rows, numbers, expected=options.expected_columns, skip_rows=options.skip_rows, where=where)
+    header = find_header(rows, numbers, expected=options.expected_columns, skip_rows=options.skip_rows, where=where,
+                         header_rows=options.header_rows)
     header_row = header.index + 1
     data = rows[header.index + 1 :]
     named = [i for i, cell in enumerate(header.cells) if not is_blank(cell)]
@@ -103,6 +104,9 @@ def table_from_rows(
         notes=header.notes,
         warnings=tuple(warnings),
         sha256=sha256,
+        positions=tuple(plan.positions),
+        header_cells=header_cells(header, plan.positions),
+        label_above=header.above,
     )
     return info, chunks_from_rows(data, plan.positions, plan.columns, header_row + 1, options.chunk_rows)
 
