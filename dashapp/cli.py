@@ -136,7 +136,10 @@ def _print_outcome(outcome) -> None:
         f"quality grade {outcome.grade}")
     for reason in outcome.grade_reasons:
         click.echo(f"        {reason}")
-    warnings = [p for p in (outcome.report.problems if outcome.report is not None else ()) if p.severity == "warning"]
+    problems = outcome.report.problems if outcome.report is not None else ()
+    for note in [p for p in problems if p.severity == "note"]:
+        click.echo(f"        note: {note.message}")
+    warnings = [p for p in problems if p.severity == "warning"]
     for problem in warnings[:10]:
         click.echo(f"        warning: {problem.message}")
     if len(warnings) > 10:
@@ -295,6 +298,12 @@ def loads(source: str, db: str | None) -> None:
             f"sha256 {row.file_sha256[:12]}")
         for reason in json.loads(row.grade_reasons or "[]"):
             click.echo(f"              {reason}")
+        problems = json.loads(row.report or "{}").get("problems", [])
+        said = [p for p in problems if p.get("severity") in ("note", "warning")]
+        for problem in said[:10]:
+            click.echo(f"              {problem['severity']}: {problem['message']}")
+        if len(said) > 10:
+            click.echo(f"              … and {len(said) - 10} more")
 
 
 @main.command()

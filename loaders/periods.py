@@ -212,6 +212,8 @@ class PeriodParse:
     freq: pd.Series
     start: pd.Series
     error: pd.Series
+    #: the frequency read from the dates themselves when none was given (see :func:`_dates_are_months`)
+    inferred: str | None = None
 
 
 @dataclass(frozen=True)
@@ -519,11 +521,25 @@ def _column_lean(readings: list[_Reading | PeriodError]) -> str | None:
     return None
 
 
+def _dates_are_months(readings: list[_Reading | PeriodError]) -> bool:
+    """True when every period read is a date, each the first (or each the last) day of its month,
+    no two in one month: a monthly series written as dates (2016-04-01, 2016-05-01, …), which a
+    user means as months, not as single days."""
+    dates = [r.period.start for r in readings if isinstance(r, _Reading)]
+    if not dates or not all(isinstance(r, PeriodError) or r.is_date for r in readings):
+        return False
+    firsts = all(d.day == 1 for d in dates)
+    lasts = all((d + _dt.timedelta(days=1)).day == 1 for d in dates)
+    return (firsts or lasts) and len({(d.year, d.month) for d in dates}) == len(dates)
+
+
 def parse_period_series(values: pd.Series, *, prefer: str | None = None) -> PeriodParse:
     """Read a column of periods, parsing each distinct value once; never raises per cell.
 
     Ambiguous spellings (``2011-12``, ``200910``) follow ``prefer`` first, then the column's
-    unambiguous values; the choice is logged at INFO so a user can see it.
+    unambiguous values; the choice is logged at INFO so a user can see it. Without ``prefer``, a
+    column of dates that are all the first (or last) of their months is read as months, and
+    ``inferred`` says so (the loader reports it).
     """
     code = _check_prefer(prefer)
     s = values if isinstance(values, pd.Series) else pd.Series(values)
@@ -534,6 +550,9 @@ def parse_period_series(values: pd.Series, *, prefer: str | None = None) -> Peri
         data = data.dt.normalize()  # the time of day never changes the period: fewer uniques
     codes, uniques = pd.factorize(data, use_na_sentinel=True)
     readings = [_read(u) for u in uniques]
+    inferred = None
+    if code is None and _dates_are_months(readings):
+        code = inferred = "M"
     lean = None if code in ("FY", "FQ", "Y", "M") else _column_lean(readings)
     if lean:
         example = next(u for u, r in zip(uniques, readings)
@@ -555,4 +574,4 @@ def parse_period_series(values: pd.Series, *, prefer: str | None = None) -> Peri
     def aligned(arr: np.ndarray) -> pd.Series:
         return pd.Series(arr[codes], index=s.index, dtype=object, copy=False)
 
-    return PeriodParse(freq=aligned(freq_u), start=aligned(start_u), error=aligned(error_u))
+    return PeriodParse(freq=aligned(freq_u), start=aligned(start_u), error=aligned(error_u), inferred=inferred)

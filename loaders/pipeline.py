@@ -297,6 +297,7 @@ class _Loader:
         if report.failed():
             raise StructuralError(report.summary(), report)
         report.check_where(source)
+        report.check_categories()
         if not any(len(p) for p in parts):
             raise StructuralError(self._nothing_to_load(report, quarantined), report)
         leaves = (pd.concat(parts, ignore_index=True) if parts else

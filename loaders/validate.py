@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .categories import describe_overlap, describe_partial, overlaps, partial_presence
 from .labels import normalise, strip_markers, strip_series, total_mask
 from .manifest import Manifest, Source
-from .periods import parse_period, parse_period_series
+from .periods import from_key, parse_period, parse_period_series
 from .readers import TableChunk, TableInfo
 from .readers.header import column_reference
 from .values import parse_value_series
@@ -27,7 +28,7 @@ from .vocabulary import WHOLE_AREA
 
 log = logging.getLogger(__name__)
 
-STRUCTURAL, QUARANTINE, WARNING = "structural", "quarantine", "warning"
+STRUCTURAL, QUARANTINE, WARNING, NOTE = "structural", "quarantine", "warning", "note"
 TRUTHY = {"true", "t", "yes", "y", "1", "p", "provisional"}
 MAX_KEPT = 2000  # problems kept verbatim per report; the rest are counted by code
 
@@ -50,6 +51,15 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "reader-warning": (WARNING, "{where}: {reason}"),
     "where-unmatched": (WARNING, "{where}: the filter where {column} = '{value}' matches no row, so nothing of it "
                                  "was loaded. Check the spelling against the file's values."),
+    "category-partial": (WARNING, "{where}: in '{column}', {value} not in every period of the file: {reason}. A "
+                                  "comparison across those periods counts them as new or ended (merged, renamed or not "
+                                  "reported); check that this is what the department sent."),
+    "category-overlap": (WARNING, "{where}: in '{column}', categories overlap: {reason}. A sum over '{column}' counts "
+                                  "what they share twice; keep only one of them with 'where', or list the broader one "
+                                  "in total_values if it is a total."),
+    "period-inferred": (NOTE, "{where}: the period column '{column}' holds dates that are all the first (or all the "
+                              "last) day of a month, such as {value}, so they were read as months. Set "
+                              "period_frequency = \"day\" for this source if they are single days."),
     "parent-mismatch": (WARNING, "{where}: the published value for {value} differs from the sum of its areas by {reason}."),
 }
 
@@ -83,6 +93,30 @@ class ValidationReport:
     values_loaded: int = 0
     #: ``where`` values (normalised) that matched at least one row, per column
     where_matched: dict[str, set[str]] = field(default_factory=dict)
+    #: the periods each category is reported in, per column ('area' or a breakdown), for check_categories
+    categories: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+    def note_categories(self, column: str, labels: pd.Series, periods: pd.Series) -> None:
+        """Remember which periods each label of ``column`` has (called per chunk)."""
+        pairs = pd.DataFrame({"label": labels.to_numpy(), "period": periods.to_numpy()}).drop_duplicates()
+        seen = self.categories.setdefault(column, {})
+        for label, group in pairs.groupby("label", sort=False)["period"]:
+            if label != "":
+                seen.setdefault(str(label), set()).update(group.tolist())
+
+    def check_categories(self) -> None:
+        """Warn about categories missing from some periods, and about overlapping categories."""
+        for column, by_label in self.categories.items():
+            partial = partial_presence(by_label)
+            if partial:
+                noun = "1 category is" if len(partial) == 1 else f"{len(partial)} categories are"
+                shown = "; ".join(describe_partial(p, name=_period_label) for p in partial[:5])
+                shown += " …" if len(partial) > 5 else ""
+                self.add("category-partial", column=column, value=noun, reason=shown)
+            found = overlaps(by_label)
+            if found and column != "area":
+                shown = "; ".join(describe_overlap(*o) for o in found[:5]) + (" …" if len(found) > 5 else "")
+                self.add("category-overlap", column=column, reason=shown)
 
     def check_where(self, source: Source) -> None:
         """Warn about every ``where`` value that matched no row of the whole file."""
@@ -271,6 +305,9 @@ def normalise_chunk(
     if source.period_column:
         column = columns[source.period_column]
         parsed = parse_period_series(frame[column], prefer=source.period_frequency)
+        if parsed.inferred and not report.counts["period-inferred"]:
+            first = frame[column][parsed.error.isna()].iloc[0]
+            report.add("period-inferred", column=column, value=_cell_text(first))
         bad_period = parsed.error.notna()
         flag(bad_period, "bad-period", column, parsed.error)
         bad_row |= bad_period
@@ -328,6 +365,7 @@ def normalise_chunk(
         "breakdown": breakdown.reindex(src).to_numpy(), "freq": freq_v, "period": period_v,
         "value": long["value"].to_numpy(dtype="float64"), "status": status.to_numpy(),
     })
+    _note_categories(report, out, source.dimension_columns, columns)
     bad = sorted(reasons)
     raw = frame.loc[bad].to_dict("records") if bad else []
     quarantined = [(int(rows_by_index[idx]), {str(k): _cell_text(v) for k, v in cells.items()}, reasons[idx])
@@ -335,6 +373,33 @@ def normalise_chunk(
     report.rows_quarantined += len(quarantined)
     report.values_loaded += len(out)
     return CleanChunk(out, quarantined)
+
+
+def _period_label(key: str) -> str:
+    """'M:2024-01-01' (as _note_categories keys periods) as the user writes it: '2024-01'."""
+    freq, _, start = key.partition(":")
+    try:
+        return from_key(freq, start).label
+    except Exception:  # a key this module did not make: show it as it is
+        return key
+
+
+def _note_categories(report: ValidationReport, out: pd.DataFrame, dimensions: tuple[str, ...],
+                     columns: dict[str, str]) -> None:
+    """Feed the report the periods each area and breakdown value has (periods as 'freq:start')."""
+    if out.empty:
+        return
+    period = out["freq"].astype(str) + ":" + out["period"].astype(str)
+    areas = out["area"].where(out["area"] != WHOLE_AREA, "")
+    report.note_categories("area", areas, period)
+    if not dimensions:
+        return
+    keys = pd.DataFrame({"key": out["breakdown"].to_numpy(), "period": period.to_numpy()}).drop_duplicates()
+    for dim in dimensions:
+        name = dimension_name(dim, columns[dim])
+        labels = keys["key"].map(lambda key, prefix=name + "=": next(
+            (part[len(prefix):] for part in key.split(";") if part.startswith(prefix)), ""))
+        report.note_categories(name, labels, keys["period"])
 
 
 def _melt(frame: pd.DataFrame, source: Source, columns: dict[str, str],

@@ -411,3 +411,88 @@ def test_a_published_marginal_is_not_summed_into_the_whole():
     for kind, bid in (("R", 7), ("S", 8)):
         assert got[bid] == pytest.approx(sum(v for (_, b), v in cells.items() if b == kind))
     assert 5 not in got  # the published marginal is kept as published, not derived again
+
+
+# ------------------------------------------------------------------ frequency read from the data
+
+
+def test_dates_on_the_first_of_each_month_are_months(tmp_path):
+    months = [f"{2016 + (m // 12)}-{m % 12 + 1:02d}-01" for m in range(3, 3 + 36)]  # 2016-04-01 ... 2019-03-01
+    lines = ["date,area,claimants"] + [f"{d},N,{100 + i}" for i, d in enumerate(months)] + \
+        [f"{d},S,{200 + 2 * i}" for i, d in enumerate(months)]
+    (tmp_path / "c.csv").write_text("\n".join(lines) + "\n")
+    manifest = DEPARTMENT + metric("claimants") + """
+[[source]]
+id = "c"
+department = "D"
+path = "c.csv"
+layout = "single"
+metric = "claimants"
+period_column = "date"
+area_column = "area"
+value_column = "claimants"
+"""
+    result = load(tmp_path, manifest)
+    assert result.exit_code == 0, result.output
+    assert "note: " in result.output and "so they were read as months" in result.output and "2016-04-01" in result.output
+    data = explained(tmp_path, "claimants", "2018-01", "2019-01")
+    assert data["change"] == pytest.approx(12 + 24)  # N rises 1 a month, S 2
+    assert {s["name"]: s["contribution"] for s in data["segments"]} == pytest.approx({"N": 12.0, "S": 24.0})
+
+
+def test_dates_that_are_not_month_starts_stay_days():
+    import pandas as pd
+
+    from loaders.periods import parse_period_series
+
+    days = parse_period_series(pd.Series(["2024-01-01", "2024-01-02", "2024-01-03"]))
+    assert set(days.freq) == {"D"} and days.inferred is None
+    ends = parse_period_series(pd.Series(["2024-01-31", "2024-02-29", "2024-03-31"]))
+    assert set(ends.freq) == {"M"} and ends.inferred == "M" and list(ends.start) == ["2024-01-01", "2024-02-01",
+                                                                                     "2024-03-01"]
+    told = parse_period_series(pd.Series(["2024-01-01", "2024-02-01"]), prefer="D")
+    assert set(told.freq) == {"D"} and told.inferred is None
+
+
+# ------------------------------------------------------------------ uneven and overlapping categories
+
+
+def test_category_helpers():
+    from loaders.categories import band, overlaps, partial_presence
+
+    assert band("60-69") == (60, 70) and band("60 and over") == (60, float("inf")) and band("75+") == (75, float("inf"))
+    assert band("Under 16") == (0, 16) and band("16 to 24") == (16, 25) and band("Males") is None
+    pairs = overlaps(["16-24", "25-59", "60-69", "60 and over", "Of which: aged 16-17", "Total"])
+    assert ("60-69", "60 and over", "cover some of the same values") in pairs
+    assert any(a == "Of which: aged 16-17" and "part of" in why for a, _, why in pairs)
+    assert not any({a, b} == {"16-24", "25-59"} for a, b, _ in pairs)
+    partial = partial_presence({"A": {"1", "2", "3"}, "B": {"1", "3"}, "C": {"3"}})
+    assert [(p.label, p.present, p.missing) for p in partial] == [("C", 1, ("1", "2")), ("B", 2, ("2",))]
+
+
+def test_uneven_and_overlapping_categories_are_warned_about(tmp_path):
+    rows = ["year,provider,age,cases"]
+    for year in ("2022", "2023", "2024"):
+        for provider in ("Alpha", "Beta") + (("Gamma",) if year != "2024" else ()):  # Gamma merged in 2024
+            for age, n in (("16-59", 10), ("60-69", 4), ("60 and over", 6)):
+                rows.append(f"{year},{provider},{age},{n}")
+    (tmp_path / "c.csv").write_text("\n".join(rows) + "\n")
+    manifest = DEPARTMENT + metric("cases") + """
+[[source]]
+id = "c"
+department = "D"
+path = "c.csv"
+layout = "single"
+metric = "cases"
+period_column = "year"
+area_column = "provider"
+dimension_columns = ["age"]
+value_column = "cases"
+"""
+    result = load(tmp_path, manifest)
+    assert result.exit_code == 0, result.output
+    assert "in 'area', 1 category is not in every period of the file: 'Gamma' is in 2 of 3 periods (not in 2024)" \
+        in result.output
+    assert "categories overlap: '60-69' and '60 and over' cover some of the same values" in result.output
+    shown = CliRunner().invoke(main, ["loads", "c", "--db", str(tmp_path / "s.db")])
+    assert "warning: " in shown.output and "'Gamma' is in 2 of 3 periods" in shown.output  # kept with the vintage
