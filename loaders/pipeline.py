@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import rollup
 from . import schema as s
+from .areas import AreaResolver
 from .errors import StructuralError, WhytrendError
 from .formula import affected, evaluation_order, parse_formula
 from .freshness import sync_states
@@ -254,6 +255,7 @@ class _Loader:
         self.store, self.conn, self.manifest, self.source, self.location, self.sha = (
             store, conn, manifest, source, location, sha)
         self.allow_withdrawals = allow_withdrawals
+        self.areas = AreaResolver(source.department)  # labels -> areas, the same way for every chunk
         self._file_periods: np.ndarray | None = None  # period keys the new file has (replace = "periods")
         self.streaming = streaming  # insert each chunk as it arrives (a worker process reads ahead)
         self._previous_frame: pd.DataFrame | None = None
@@ -298,6 +300,8 @@ class _Loader:
             raise StructuralError(report.summary(), report)
         report.check_where(source)
         report.check_categories()
+        for note in self.areas.notes():
+            report.add("area-note", reason=note)
         if not any(len(p) for p in parts):
             raise StructuralError(self._nothing_to_load(report, quarantined), report)
         leaves = (pd.concat(parts, ignore_index=True) if parts else
@@ -377,7 +381,7 @@ class _Loader:
         not once per row: this is the hot loop of a multi-million-row load."""
         names = dict(zip(rows["area"], rows["area_name"])) if rows["area_name"].ne("").any() else None
         area_codes, areas = pd.factorize(rows["area"])
-        area_ids = self.store.ensure_areas(self.conn, areas, names)
+        area_ids = self.areas.ids(self.conn, areas, names)
         bd_codes, breakdowns = pd.factorize(rows["breakdown"])
         breakdown_ids = self.store.ensure_breakdowns(self.conn, breakdowns)
         metric_codes, metrics = pd.factorize(rows["metric"])

@@ -318,6 +318,17 @@ metric_states = Table(
     Column("generation", Integer, nullable=False, default=0),
 )
 
+# ------------------------------------------------ schema version 5: areas across departments
+#: which departments an area belongs to: the departments of the manifest that declared it, or of the
+#: source that first named it (an undeclared label such as "Birmingham"). A label another department
+#: already uses is kept apart, and a hierarchy another department declared is never changed silently
+#: (``loaders.areas``).
+area_owners = Table(
+    "area_owners", metadata,
+    Column("area_id", Integer, ForeignKey("areas.id"), primary_key=True),
+    Column("department_code", String(32), primary_key=True),
+)
+
 #: tables created by each schema version, in order; forward migrations only add
 SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     1: (schema_version, departments, areas, metrics, metric_changes, sources, loads, load_metrics,
@@ -325,5 +336,6 @@ SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     2: (explanations, users, app_settings),
     3: (sessions, sign_in_failures, job_owners, load_locks, metric_series, metric_shares),
     4: (metric_states,),
+    5: (area_owners,),
 }
 CURRENT_VERSION = max(SCHEMA_STEPS)

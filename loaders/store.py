@@ -24,13 +24,12 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 from sqlalchemy import (
     Connection,
     Engine,
-    Table,
     and_,
     create_engine,
     delete,
@@ -43,12 +42,14 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import schema as s
-from .errors import StoreError, WhytrendError
+from .areas import claim_declared, hierarchy_conflicts
+from .errors import ManifestError, StoreError, WhytrendError
 from .freshness import MetricState, read_states, sync_states
 from .manifest import Manifest
+from .sql import insert_if_absent
 from .vocabulary import WHOLE_AREA, WHOLE_AREA_LEVEL, WHOLE_AREA_NAME
 
 log = logging.getLogger(__name__)
@@ -121,39 +122,6 @@ def make_engine(db: str | os.PathLike | None = None) -> Engine:
                 raise StoreError(f"Cannot create database {path}: folder {parent} does not exist.")
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
-
-
-def insert_if_absent(conn: Connection, table: Table, rows: Mapping | Sequence[Mapping],
-                     index_elements: Sequence[str]) -> int:
-    """Insert the rows whose key is not in ``table`` yet and leave the others alone; returns how many
-    were inserted (reliable for one row; some drivers report -1 for several).
-
-    ``index_elements``: the primary key's or a unique constraint's columns. This is the one place
-    that picks the dialect's ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite, PostgreSQL), so two
-    processes adding the same reference row at once never fail on the key: callers re-read ids
-    afterwards. Other dialects insert row by row in a savepoint and skip duplicates."""
-    rows = [dict(rows)] if isinstance(rows, Mapping) else [dict(r) for r in rows]
-    if not rows:
-        return 0
-    name = conn.dialect.name
-    if name in ("sqlite", "postgresql"):
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect_insert: Any = sqlite.insert if name == "sqlite" else postgresql.insert
-        statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
-        keep = {"preserve_rowcount": True}  # else psycopg reports -1 for an INSERT
-        if len(rows) == 1:
-            return conn.execute(statement.values(**rows[0]), execution_options=keep).rowcount
-        return conn.execute(statement, rows, execution_options=keep).rowcount
-    inserted = 0
-    for row in rows:
-        try:
-            with conn.begin_nested():
-                conn.execute(insert(table).values(**row))
-            inserted += 1
-        except IntegrityError:
-            continue
-    return inserted
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -434,6 +402,12 @@ class Store:
                 conn.execute(update(s.model_specs).where(s.model_specs.c.metric_code == spec.metric).values(**values))
 
     def _sync_areas(self, conn: Connection, manifest: Manifest) -> None:
+        """Declared areas and their hierarchy; refused (ManifestError) where it would change the parent
+        of an area another department declared (loaders.areas)."""
+        departments = [d.code for d in manifest.departments]
+        conflicts = hierarchy_conflicts(conn, [(a.code, a.parent) for a in manifest.areas], departments)
+        if conflicts:
+            raise ManifestError(f"{manifest.path}: " + " ".join(conflicts))
         rows = {r.code: r for r in conn.execute(select(s.areas))}
         declared: list[Any] = [_WHOLE_ROW, *manifest.areas]
         insert_if_absent(conn, s.areas, [
@@ -449,6 +423,7 @@ class Store:
             parent_id = rows[area.parent].id if area.parent else None
             if rows[area.code].parent_id != parent_id:  # only changes: an unchanged row is not locked
                 conn.execute(update(s.areas).where(s.areas.c.code == area.code).values(parent_id=parent_id))
+        claim_declared(conn, [a.code for a in manifest.areas], departments)
 
     def _sync_metrics(self, conn: Connection, manifest: Manifest) -> None:
         rows = {r.code: r for r in conn.execute(select(s.metrics))}
@@ -497,19 +472,6 @@ class Store:
             for row in conn.execute(select(s.metric_shares)):
                 shares.setdefault(row.metric_code, set()).add(row.department_code)
         return {code: frozenset(depts) for code, depts in shares.items()}
-
-    def ensure_areas(self, conn: Connection, codes: Iterable[str], names: dict[str, str] | None = None) -> dict[str, int]:
-        """Create areas a source names but no manifest declared (name = code, no parent)."""
-        ids = self.area_ids(conn)
-        missing = sorted(set(codes) - set(ids))
-        if missing:
-            names = names or {}
-            insert_if_absent(conn, s.areas, [
-                dict(code=c, name=names.get(c) or c, level="", parent_id=None, declared=False) for c in missing],
-                ["code"])
-            ids = self.area_ids(conn)
-            log.info("created %d undeclared areas", len(missing))
-        return ids
 
     def ensure_breakdowns(self, conn: Connection, keys: Iterable[str]) -> dict[str, int]:
         ids = {r.key: r.id for r in conn.execute(select(s.breakdowns))}

@@ -57,6 +57,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "category-overlap": (WARNING, "{where}: in '{column}', categories overlap: {reason}. A sum over '{column}' counts "
                                   "what they share twice; keep only one of them with 'where', or list the broader one "
                                   "in total_values if it is a total."),
+    "area-note": (NOTE, "{where}: {reason}"),
     "period-inferred": (NOTE, "{where}: the period column '{column}' holds dates that are all the first (or all the "
                               "last) day of a month, such as {value}, so they were read as months. Set "
                               "period_frequency = \"day\" for this source if they are single days."),
