@@ -295,6 +295,7 @@ RULES: dict[tuple[str, str], Rule] = {
     (ids.UPLOAD_SOURCE, "value"): text(128),
     (ids.UPLOAD_PENDING, "data"): upload_pending,
     (ids.UPLOAD_LOAD, "n_clicks"): count,
+    (ids.UPLOAD_CONFIRM, "n_clicks"): count,
 }
 
 

@@ -103,9 +103,11 @@ def load_and_refresh(store: Store, manifest: Manifest | str | Path, *, only: Seq
 
 
 def load_file_and_refresh(store: Store, manifest: Manifest, source: Source, location: str, *,
-                          progress: Report | None = None) -> LoadResult:
-    """Load one file as a new vintage of ``source`` (an upload), then refresh what it made stale."""
-    return _refreshed(store, (load_source(store, manifest, source, location=location),), True, 1, progress)
+                          progress: Report | None = None, allow_withdrawals: bool = False) -> LoadResult:
+    """Load one file as a new vintage of ``source`` (an upload), then refresh what it made stale.
+    ``allow_withdrawals``: the user confirmed that the file may withdraw values (see load_source)."""
+    outcome = load_source(store, manifest, source, location=location, allow_withdrawals=allow_withdrawals)
+    return _refreshed(store, (outcome,), True, 1, progress)
 
 
 def _refreshed(store: Store, outcomes: tuple[SourceOutcome, ...], wanted: bool, workers: int,

@@ -39,6 +39,15 @@ class StructuralError(WhytrendError):
         self.report = report
 
 
+class WithdrawalsRefused(StructuralError):
+    """A file would withdraw more of its source's live values than a load may without the user's
+    confirmation (``allow_withdrawals``); nothing was written."""
+
+    def __init__(self, message: str, withdrawn: int, live: int) -> None:
+        super().__init__(message)
+        self.withdrawn, self.live = withdrawn, live
+
+
 class StoreError(WhytrendError):
     """The database cannot be opened or is of an unknown or newer schema version."""
 

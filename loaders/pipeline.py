@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import rollup
 from . import schema as s
 from .areas import AreaResolver
-from .errors import StructuralError, WhytrendError
+from .errors import StructuralError, WhytrendError, WithdrawalsRefused
 from .formula import affected, evaluation_order, parse_formula
 from .freshness import sync_states
 from .manifest import Manifest, Source, check_source_path, load_manifest
@@ -76,6 +76,9 @@ class SourceOutcome:
     #: metrics whose explanations this load made stale: those it wrote, formula metrics using them at
     #: any depth, and metrics whose model uses them as drivers (``loaders.freshness.sync_states``)
     affected_metrics: tuple[str, ...] = ()
+    #: the load was refused only because it would withdraw values: loading again with
+    #: ``allow_withdrawals`` (the user's confirmation) would write it
+    needs_confirmation: bool = False
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in (
@@ -165,7 +168,8 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
     except StructuralError as exc:
         report = exc.report if isinstance(exc.report, ValidationReport) else None
         return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.",
-                             report=report, rows_read=report.rows_read if report else 0)
+                             report=report, rows_read=report.rows_read if report else 0,
+                             needs_confirmation=isinstance(exc, WithdrawalsRefused))
     except WhytrendError as exc:
         return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.")
     except SQLAlchemyError as exc:  # a bug or a database problem: this source fails, the others still load
@@ -607,11 +611,12 @@ class _Loader:
             return
         live = int(((previous["derived"] == 0) & (previous["source_id"] == self.source.id)).sum())
         if live and withdrawn > WITHDRAW_SHARE * live:
-            raise StructuralError(
+            raise WithdrawalsRefused(
                 f"This file would withdraw {withdrawn:,} of the {live:,} values {self.source.id} has now "
                 f"({withdrawn / live:.0%}): they are in periods the file covers (or, with replace = \"all\", "
                 "anywhere) but the file no longer has them. If that is intended (the department withdrew them), "
-                "load again with --allow-withdrawals; otherwise check that the file is complete.")
+                "confirm it (whytrend load --allow-withdrawals, or \"Withdraw them and load\" on the Data page); "
+                "otherwise check that the file is complete.", withdrawn, live)
 
     def _check_published_totals(self, leaves: pd.DataFrame, report: ValidationReport) -> None:
         """Where the file publishes the whole itself (a total row), compare it with the sum of its top-level

@@ -213,8 +213,7 @@ def test_upload_shows_the_report_first_and_a_bad_file_writes_nothing(upload_app,
         store = state.get_store()
         before = store.latest_load_id()
         csv_text = "Month,Asylum applications (main applicants),Decisions made\nJanuary 2017,1,2\n"
-        report, pending, disabled, _ = data.check_upload(_data_url(csv_text), "bad.csv",
-                                                                     "ho-asylum-monthly")
+        report, pending, disabled, _, _ = data.check_upload(_data_url(csv_text), "bad.csv", "ho-asylum-monthly")
         assert pending is None and disabled is True
         assert "cannot be loaded" in text_of(report) and "bad.csv" in text_of(report)
         assert original not in text_of(report)
@@ -223,15 +222,44 @@ def test_upload_shows_the_report_first_and_a_bad_file_writes_nothing(upload_app,
         good = ("Month,Asylum applications (main applicants),Initial decisions,"
                 "Cases awaiting an initial decision (end of month)\n"
                 "January 2017,\"1,999\",\"2,398\",\"25,601\"\nFebruary 2017,=1+2,\"2,206\",\"25,624\"\n")
-        report, pending, disabled, _ = data.check_upload(_data_url(good), "good.csv", "ho-asylum-monthly")
+        report, pending, disabled, _, _ = data.check_upload(_data_url(good), "good.csv", "ho-asylum-monthly")
         text = text_of(report)
         assert disabled is False and pending["source"] == "ho-asylum-monthly"
         assert "Nothing has been written yet" in text and "=1+2" in text and "Initial decisions" not in text[:0]
         assert store.latest_load_id() == before                # checking wrote nothing
 
-        result, cleared, disabled = data.load_upload(1, pending)
+        result, cleared, disabled, confirm_hidden = data.load_upload(1, pending)
         assert "Loaded ho-asylum-monthly as vintage" in text_of(result) and cleared is None and disabled is True
+        assert confirm_hidden is True
         assert store.latest_load_id() == before + 1
+
+
+def test_an_upload_that_would_withdraw_values_waits_for_confirmation(upload_app):
+    """A partial file (one local authority where the source has many) is refused until the admin
+    confirms the withdrawals; then it loads, and the withdrawn values are counted."""
+    from dashapp import state
+
+    data = sys.modules["dashapp.pages.data"]
+    with upload_app.server.test_request_context("/"):
+        auth.sign_in("admin")
+        store = state.get_store()
+        before = store.latest_load_id()
+        months = [f"{y}-{m:02d}" for y in range(2017, 2027) for m in range(1, 13) if f"{y}-{m:02d}" <= "2026-09"]
+        rows = [f"{month},E06000001,Hartlepool,{measure},{value}," for month in months
+                for measure, value in (("uc_caseload", 5000), ("uc_avg_award", 600.5), ("uc_spend", 3.0))]
+        partial = "month,la_code,la_name,measure,value,provisional\n" + "\n".join(rows) + "\n"
+        _, pending, disabled, _, hidden = data.check_upload(_data_url(partial), "one_la.csv", "dwp-uc-la-monthly")
+        assert pending is not None and disabled is False and hidden is True
+        result, kept, disabled, confirm_hidden = data.load_upload(1, pending)
+        text = text_of(result)
+        assert "confirm the withdrawals" in text and "would withdraw" in text and "Withdraw them and load" in text
+        assert kept == pending and confirm_hidden is False and store.latest_load_id() == before  # nothing written
+        result, cleared, disabled, confirm_hidden = data.confirm_withdrawals(1, kept)
+        text = text_of(result)
+        assert "Loaded dwp-uc-la-monthly as vintage" in text and cleared is None and confirm_hidden is True
+        assert store.latest_load_id() == before + 1
+        withdrawn = int(store.loads_frame("dwp-uc-la-monthly").iloc[-1]["values_withdrawn"])
+        assert withdrawn > 0 and f"{withdrawn:,} withdrawn" in text
 
 
 def test_upload_refused_for_non_admins_and_forged_tokens(upload_app):
@@ -243,7 +271,7 @@ def test_upload_refused_for_non_admins_and_forged_tokens(upload_app):
     with upload_app.server.test_request_context("/"):
         auth.sign_in("admin")  # a server-side session, as /login makes
         forged = {"token": "../../etc", "source": "ho-asylum-monthly", "file": "passwd"}
-        result, _, _ = data.load_upload(1, forged)
+        result, _, _, _ = data.load_upload(1, forged)
         assert "no longer available" in text_of(result)
 
 
@@ -314,10 +342,10 @@ def test_a_load_that_fails_shows_its_report_and_writes_nothing(upload_app):
         auth.sign_in("admin")  # a server-side session, as /login makes
         store = state.get_store()
         before = store.latest_load_id()
-        report, pending, disabled, _ = data.check_upload(_data_url(clash), "clash.csv", "ho-asylum-monthly")
+        report, pending, disabled, _, _ = data.check_upload(_data_url(clash), "clash.csv", "ho-asylum-monthly")
         if pending is None:                                                # caught at the check: fine too
             assert "cannot be loaded" in text_of(report)
         else:
-            result, cleared, disabled = data.load_upload(1, pending)
+            result, cleared, disabled, _ = data.load_upload(1, pending)
             assert "Nothing was written" in text_of(result) and "clash.csv" in text_of(result)
         assert store.latest_load_id() == before

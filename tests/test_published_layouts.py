@@ -30,6 +30,14 @@ def metric(code: str, unit: str = "count") -> str:
 
 
 def sheet_file(path, rows, title="Table 1"):
+    """An .xlsx (openpyxl) or .ods (odfpy, through pandas) sheet holding ``rows`` as published."""
+    if str(path).endswith(".ods"):
+        import pandas as pd
+
+        width = max(len(r) for r in rows)
+        padded = [list(r) + [None] * (width - len(r)) for r in rows]
+        pd.DataFrame(padded).to_excel(path, engine="odf", header=False, index=False, sheet_name=title)
+        return path
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = title
@@ -212,23 +220,24 @@ PRISON = [
 ]
 
 
-def prison_manifest(section: bool) -> str:
+def prison_manifest(section: bool, suffix: str = "xlsx") -> str:
     extra = 'section_column = "Sex"\ndimension_columns = ["Sex", "Custody type"]\n' if section else \
         'dimension_columns = ["Custody type"]\n'
     return DEPARTMENT + metric("prisoners") + f"""
 [[source]]
 id = "prisons"
 department = "D"
-path = "prisons.xlsx"
+path = "prisons.{suffix}"
 layout = "wide_by_period"
 metric = "prisoners"
 area = "E92000001"
 {extra}"""
 
 
-def test_section_rows_become_a_breakdown_and_repeated_headers_are_skipped(tmp_path):
-    sheet_file(tmp_path / "prisons.xlsx", PRISON)
-    result = load(tmp_path, prison_manifest(section=True))
+@pytest.mark.parametrize("suffix", ["xlsx", "ods"])
+def test_section_rows_become_a_breakdown_and_repeated_headers_are_skipped(tmp_path, suffix):
+    sheet_file(tmp_path / f"prisons.{suffix}", PRISON)
+    result = load(tmp_path, prison_manifest(section=True, suffix=suffix))
     assert result.exit_code == 0, result.output
     assert "header is repeated in 1 row(s)" in result.output
     assert "quarantined" in result.output and "0 rows quarantined" in result.output

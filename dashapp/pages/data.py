@@ -179,6 +179,8 @@ def _upload_section(frame: pd.DataFrame) -> html.Section:
         html.Button("Load this file", id=ids.UPLOAD_LOAD, type="button", className="button", disabled=True,
                     n_clicks=0),
         html.Div(id=ids.UPLOAD_RESULT, **{"aria-live": "polite"}),
+        html.Button("Withdraw them and load this file", id=ids.UPLOAD_CONFIRM, type="button",
+                    className="button button--warning", hidden=True, n_clicks=0),
     ], **{"aria-labelledby": "upload-heading"})
 
 
@@ -342,6 +344,7 @@ def report_view(report: dict, sample: pd.DataFrame | None = None) -> html.Div:
     Output(ids.UPLOAD_PENDING, "data"),
     Output(ids.UPLOAD_LOAD, "disabled"),
     Output(ids.UPLOAD_RESULT, "children"),
+    Output(ids.UPLOAD_CONFIRM, "hidden"),
     Input(ids.UPLOAD_FILE, "contents"),
     State(ids.UPLOAD_FILE, "filename"),
     State(ids.UPLOAD_SOURCE, "value"),
@@ -351,7 +354,7 @@ def report_view(report: dict, sample: pd.DataFrame | None = None) -> html.Div:
 def check_upload(contents, filename, source_id):
     """Save the upload to a private folder and validate it (writes nothing to the store)."""
     if not contents:
-        return message("Choose a file to check.", "info"), None, True, ""
+        return message("Choose a file to check.", "info"), None, True, "", True
     source, spec = _source_for(source_id)
     check_upload_size(contents, filename or "The file")
     path = save_upload(contents, upload_suffix(filename, spec.get("format")))
@@ -359,13 +362,14 @@ def check_upload(contents, filename, source_id):
     if not ok:
         shutil.rmtree(path.parent, ignore_errors=True)
     pending = {"token": path.parent.name, "source": source.id, "file": path.name, "filename": filename} if ok else None
-    return view, pending, not ok, ""
+    return view, pending, not ok, "", True
 
 
 @callback(
     Output(ids.UPLOAD_RESULT, "children", allow_duplicate=True),
     Output(ids.UPLOAD_PENDING, "data", allow_duplicate=True),
     Output(ids.UPLOAD_LOAD, "disabled", allow_duplicate=True),
+    Output(ids.UPLOAD_CONFIRM, "hidden", allow_duplicate=True),
     Input(ids.UPLOAD_LOAD, "n_clicks"),
     State(ids.UPLOAD_PENDING, "data"),
     running=[(Output(ids.UPLOAD_LOAD, "children"), "Loading…", "Load this file")],
@@ -374,13 +378,37 @@ def check_upload(contents, filename, source_id):
 @error_boundary
 def load_upload(n_clicks, pending):
     """Load the checked file as a new vintage, then refresh the affected explanations."""
+    return upload_outputs(n_clicks, pending, allow_withdrawals=False)
+
+
+@callback(
+    Output(ids.UPLOAD_RESULT, "children", allow_duplicate=True),
+    Output(ids.UPLOAD_PENDING, "data", allow_duplicate=True),
+    Output(ids.UPLOAD_LOAD, "disabled", allow_duplicate=True),
+    Output(ids.UPLOAD_CONFIRM, "hidden", allow_duplicate=True),
+    Input(ids.UPLOAD_CONFIRM, "n_clicks"),
+    State(ids.UPLOAD_PENDING, "data"),
+    running=[(Output(ids.UPLOAD_CONFIRM, "children"), "Loading…", "Withdraw them and load this file")],
+    prevent_initial_call=True,
+)
+@error_boundary
+def confirm_withdrawals(n_clicks, pending):
+    """The user confirmed that the checked file may withdraw values: load it."""
+    return upload_outputs(n_clicks, pending, allow_withdrawals=True)
+
+
+def upload_outputs(n_clicks, pending, *, allow_withdrawals: bool):
+    """(result, pending upload, load button disabled, confirm button hidden) after a load attempt: a
+    load refused only for its withdrawals keeps the file and offers the confirmation."""
     if not n_clicks or not pending:
-        return message("Upload and check a file first.", "info"), no_update, True
+        return message("Upload and check a file first.", "info"), no_update, True, True
     source, _ = _source_for(pending.get("source"))
     path = checked_file(pending)
     if path is None:
-        return message("The checked file is no longer available; upload it again.", "error"), None, True
-    return load_view(source, path, str(pending.get("filename") or path.name)), None, True
+        return message("The checked file is no longer available; upload it again.", "error"), None, True, True
+    view, confirm = load_view(source, path, str(pending.get("filename") or path.name),
+                              allow_withdrawals=allow_withdrawals)
+    return view, pending if confirm else None, True, not confirm
 
 
 def save_upload(contents: str | bytes, suffix: str) -> Path:
@@ -433,19 +461,27 @@ def preview_view(source, path: Path, shown: str) -> tuple[html.Div, bool]:
     return report_view(_tidy(report.to_dict(limit=2000), str(path), shown), sample), not report.failed()
 
 
-def load_view(source, path: Path, shown: str) -> html.Div:
-    """Load a checked file as a new vintage (one transaction) and say what happened."""
+def load_view(source, path: Path, shown: str, *, allow_withdrawals: bool = False) -> tuple[html.Div, bool]:
+    """Load a checked file as a new vintage (one transaction) and say what happened; the flag is True
+    when the load was refused only because it would withdraw values (the file is kept so the user can
+    confirm)."""
     from explain import load_file_and_refresh
 
-    result = load_file_and_refresh(state.get_store(), _manifest_for(path.parent), source, str(path))
+    result = load_file_and_refresh(state.get_store(), _manifest_for(path.parent), source, str(path),
+                                   allow_withdrawals=allow_withdrawals)
     outcome = result.outcomes[0]
+    if outcome.needs_confirmation:
+        return html.Div([message(
+            _tidy(outcome.message.replace("Nothing of this source was written.", ""), str(path), shown)
+            + " If the department withdrew them, choose \"Withdraw them and load this file\"; the values stay in "
+              "the earlier vintages' history.", "warning", title="Nothing was written: confirm the withdrawals")]), True
     shutil.rmtree(path.parent, ignore_errors=True)
     if outcome.status == "failed":
         report = _tidy(outcome.report.to_dict(limit=2000), str(path), shown) if outcome.report is not None else {}
         return html.Div([message(_tidy(outcome.message, str(path), shown), "error", title="Nothing was written"),
-                         report_view(report) if report else None])
+                         report_view(report) if report else None]), False
     if outcome.status == "unchanged":
-        return message(outcome.message, "info")
+        return message(outcome.message, "info"), False
     refreshed = result.refreshed or "none needed"
     return html.Div([
         message(f"Loaded {source.id} as vintage {outcome.load_id}: {outcome.rows_read:,} rows read, "
@@ -454,4 +490,4 @@ def load_view(source, path: Path, shown: str) -> html.Div:
                 f"quality grade {outcome.grade}. Explanations refreshed: {refreshed}.", "success", title="Loaded"),
         html.Ul([html.Li(r) for r in outcome.grade_reasons]) if outcome.grade_reasons else None,
         dcc.Link("See the updated vintage history", href=f"/data?source={source.id}#history"),
-    ])
+    ]), False
