@@ -166,16 +166,19 @@ def explain(metric: str, period_from: str, period_to: str, area: str | None, by:
         return
     click.echo(result.narrative)
     from explain.numbers import signed
+    from explain.verdict import Verdict
 
-    for title, rows in (("Drivers", [(d.driver, d.contribution) for d in result.drivers]),
+    click.echo(f"\nVerdict: {Verdict.from_dict(result.significance).headline}")
+    drivers = [(d.driver, d.contribution) for d in result.drivers]
+    if drivers:  # the part the drivers leave unexplained belongs with them, not with the segments
+        drivers.append(("unexplained", result.unexplained))
+    for title, rows in (("Drivers", drivers),
                         ("Formula components", [(c.component, c.contribution) for c in result.components]),
                         ("Segments", [(sg.name, sg.contribution) for sg in result.segments[:10]])):
         if rows:
             click.echo(f"\n{title}:")
             for name, value in rows:
                 click.echo(f"  {name:<40} {signed(value, result.unit)}")
-    if result.drivers:
-        click.echo(f"  {'unexplained':<40} {signed(result.unexplained, result.unit)}")
 
 
 @main.command()

@@ -163,12 +163,12 @@ def change_text(change: float | None, pct: float | None, period_word: str, unit:
     return f"{word} of {amount}{share} compared with {against}"
 
 
-SPC_LABELS = {
-    "improvement": ("Improvement", "Special cause variation: improvement"),
-    "concern": ("Concern", "Special cause variation: concern"),
-    "neutral": ("Unusual change", "Special cause variation, neither better nor worse (neutral metric)"),
-    "common_cause": ("Common cause", "Common cause variation: within normal limits"),
-    "unknown": ("Not enough data", "Not enough data for statistical process control"),
+SPC_LABELS = {  # the verdict on the latest movement (explain.verdict), by Verdict.kind
+    "improvement": ("Improvement", "Beyond normal variation: an improvement"),
+    "concern": ("Concern", "Beyond normal variation: a concern"),
+    "neutral": ("Unusual change", "Beyond normal variation (neither better nor worse for this metric)"),
+    "common_cause": ("Normal variation", "Within normal variation"),
+    "unknown": ("Not enough history", "Not enough history to judge the latest change"),
 }
 
 

@@ -52,15 +52,22 @@ def special_cause_words(point, trend) -> str:
 
 
 def _movement(trend, freq: str) -> str | None:
-    """'rose for 7 months in a row to September 2026 (208,000 households)' and the like (None: no values)."""
-    points = [p for p in trend.points if p.value is not None]
-    if not points:
+    """'rose for 7 months in a row to September 2026 (208,000 households)' and the like (None: no values).
+    Only the latest unbroken stretch counts: a run never spans a period with no value."""
+    shown = list(trend.points)
+    while shown and shown[-1].value is None:
+        shown.pop()
+    if not shown:
         return None
+    gap = next((i for i in range(len(shown) - 1, -1, -1) if shown[i].value is None), None)
+    points = shown[gap + 1:] if gap is not None else shown
     last = points[-1]
     when = period_name(last.period, freq)
     values = [p.value for p in points]
     if len(points) == 1:
-        return f"was {format_value(last.value, trend.unit)} in {when}"
+        before = (f" (there is no value for {period_name(shown[gap].period, freq)})"
+                  if gap is not None and gap == len(shown) - 2 else "")
+        return f"was {format_value(last.value, trend.unit)} in {when}{before}"
     change = values[-1] - values[-2]
     rising = change > 0
     run = _run_back(values, rising)
@@ -90,15 +97,17 @@ def trend_caption(trend, *, metric_name: str, freq: str) -> str:
         return f"There are no values of {metric_name}{where} in the periods chosen."
     last = [p for p in trend.points if p.value is not None][-1]
     head = f"{metric_name}{where} {movement}"
-    if last.rules:
-        words = special_cause_words(last, trend)
-        variation = {"improvement": ", an improvement", "concern": ", a concern"}.get(last.variation, "")
-        tail = f" (special cause: {words}{variation})"
-    elif trend.centre is None:
-        tail = " (too few points to set process limits)"
+    verdict = trend.verdict
+    if verdict is None or verdict.outcome == "insufficient":
+        tail = " (not enough history to judge the latest change)"
     else:
-        tail = " (within normal variation)"
-    return head + tail + "."
+        tail = f" (latest change: {verdict.headline[0].lower() + verdict.headline[1:]})"
+    level = ""
+    if last.rules:  # the level chart's signal: a separate sentence, never the verdict on the movement
+        level = f" On the level chart the latest point is a special cause: {special_cause_words(last, trend)}."
+    elif trend.centre is None:
+        level = " There are too few points to set process limits on the level chart."
+    return head + tail + "." + level
 
 
 def trend_subtitle(trend) -> str:

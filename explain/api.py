@@ -11,6 +11,8 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import pandas as pd
+
 from loaders import Store
 from loaders.periods import from_key
 from loaders.vocabulary import is_whole
@@ -33,6 +35,7 @@ from .models import ensure_model
 from .progress import Report, Stage
 from .results import Explanation, Headline, PrecomputeSummary, Trend, TrendPoint
 from .significance import xmr_chart
+from .verdict import Verdict, series_verdict
 
 log = logging.getLogger(__name__)
 SPARK_POINTS = 24
@@ -199,11 +202,7 @@ def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:
     previous = pairs.get("previous", (None, None))[0]
     year = pairs.get("year", (None, None))[0]
     window = values[-SPARK_POINTS:]
-    status = "unknown"
-    if len(window) >= 3:
-        chart = xmr_chart(window, higher_is_better=info.higher_is_better)
-        status = chart.variation[-1]
-    why = ""
+    why, verdict = "", None
     if previous:
         try:
             cached = cached_explanation(store, metric, previous, latest, area=code)
@@ -211,6 +210,9 @@ def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:
             cached = None
         why = cached.sentence if cached else ""
         vintage = cached.data_vintage if cached else 0
+        # the verdict the Explain page gives for this comparison: the stored one, else the same function
+        verdict = Verdict.from_dict(cached.significance) if cached else series_verdict(
+            frame, previous, latest, freq=info.frequency, unit=info.unit, higher_is_better=info.higher_is_better)
     else:
         vintage = 0
     if not vintage:
@@ -218,9 +220,9 @@ def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:
     return Headline(
         metric=info, area=code, latest_period=latest, latest_value=lookup[latest], previous_period=previous,
         previous_value=lookup.get(previous) if previous else None, year_ago_period=year,
-        year_ago_value=lookup.get(year) if year else None, spc_status=status, sparkline=tuple(window), why=why,
-        data_vintage=vintage, grade=grade, last_updated=updated,
-        provisional=frame["status"].iloc[-1] == "p",
+        year_ago_value=lookup.get(year) if year else None, spc_status=verdict.kind if verdict else "unknown",
+        sparkline=tuple(window), why=why, data_vintage=vintage, grade=grade, last_updated=updated,
+        provisional=frame["status"].iloc[-1] == "p", verdict=verdict,
     )
 
 
@@ -239,20 +241,45 @@ def trend(store: Store, metric: str, *, area: str | None = None, start: str | No
         frame = frame[frame["start"] >= resolve_period(info, start).start.isoformat()]
     if end:
         frame = frame[frame["start"] <= resolve_period(info, end).start.isoformat()]
-    values = [float(v) if v == v else math.nan for v in frame["value"]]
+    rows = _with_gaps(frame, info.frequency)  # a missing period is a gap on the chart, never one step
+    values = [float(v) if v == v else math.nan for v in rows["value"]]
     chart = xmr_chart(values, higher_is_better=info.higher_is_better) if sum(not math.isnan(v) for v in values) >= 3 \
         else None
     points = []
-    for i, row in enumerate(frame.itertuples()):
+    for i, row in enumerate(rows.itertuples()):
         points.append(TrendPoint(
             period=row.period, start=row.start, value=None if math.isnan(values[i]) else values[i], status=row.status,
             first_published=_clean(first_values.get(row.period)), vintage=int(row.load_id),
             variation=chart.variation[i] if chart else "common_cause",
             rules=tuple(sorted(chart.rules[i])) if chart else ()))
+    shown = [p.period for p in points if p.value is not None]
+    verdict = None
+    if shown and info.frequency:
+        previous = from_key(info.frequency, _start_of(shown[-1], info.frequency)).shift(-1).label
+        verdict = series_verdict(latest, previous, shown[-1], freq=info.frequency, unit=info.unit,
+                                 higher_is_better=info.higher_is_better)
     return Trend(metric=metric, area=code, area_name=tree.name(code), unit=info.unit, points=tuple(points),
                  centre=chart.centre if chart else None, upper_limit=chart.upper_limit if chart else None,
                  lower_limit=chart.lower_limit if chart else None, trial_limits=chart.trial_limits if chart else True,
-                 events=tuple(events(store, metric)))
+                 events=tuple(events(store, metric)), verdict=verdict)
+
+
+def _with_gaps(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """The frame with a row (no value) for every period missing between its first and last."""
+    if frame.empty or not freq:
+        return frame
+    present = dict(zip(frame["start"], range(len(frame))))
+    period = from_key(freq, frame["start"].iloc[0])
+    last = frame["start"].iloc[-1]
+    rows = []
+    while period.start.isoformat() <= last:
+        start = period.start.isoformat()
+        if start in present:
+            rows.append(frame.iloc[present[start]].to_dict())
+        else:
+            rows.append({"period": period.label, "start": start, "value": math.nan, "status": "", "load_id": 0})
+        period = period.shift(1)
+    return pd.DataFrame(rows, columns=frame.columns)
 
 
 def _clean(value) -> float | None:

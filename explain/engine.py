@@ -30,7 +30,8 @@ from .errors import ExplainError
 from .models import build_panel, get_version, leaf_areas, load_fitted
 from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
 from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
-from .significance import assess_movement, bootstrap_change_interval, count_change_interval
+from .significance import bootstrap_change_interval, count_change_interval
+from .verdict import MIN_CHANGES, Outcome, Verdict, direction_of, series_verdict
 
 log = logging.getLogger(__name__)
 
@@ -214,28 +215,35 @@ class MetricContext:
         return name[0].lower() + name[1:] if name and not name[:2].isupper() else (name or code.replace("_", " "))
 
     def _significance(self, area: str, period_from: str, period_to: str) -> dict:
-        labels = self.periods
-        series = np.asarray(self._series.get(area, [math.nan] * len(labels)), dtype=float)
-        # a backwards comparison is judged as the forward movement between the same two periods
-        i, j = sorted((labels.index(period_from), labels.index(period_to)))
-        history = int(np.count_nonzero(~np.isnan(series[: i + 1])))
-        if history >= 3:
-            result = assess_movement(series, labels, i, j, higher_is_better=self.info.higher_is_better)
+        """The verdict on the movement (explain.verdict), the one every page reads. With too few earlier
+        changes to judge, an interval on the change itself: exact Poisson for counts, else a bootstrap
+        over the area's parts."""
+        info = self.info
+        rows = self.values[self.values["area"] == area]
+        verdict = series_verdict(rows, period_from, period_to, freq=info.frequency, unit=info.unit,
+                                 higher_is_better=info.higher_is_better)
+        if verdict.outcome != "insufficient" or verdict.method != "none" or not math.isfinite(verdict.change) \
+                or verdict.n_changes >= MIN_CHANGES or "break" in verdict.reason:
+            return verdict.to_dict()
+        first, second = sorted((period_from, period_to), key=self.periods.index)
+        a, b = self.value(area, first), self.value(area, second)
+        pairs = [(self.value(k, first), self.value(k, second)) for k in self.children(area)]
+        pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
+        if self._is_count(a, b):
+            result = count_change_interval(a, b, higher_is_better=info.higher_is_better)
+        elif len(pairs) >= 2 and info.aggregation in ("sum", "mean"):
+            result = bootstrap_change_interval([x for x, _ in pairs], [y for _, y in pairs],
+                                               statistic="sum" if info.aggregation == "sum" else "mean",
+                                               higher_is_better=info.higher_is_better)
         else:
-            first, second = labels[i], labels[j]
-            a, b = self.value(area, first), self.value(area, second)
-            kids = self.children(area)
-            pairs = [(self.value(k, first), self.value(k, second)) for k in kids]
-            pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
-            if self._is_count(a, b):
-                result = count_change_interval(a, b, higher_is_better=self.info.higher_is_better)
-            elif len(pairs) >= 2 and self.info.aggregation in ("sum", "mean"):
-                result = bootstrap_change_interval([x for x, _ in pairs], [y for _, y in pairs],
-                                                   statistic="sum" if self.info.aggregation == "sum" else "mean",
-                                                   higher_is_better=self.info.higher_is_better)
-            else:
-                result = assess_movement(series, labels, i, j, higher_is_better=self.info.higher_is_better)
-        return result.to_dict()
+            return verdict.to_dict()
+        if result.beyond_normal_variation is None:
+            return verdict.to_dict()
+        change = verdict.change
+        outcome: Outcome = "beyond" if result.beyond_normal_variation else "within"
+        return Verdict(outcome, direction_of(change, info.higher_is_better), change, result.detail,
+                       method=result.method, lower=result.ci_low, upper=result.ci_high,
+                       span=verdict.span, n_changes=verdict.n_changes).to_dict()
 
     def _is_count(self, a: float | None, b: float | None) -> bool:
         unit = self.info.unit.lower()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from .numbers import format_change, format_value, is_percent, level_digits, negligible, round_sig, signed
+from .numbers import format_change, format_value, is_percent, level_digits, negligible, signed
 from .results import ComponentPart, DriverContribution, MetricInfo, ModelSummary, SegmentPart
+from .verdict import Verdict
 
 
 def verb(change: float) -> str:
@@ -120,22 +121,15 @@ def text_of(parts: Sequence[tuple[str, str]]) -> str:
 
 
 def _significance_sentence(significance: dict) -> str:
-    """One or two short sentences: the verdict, then the XmR reason or the interval."""
-    beyond = significance.get("beyond_normal_variation")
-    method = significance.get("method")
-    if beyond is None:
-        return "There is not enough history to say whether this movement is beyond normal variation."
-    head = ("This movement is beyond normal variation." if beyond
-            else "This movement is within normal variation (common cause).")
-    if method == "xmr":
-        detail = (significance.get("detail") or "").strip()
-        if beyond and detail:
-            return f"{head} {detail if detail.endswith('.') else detail + '.'}"
-        return head
-    low, high = significance.get("ci_low"), significance.get("ci_high")
-    if low is not None and high is not None:
-        return f"{head} The 95% interval on the change runs from {round_sig(low):,g} to {round_sig(high):,g}."
-    return head
+    """The verdict on the movement (explain.verdict), with what it rests on."""
+    verdict = Verdict.from_dict(significance)
+    reason = verdict.reason.strip()
+    if verdict.method in ("poisson", "bootstrap") and verdict.outcome != "insufficient":
+        head = verdict.headline.replace(": an", ", an").replace(": a ", ", a ")
+        return f"This movement is {head[0].lower() + head[1:]}. {reason}"
+    if reason:
+        return reason if reason.endswith(".") else reason + "."
+    return "There is not enough history to say whether this movement is beyond normal variation."
 
 
 def _join(items: list[str]) -> str:

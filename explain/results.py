@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from .verdict import Verdict
+
 
 def _num(value: float | None) -> float | None:
     if value is None:
@@ -230,6 +232,9 @@ class Trend:
     lower_limit: float | None
     trial_limits: bool
     events: tuple[dict[str, str], ...] = ()
+    #: the verdict on the movement into the last period shown (from the period before it), the same
+    #: one the Summary and Explain pages give for that comparison (explain.verdict)
+    verdict: Verdict | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(p) for p in self.points])
@@ -237,7 +242,9 @@ class Trend:
 
 @dataclass(frozen=True)
 class Headline:
-    """One summary card: latest value, changes, SPC status, sparkline, the 'why'."""
+    """One summary card: latest value, changes, the verdict on the latest movement, sparkline, the 'why'.
+
+    ``spc_status`` is ``verdict.kind`` (the badge's word), kept as its own field for the card."""
 
     metric: MetricInfo
     area: str
@@ -254,6 +261,7 @@ class Headline:
     grade: str
     last_updated: str
     provisional: bool = False
+    verdict: Verdict | None = None  # previous period -> latest (explain.verdict), as the Explain page gives it
 
     @property
     def change_previous(self) -> float | None:

@@ -5,11 +5,13 @@ it: limits come from a baseline of earlier points, and four special-cause rules 
 which points are signals. With two periods only, an interval on the change: Poisson-based
 for counts, a bootstrap over segments otherwise.
 
-Missing values (None, nan, ±inf) are skipped, not imputed: they stay in the chart's
-``values`` (so indices keep matching period labels) but take no part in the centre, the
-moving ranges or the rules; a run or a trend continues across a gap, and a moving range is
-taken between the two present points either side of it. Missing points are reported with
-no rules and 'common_cause'.
+Missing values (None, nan, ±inf) are gaps, never bridged: they stay in the chart's ``values``
+(so indices keep matching period labels) but take no part in the centre, and a moving range, a
+run, a trend or a 2-of-3 window never spans one (the points either side of a gap are not
+neighbours). Missing points are reported with no rules and 'common_cause'.
+
+The verdict on a movement is not made here but in ``explain.verdict``: this chart is the level
+chart of the Trends page.
 """
 from __future__ import annotations
 
@@ -147,8 +149,12 @@ def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
 
 
 def _moving_range_mean(points: np.ndarray) -> float:
-    """Mean moving range, after leaving out ranges ≥ 3.267 × the first mean (once)."""
-    ranges = np.abs(np.diff(points))
+    """Mean moving range of consecutive points, after leaving out ranges ≥ 3.267 × the first mean (once)."""
+    return _moving_range_mean_of(np.abs(np.diff(points)))
+
+
+def _moving_range_mean_of(ranges: np.ndarray) -> float:
+    """Mean of moving ranges, after leaving out ranges ≥ 3.267 × the first mean (once)."""
     mr_bar = float(np.mean(ranges))
     if mr_bar > 0:
         kept = ranges[ranges < MR_EXCLUDE_FACTOR * mr_bar]
@@ -189,7 +195,10 @@ def xmr_chart(
             f"Process limits need at least 2 values in the baseline; there are {len(base_points)}."
         )
     centre = math.fsum(base_points) / len(base_points)
-    mr_bar = _moving_range_mean(base_points)
+    base = x[start:stop]
+    ranges = np.abs(np.diff(base))
+    ranges = ranges[~np.isnan(ranges)]  # a range across a gap is not a moving range
+    mr_bar = _moving_range_mean_of(ranges) if len(ranges) else 0.0
     ucl, lcl = centre + LIMIT_FACTOR * mr_bar, centre - LIMIT_FACTOR * mr_bar
     upper_near, lower_near = centre + NEAR_FACTOR * mr_bar, centre - NEAR_FACTOR * mr_bar
 
@@ -206,24 +215,28 @@ def xmr_chart(
             flag(k, 1, "up")
         elif y[k] < lcl:
             flag(k, 1, "down")
-    diffs = np.diff(y)
-    for direction, steps in (("up", diffs > 0), ("down", diffs < 0)):
-        for s, e in _runs(list(steps)):
-            if e - s + 1 >= trend_length:  # e - s steps join e - s + 1 points
-                for k in range(s, e + 1):
-                    flag(k, 2, direction)
-    for k in range(m - 2):
-        window = range(k, k + 3)
-        for direction, beyond in (("up", [j for j in window if y[j] > upper_near]),
-                                  ("down", [j for j in window if y[j] < lower_near])):
-            if len(beyond) >= 2:
-                for j in beyond:
-                    flag(j, 3, direction)
-    for direction, side in (("up", y > centre), ("down", y < centre)):
-        for s, e in _runs(list(side)):
-            if e - s >= run_length:
-                for k in range(s, e):
-                    flag(k, 4, direction)
+    # blocks of present points with no gap between them: runs, trends and windows stay inside one
+    cuts = [0] + [k for k in range(1, m) if present[k] != present[k - 1] + 1] + [m]
+    for first, last in zip(cuts[:-1], cuts[1:]):
+        block = y[first:last]
+        diffs = np.diff(block)
+        for direction, steps in (("up", diffs > 0), ("down", diffs < 0)):
+            for s, e in _runs(list(steps)):
+                if e - s + 1 >= trend_length:  # e - s steps join e - s + 1 points
+                    for k in range(s, e + 1):
+                        flag(first + k, 2, direction)
+        for k in range(len(block) - 2):
+            window = range(k, k + 3)
+            for direction, beyond in (("up", [j for j in window if block[j] > upper_near]),
+                                      ("down", [j for j in window if block[j] < lower_near])):
+                if len(beyond) >= 2:
+                    for j in beyond:
+                        flag(first + j, 3, direction)
+        for direction, side in (("up", block > centre), ("down", block < centre)):
+            for s, e in _runs(list(side)):
+                if e - s >= run_length:
+                    for k in range(s, e):
+                        flag(first + k, 4, direction)
 
     rules: list[frozenset[int]] = [frozenset()] * n
     variation: list[str] = ["common_cause"] * n

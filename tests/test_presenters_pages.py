@@ -177,31 +177,51 @@ def test_segment_parts_and_mix_rate_detection():
 
 # ----------------------------------------------------------------------------- words
 def trend(values, rules=None, variation=None, centre=10.0, upper=20.0, area="North East", unit="households",
-          code="E1"):
+          code="E1", verdict=None):
     rules = rules or [()] * len(values)
     variation = variation or ["common_cause"] * len(values)
     points = tuple(TrendPoint(MONTHS[i], f"{MONTHS[i]}-01", v, "", v, 1, var, tuple(r))
                    for i, (v, r, var) in enumerate(zip(values, rules, variation)))
-    return Trend("m", code, area, unit, points, centre, upper, 0.0, False)
+    return Trend("m", code, area, unit, points, centre, upper, 0.0, False, verdict=verdict)
+
+
+def movement(outcome, direction="concern"):
+    from explain.verdict import Verdict
+
+    return Verdict(outcome, direction, 1.0, "")
 
 
 def test_trend_caption_counts_a_run_and_names_the_special_cause():
-    t = trend([5, 4, 5, 6, 7, 8, 9, 10, 11], rules=[()] * 8 + [(2, 4)], variation=["common_cause"] * 8 + ["concern"])
+    t = trend([5, 4, 5, 6, 7, 8, 9, 10, 11], rules=[()] * 8 + [(2, 4)], variation=["common_cause"] * 8 + ["concern"],
+              verdict=movement("within"))
     caption = pt.trend_caption(t, metric_name="Households on Universal Credit", freq="M")
+    # the verdict on the latest movement first; the level chart's signal in its own sentence
     assert caption == ("Households on Universal Credit in North East rose for 7 months in a row to September 2024 "
-                       "(11 households) (special cause: rising trend, a concern).")
+                       "(11 households) (latest change: within normal variation). On the level chart the latest "
+                       "point is a special cause: rising trend.")
     assert pt.trend_headline(t, freq="M").startswith("Rose for 7 months in a row")
 
 
 def test_trend_caption_single_moves_limits_and_common_cause():
-    caption = pt.trend_caption(trend([5, 21], rules=[(), (1,)], variation=["common_cause", "improvement"]),
-                               metric_name="M", freq="M")
+    caption = pt.trend_caption(trend([5, 21], rules=[(), (1,)], variation=["common_cause", "improvement"],
+                                     verdict=movement("beyond", "improvement")), metric_name="M", freq="M")
     assert "rose by 16 households to 21 households in February 2024" in caption
-    assert "above the upper process limit, an improvement" in caption
-    caption = pt.trend_caption(trend([5, 4], area=WHOLE_AREA_NAME, code=WHOLE_AREA), metric_name="M", freq="M")
-    assert caption == "M fell by 1 households to 4 households in February 2024 (within normal variation)."
+    assert "(latest change: beyond normal variation: an improvement)" in caption
+    assert "special cause: above the upper process limit" in caption
+    caption = pt.trend_caption(trend([5, 4], area=WHOLE_AREA_NAME, code=WHOLE_AREA, verdict=movement("within")),
+                               metric_name="M", freq="M")
+    assert caption == "M fell by 1 households to 4 households in February 2024 (latest change: within normal variation)."
+    assert "not enough history" in pt.trend_caption(trend([5, 4]), metric_name="M", freq="M")
     assert "too few points" in pt.trend_caption(trend([1, 2], centre=None), metric_name="M", freq="M")
     assert "no values" in pt.trend_caption(trend([None, None]), metric_name="M", freq="M")
+
+
+def test_a_run_never_spans_a_gap():
+    gapped = trend([5, 6, 7, 8, None, 9, 10, 11], verdict=movement("within"))
+    caption = pt.trend_caption(gapped, metric_name="M", freq="M")
+    assert "rose for 2 months in a row to August 2024" in caption  # not 6 across the missing May
+    after = pt.trend_caption(trend([5, 6, 7, None, 9], verdict=movement("insufficient")), metric_name="M", freq="M")
+    assert "was 9 households in May 2024 (there is no value for April 2024)" in after
 
 
 def test_period_names_numbers_and_plurals():

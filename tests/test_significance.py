@@ -157,13 +157,16 @@ def test_priority_decides_the_colour() -> None:
 
 
 # ----------------------------------------------------------------------------- gaps
-def test_missing_values_are_skipped_not_imputed() -> None:
+def test_missing_values_are_gaps_that_nothing_spans() -> None:
     values = [11.0, float("nan"), 9.0] + BASE_LOW[2:] + [10.5, 10.2, 10.5, None, 10.2, 10.5, 10.2, 10.5]
     chart = xmr_chart(values, baseline=(0, 13))
-    assert chart.centre == 10.0 and chart.mr_bar == 2.0  # the range 9 -> 11 bridges the gap
+    ranges = [abs(b - a) for a, b in zip(values[:13], values[1:13]) if a == a and b == b]  # no range across the gap
+    assert chart.centre == 10.0 and chart.mr_bar == pytest.approx(sum(ranges) / len(ranges))
     assert math.isnan(chart.values[1]) and math.isnan(chart.values[16])
     assert chart.rules[16] == frozenset() and chart.variation[16] == "common_cause"
-    assert {i for i, r in flagged(chart).items()} == {13, 14, 15, 17, 18, 19, 20}  # run continues over the gap
+    assert flagged(chart) == {}  # 3 points above the centre, a gap, then 4: no run of 7 spans the gap
+    unbroken = xmr_chart(values[:16] + [10.2] + values[17:], baseline=(0, 13))
+    assert set(flagged(unbroken)) == {13, 14, 15, 16, 17, 18, 19, 20}  # the same points with no gap: a run
 
 
 def test_xmr_user_errors() -> None:

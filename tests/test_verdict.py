@@ -1,0 +1,140 @@
+"""The verdict on a movement (issue 8): the change judged against the series' own same-span changes,
+calibrated on simulated series, direction always the arrow's, gaps and breaks never bridged, and one
+verdict read by the Summary, Explain and Trends pages and the CLI."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+from explain.verdict import COVERAGE, MIN_CHANGES, TRIAL_CHANGES, direction_of, judge_movement
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import verdict as bench  # noqa: E402
+
+
+def label(ordinal: int) -> str:
+    return f"{2020 + ordinal // 12}-{ordinal % 12 + 1:02d}"
+
+
+# ------------------------------------------------------------------ the arithmetic, closed form
+
+
+def test_the_range_is_a_t_prediction_interval_on_past_changes():
+    """Brute force: 20 earlier month-on-month changes, no season at span 1 of a non-seasonal series."""
+    x = np.cumsum(0.5 + np.cos(1.7 * np.arange(22)))  # bounded changes: none is left out as a special cause
+    points = dict(enumerate(map(float, x)))
+    verdict = judge_movement(points, 20, 21, label=label, freq="Y")  # yearly: no seasons
+    d = np.diff(x[:21])  # the 20 changes up to period A (index 20)
+    mean, s = d.mean(), d.std(ddof=1)
+    half = stats.t.ppf(0.5 + COVERAGE / 2, len(d) - 1) * s * math.sqrt(1 + 1 / len(d))
+    assert verdict.n_changes == 20 and verdict.expected == pytest.approx(mean)
+    assert (verdict.lower, verdict.upper) == pytest.approx((mean - half, mean + half))
+    assert verdict.outcome == ("beyond" if not mean - half <= x[21] - x[20] <= mean + half else "within")
+
+
+def test_a_steady_trend_is_normal_and_a_break_in_it_is_not():
+    points = {t: 100 + 2.0 * t + (0.3 if t % 2 else -0.3) for t in range(30)}
+    within = judge_movement(points, 28, 29, label=label, freq="Y")
+    assert within.outcome == "within" and within.expected == pytest.approx(2.0, abs=0.05)
+    # the level at the end is far above any earlier level, yet the movement is ordinary: the old test said "beyond"
+    points[29] += 10
+    beyond = judge_movement(points, 28, 29, label=label, freq="Y", higher_is_better=False)
+    assert beyond.outcome == "beyond" and beyond.direction == "concern" and beyond.kind == "concern"
+    assert beyond.headline == "Beyond normal variation: a concern"
+    assert "This movement is beyond normal variation, a concern" in beyond.reason and "between" in beyond.reason
+
+
+@pytest.mark.parametrize("change, better, expected", [
+    (1.0, True, "improvement"), (-1.0, True, "concern"), (1.0, False, "concern"), (-1.0, False, "improvement"),
+    (1.0, None, "neutral"), (0.0, True, "none")])
+def test_the_direction_is_always_the_arrows(change, better, expected):
+    assert direction_of(change, better) == expected
+
+
+def test_a_year_on_year_change_is_judged_against_earlier_year_on_year_changes():
+    t = np.arange(60)
+    season = 10 * np.sin(2 * np.pi * t / 12)
+    points = {int(i): float(100 + 0.5 * i + season[i] + (0.2 if i % 3 else -0.2)) for i in t}
+    yoy = judge_movement(points, 47, 59, label=label, freq="M")
+    assert yoy.outcome == "within" and not yoy.seasonal and yoy.expected == pytest.approx(6.0, abs=0.2)
+    # month on month, each month's change is compared with the same month's change in earlier years
+    mom = judge_movement(points, 58, 59, label=label, freq="M")
+    assert mom.seasonal and mom.outcome == "within" and "season by season" in mom.reason
+    assert mom.expected == pytest.approx(points[59] - points[58], abs=0.5)
+
+
+def test_too_little_history_is_said_and_a_short_history_gives_a_trial_verdict():
+    points = {0: 1.0, 1: 2.0, 2: 2.5}
+    few = judge_movement(points, 1, 2, label=label, freq="M")
+    assert few.outcome == "insufficient" and few.beyond is None and few.kind == "unknown"
+    assert f"only 1 earlier change over 1 month up to {label(1)}" in few.reason and f"({MIN_CHANGES} are needed)" in few.reason
+    short = judge_movement({t: float(t % 3) for t in range(8)}, 6, 7, label=label, freq="Y")
+    assert short.outcome != "insufficient" and short.trial and "trial verdict" in short.reason
+    assert short.n_changes < TRIAL_CHANGES
+
+
+def test_gaps_are_never_bridged():
+    """Ten missing months: no earlier change spans them, and a movement across them is a 10-month span."""
+    points = {t: float(t) for t in range(40) if not 20 <= t < 30}
+    verdict = judge_movement(points, 38, 39, label=label, freq="Y")
+    assert verdict.n_changes == 19 + 8  # ending at 1..19 before the gap and at 31..38 after it: none spans it
+    assert judge_movement(points, 19, 30, label=label, freq="Y").span == 11
+    missing = judge_movement(points, 24, 39, label=label, freq="Y")
+    assert missing.outcome == "insufficient" and f"no value for {label(24)}" in missing.reason
+
+
+def test_a_break_in_the_series_starts_it_again():
+    points = {t: float(t) + (50 if t >= 20 else 0) for t in range(40)}
+    across = judge_movement(points, 15, 25, label=label, freq="Y", breaks=[20])
+    assert across.outcome == "insufficient" and f"break in {label(20)}" in across.reason
+    after = judge_movement(points, 38, 39, label=label, freq="Y", breaks=[20])
+    assert after.outcome == "within" and after.n_changes == 18  # 21..38: none from before the break
+
+
+# ------------------------------------------------------------------ calibration (fixed seeds)
+
+
+@pytest.mark.parametrize("kind", bench.KINDS)
+def test_false_alarms_are_near_the_nominal_rate_and_steps_are_found(kind):
+    false_alarm, detection = bench.rates(kind, 1, 400, seed=11)
+    nominal = 1 - COVERAGE
+    assert false_alarm <= 2.5 * nominal, (kind, false_alarm)  # 2% nominal: at most 5% on 400 series
+    assert detection >= 0.5, (kind, detection)                 # a 3-SD step: found most of the time
+
+
+def test_year_on_year_false_alarms_stay_low():
+    for kind in ("random walk", "trend", "seasonal"):
+        false_alarm, _ = bench.rates(kind, 12, 300, seed=5)
+        assert false_alarm <= 0.05, (kind, false_alarm)
+
+
+# ------------------------------------------------------------------ one verdict everywhere (the demo)
+
+
+def test_summary_explain_trends_and_the_cli_give_one_verdict(demo_store):
+    import explain
+    from dashapp.cli import main
+
+    store = demo_store
+    for metric in ("ae_4h_pct", "uc_caseload", "ae_attendances"):
+        head = explain.headline(store, metric)
+        e = explain.explain_change(store, metric, head.previous_period, head.latest_period)
+        trend = explain.trend(store, metric)
+        assert head.verdict is not None and trend.verdict is not None
+        assert head.verdict.outcome == e.significance["outcome"] == trend.verdict.outcome, metric
+        assert head.spc_status == e.significance["verdict"] == trend.verdict.kind, metric
+        change = head.latest_value - head.previous_value
+        if head.verdict.outcome == "beyond":
+            better = explain.metric_info(store, metric).higher_is_better
+            assert head.verdict.direction == direction_of(change, better)
+        url = store.url
+        result = CliRunner().invoke(main, ["explain", metric, "--from", head.previous_period, "--to",
+                                           head.latest_period, "--json", "--db", url])
+        assert json.loads(result.output)["significance"]["outcome"] == head.verdict.outcome
