@@ -9,21 +9,17 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from explain.numbers import format_change, format_value, is_percent, signed, signed_short
+from explain.verdict import Verdict
 
 from .presenters_parts import Part, has_mix_rate
 
 
 def verdict(significance: Mapping[str, Any]) -> tuple[str, str]:
-    """(badge text, badge colour name) for a significance dict."""
-    beyond = significance.get("beyond_normal_variation")
-    kind = significance.get("verdict")
-    if beyond is None:
-        return "Not enough history", "secondary"
-    if not beyond:
-        return "Within normal variation", "secondary"
-    return {"improvement": ("Beyond normal variation: improvement", "success"),
-            "concern": ("Beyond normal variation: concern", "danger")}.get(
-        kind, ("Beyond normal variation", "primary"))
+    """(badge text, badge colour name) for an explanation's verdict (explain.verdict): the same words
+    as the Summary card and the Trends caption."""
+    judged = Verdict.from_dict(significance)
+    colour = {"improvement": "success", "concern": "danger", "neutral": "primary"}.get(judged.kind, "secondary")
+    return judged.headline, colour
 
 
 def trace_line(explanation) -> str:

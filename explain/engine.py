@@ -124,7 +124,8 @@ class MetricContext:
 
     @cached_property
     def vintage(self) -> int:
-        return self.state.data_vintage
+        """The data vintage the numbers come from: the one asked for (``as_at``), else the latest."""
+        return self.state.data_vintage if self.as_at is None else min(self.as_at, self.state.data_vintage)
 
     @cached_property
     def spec(self) -> dict | None:
@@ -190,6 +191,7 @@ class MetricContext:
         components = self._components(area, period_from, period_to, change, notes)
         segments = self._segments(area, period_from, period_to, change, by, notes)
         drivers, unexplained, model, warnings = self._drivers(area, period_from, period_to, change, notes)
+        warnings = list(warnings) + _incomplete(segments, period_from, period_to)
         names = {code: self._metric_name(code) for code in [d.driver for d in drivers] + [c.component for c in components]}
         parts = narrative.narrate(
             info=info, area_name=None if area == WHOLE else self.tree.name(area), period_from=period_from, period_to=period_to,
@@ -402,3 +404,19 @@ class MetricContext:
                     self.fitted, rows_from[rows_from["area"].isin(common)].sort_values("area"),
                     rows_to[rows_to["area"].isin(common)].sort_values("area"))
         return self._attributions[key]
+
+
+def _incomplete(segments, period_from: str, period_to: str) -> list[str]:
+    """A warning when the parts of the whole differ between the two periods (an area reported in
+    only one of them): the change then mixes movement with coverage."""
+    only_from = [sg.name for sg in segments if sg.presence == "from_only"]
+    only_to = [sg.name for sg in segments if sg.presence == "to_only"]
+    if not only_from and not only_to:
+        return []
+    said = []
+    for names, period in ((only_from, period_to), (only_to, period_from)):
+        if names:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            said.append(f"{shown} {'has' if len(names) == 1 else 'have'} no value in {period}")
+    return [f"The whole is incomplete: {'; '.join(said)}, so part of the change is a change in what is "
+            "reported, not in the areas reported in both periods"]

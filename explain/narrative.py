@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from .numbers import format_change, format_value, is_percent, level_digits, negligible, signed
+from .numbers import format_value, is_percent, level_digits, movement_numbers, negligible, part_text, pct_text, signed
 from .results import ComponentPart, DriverContribution, MetricInfo, ModelSummary, SegmentPart
 from .verdict import Verdict
 
@@ -50,35 +50,42 @@ def narrate(
     if negligible(unexplained, change):
         unexplained = 0.0
     sentences: list[tuple[str, str]] = []
+    shown_from, shown_to, shown_change, step = movement_numbers(value_from, value_to, unit)
     if change == 0:
         sentences.append(("movement", f"{info.name}{where} did not change between {period_from} and {period_to} "
                          f"({format_value(value_to, unit, digits)})."))
     else:
         pct = ""
         if value_from and not is_percent(unit) and math.isfinite(value_from):
-            pct = f", {abs(change) / abs(value_from):.1%}"
-        sentences.append(("movement", f"{info.name}{where} {verb(change)} by {format_change(change, unit)}{pct} "
-                                      f"from {format_value(value_from, unit, digits)} in {period_from} to "
-                                      f"{format_value(value_to, unit, digits)} in {period_to}."))
+            pct = f" ({pct_text(change / abs(value_from) * 100)})"
+        # one rounding for the sentence: "from X to Y" and "by Z" agree (explain.numbers.movement_numbers)
+        sentences.append(("movement", f"{info.name}{where} {verb(change)} by {shown_change}{pct} "
+                                      f"from {shown_from} in {period_from} to {shown_to} in {period_to}."))
+
+    def part(value: float) -> str:
+        return part_text(value, unit, step)
+
     if provisional:
         sentences.append(("provisional", f"The {period_to} value is provisional and may be revised."))
     sentences.append(("verdict", _significance_sentence(significance)))
     parts = [c for c in components if not negligible(c.contribution, change)]
     if parts and change:
         biggest = sorted(parts, key=lambda c: -abs(c.contribution))[:3]
-        listed = "; ".join(f"{names.get(c.component, c.component)} {signed(c.contribution, unit)}" for c in biggest)
+        listed = "; ".join(f"{names.get(c.component, c.component)} {part(c.contribution)}" for c in biggest)
         sentences.append(("components", f"By component of the formula: {listed}."))
     if drivers and change:
         ranked = sorted(drivers, key=lambda d: -abs(d.contribution))
         top = [d for d in ranked if abs(d.contribution) >= 0.05 * abs(change)][:3] or ranked[:1]
         described = []
+        # an interval for every driver listed, or for none (never brackets inside brackets)
+        ranged = all(d.ci_low is not None and d.ci_high is not None for d in top)
         for d in top:
             interval = ""
-            low, high = (None, None) if d.ci_low is None or d.ci_high is None else (
-                signed(d.ci_low, unit), signed(d.ci_high, unit))
-            if low is not None and low != high:  # a range that rounds to one number says nothing
-                interval = f" (range {low} to {high})"
-            described.append(f"{names.get(d.driver, d.driver)} ({signed(d.contribution, unit)}{interval})")
+            if ranged:
+                low, high = signed(d.ci_low, unit), signed(d.ci_high, unit)
+                if low != high:  # a range that rounds to one number says nothing
+                    interval = f", range {low} to {high}"
+            described.append(f"{names.get(d.driver, d.driver)} ({part(d.contribution)}{interval})")
         sentences.append(("drivers", "The movement is associated most with " + _join(described) + "."))
         share = unexplained / change if change else 0.0
         who = "The driver model" if model else "These drivers"
@@ -86,24 +93,27 @@ def narrate(
             sentences.append(("unexplained", f"{who} account for the whole change." if not model else
                               f"{who} accounts for the whole change."))
         else:
-            sentences.append(("unexplained", f"{who} {'leaves' if model else 'leave'} {signed(unexplained, unit)} "
+            sentences.append(("unexplained", f"{who} {'leaves' if model else 'leave'} {part(unexplained)} "
                               f"unexplained ({abs(share):.0%} of the change)."))
     elif change:
         sentences.append(("unexplained", "No driver model is configured for this metric, so the whole change is "
                           "unexplained by drivers."))
-    moved = [sg for sg in segments if not negligible(sg.contribution, change)]
+    # rounding residuals and "not allocated" parts are never "what moved it most"; nor is a whole's only part
+    moved = [sg for sg in segments if not negligible(sg.contribution, change) and sg.presence != "residual"]
+    if len([sg for sg in segments if sg.presence != "residual"]) < 2:
+        moved = []
     if moved and change:
         top_segments = sorted(moved, key=lambda sg: -abs(sg.contribution))[:3]
         what = f"values of {by}" if by else "areas"
-        listed = "; ".join(f"{sg.name} {signed(sg.contribution, unit)}" for sg in top_segments)
+        listed = "; ".join(f"{sg.name} {part(sg.contribution)}" for sg in top_segments)
         sentences.append(("segments", f"The {what} that moved it most: {listed}."))
         if top_segments[0].mix is not None and top_segments[0].rate is not None:
             mix = sum(sg.mix or 0.0 for sg in moved)
             rate = sum(sg.rate or 0.0 for sg in moved)
-            sentences.append(("mix", f"Changes in mix contributed {signed(mix, unit)} and changes in rates "
-                                     f"{signed(rate, unit)}."))
-    for warning in warnings[:1]:
-        sentences.append(("warning", warning if warning.endswith(".") else warning + "."))
+            sentences.append(("mix", f"Changes in mix contributed {part(mix)} and changes in rates "
+                                     f"{part(rate)}."))
+    if warnings:  # at most two, as one part
+        sentences.append(("warning", " ".join(w if w.endswith(".") else w + "." for w in warnings[:2])))
     trace = f"Data vintage {data_vintage}"
     trace += f"; driver model version {model.version} ({model.kind.replace('_', ' ')})." if model else "."
     sentences.append(("trace", trace))

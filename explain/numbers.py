@@ -155,3 +155,72 @@ def pct_text(pct: float) -> str:
     if 0 < size < 0.05:
         return "less than 0.1%"
     return f"{size:.1f}%"
+
+
+# ---------------------------------------------------------------- one rounding for a sentence
+_MONEY_UNIT = re.compile(r"^£\s*(k|m|bn)?(?![a-z])(.*)$")
+
+
+def _scale_of(largest: float, money: bool) -> tuple[float, str]:
+    """The display scale for the larger level: (factor, suffix)."""
+    for limit, word, short in ((1e9, " billion", "bn"), (1e6, " million", "m")):
+        if largest >= limit:
+            return limit, (short if money else word)
+    return 1.0, ""
+
+
+def movement_numbers(value_from: float, value_to: float, unit: str) -> tuple[str, str, str, float]:
+    """The two levels and the change of one sentence under one rounding: (from, to, change magnitude,
+    step). Both levels are shown to the same decimal place, chosen so that they keep 3 significant
+    figures and the change 2, and the change shown is the difference of the levels shown, so "from X
+    to Y" and "by Z" always agree. ``step`` is the smallest difference the sentence can show (in the
+    metric's unit): a part smaller than half of it is "less than" it (:func:`part_text`)."""
+    money = _MONEY_UNIT.match(unit.strip())
+    base = _SCALE[money.group(1) or ""] if money else 1.0  # the unit's own scale (£m: a million pounds)
+    rest = (money.group(2).strip() if money else unit.strip())
+    a, b = value_from * base, value_to * base
+    factor, suffix = _scale_of(max(abs(a), abs(b)), bool(money))
+    shown_a = shown_b = 0.0
+    places = 0
+    for places in range(0, 7):
+        shown_a, shown_b = round(a / factor, places), round(b / factor, places)
+        level_ok = max(abs(shown_a), abs(shown_b)) >= 10 ** (2 - places) or max(abs(a), abs(b)) == 0
+        moved = abs(shown_b - shown_a)
+        change_ok = (moved >= 10 ** (1 - places)) or (a == b)
+        if level_ok and change_ok:
+            break
+    step = 10.0 ** -places * factor
+    moved_units = round((shown_b - shown_a) * factor / step) * step  # an exact multiple of the step
+
+    def level(x: float) -> str:
+        text = f"{abs(x):,.{places}f}"
+        sign = "-" if x < 0 else ""
+        if money:
+            return f"{sign}£{text}{suffix}" + (f" {rest}" if rest else "")
+        if is_percent(unit):
+            return f"{sign}{text}%"
+        tail = f" {rest}" if rest and rest.lower() not in ("count", "number") else ""
+        return f"{sign}{text}{suffix}{tail}"
+
+    magnitude = abs(moved_units)
+    if magnitude >= factor:
+        change_text = level(magnitude / factor).lstrip("-")
+    else:  # a change below the levels' scale is written in plain units at the same precision
+        digits = max(0, -int(math.floor(math.log10(step)))) if step < 1 else 0
+        plain = f"{magnitude:,.{digits}f}"
+        change_text = (f"£{plain}" + (f" {rest}" if rest else "")) if money else plain + (
+            f" {rest}" if rest and rest.lower() not in ("count", "number") and not is_percent(unit) else "")
+    if is_percent(unit):
+        points = f"{abs(shown_b - shown_a):,.{places}f}"
+        change_text = f"{points} percentage point{'s' if points != '1' else ''}"
+    return level(shown_a), level(shown_b), change_text, step / base
+
+
+def part_text(value: float, unit: str, step: float) -> str:
+    """A signed part of a change ('+£1.2m'), or 'less than …' when it is below half the smallest
+    difference its sentence shows (never '-0.000000977 percentage points')."""
+    if step > 0 and abs(value) < step / 2:
+        half = round_sig(step / 2, 1)
+        size = format_change(half, unit)
+        return f"less than {size}"
+    return signed(value, unit)

@@ -115,7 +115,9 @@ class Verdict:
         beyond = data.get("beyond_normal_variation")
         outcome = data.get("outcome") or ("insufficient" if beyond is None else "beyond" if beyond else "within")
         change = data.get("change")
-        return cls(outcome=cast(Outcome, outcome), direction=cast(Direction, data.get("direction") or "neutral"),
+        direction = data.get("direction") or (data.get("verdict") if data.get("verdict") in ("improvement", "concern")
+                                              else "neutral")
+        return cls(outcome=cast(Outcome, outcome), direction=cast(Direction, direction),
                    change=float(change) if change is not None else math.nan, reason=data.get("detail") or "",
                    method=data.get("method") or "none", expected=data.get("expected"),
                    lower=data.get("lower", data.get("ci_low")), upper=data.get("upper", data.get("ci_high")),

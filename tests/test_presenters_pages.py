@@ -245,8 +245,8 @@ def test_trend_table_has_both_values_and_flags_revisions():
 
 def test_verdict_trace_and_change_sentences():
     e = explanation([("a", 30.0)], 50.0, significance={"beyond_normal_variation": True, "verdict": "concern"})
-    assert pe.verdict(e.significance) == ("Beyond normal variation: concern", "danger")
-    assert pe.verdict({"beyond_normal_variation": None}) == ("Not enough history", "secondary")
+    assert pe.verdict(e.significance) == ("Beyond normal variation: a concern", "danger")
+    assert pe.verdict({"beyond_normal_variation": None}) == ("Not enough history to judge", "secondary")
     assert pe.verdict({"beyond_normal_variation": False}) == ("Within normal variation", "secondary")
     assert pe.trace_line(e) == "Data vintage 9 · driver model version 2 (gradient boosting, CV R² 0.87)"
     assert pe.trace_line(explanation([], 1.0, model=False)) == "Data vintage 9 · no driver model"
