@@ -199,7 +199,7 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
     values = [p.value for p in trend.points]
     unit = trend.unit
     traces: list[go.BaseTraceType] = [go.Scatter(
-        x=x, y=values, mode="lines+markers", name=trend.area_name or "Value",
+        x=x, y=values, mode="lines+markers", name=trend.area_name or "Value", connectgaps=False,  # a gap is a gap
         line=dict(color=DARK_BLUE, width=2.5), marker=dict(color=DARK_BLUE, size=5),
         customdata=labels, hovertemplate="%{customdata}: %{y:,.4~r}" + (f" {unit}" if unit else "") + "<extra></extra>")]
     annotations: list[dict] = []

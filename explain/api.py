@@ -212,7 +212,8 @@ def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:
         vintage = cached.data_vintage if cached else 0
         # the verdict the Explain page gives for this comparison: the stored one, else the same function
         verdict = Verdict.from_dict(cached.significance) if cached else series_verdict(
-            frame, previous, latest, freq=info.frequency, unit=info.unit, higher_is_better=info.higher_is_better)
+            frame, previous, latest, freq=info.frequency, unit=info.unit, higher_is_better=info.higher_is_better,
+            breaks=store.series_breaks(metric))
     else:
         vintage = 0
     if not vintage:
@@ -257,7 +258,7 @@ def trend(store: Store, metric: str, *, area: str | None = None, start: str | No
     if shown and info.frequency:
         previous = from_key(info.frequency, _start_of(shown[-1], info.frequency)).shift(-1).label
         verdict = series_verdict(latest, previous, shown[-1], freq=info.frequency, unit=info.unit,
-                                 higher_is_better=info.higher_is_better)
+                                 higher_is_better=info.higher_is_better, breaks=store.series_breaks(metric))
     return Trend(metric=metric, area=code, area_name=tree.name(code), unit=info.unit, points=tuple(points),
                  centre=chart.centre if chart else None, upper_limit=chart.upper_limit if chart else None,
                  lower_limit=chart.lower_limit if chart else None, trial_limits=chart.trial_limits if chart else True,

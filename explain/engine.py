@@ -128,6 +128,11 @@ class MetricContext:
         return self.state.data_vintage if self.as_at is None else min(self.as_at, self.state.data_vintage)
 
     @cached_property
+    def breaks(self) -> list[str]:
+        """Periods where the series breaks (the manifest's ``[[event]] break = true``)."""
+        return self.store.series_breaks(self.info.code)
+
+    @cached_property
     def spec(self) -> dict | None:
         return model_spec(self.store, self.info.code)
 
@@ -223,7 +228,7 @@ class MetricContext:
         info = self.info
         rows = self.values[self.values["area"] == area]
         verdict = series_verdict(rows, period_from, period_to, freq=info.frequency, unit=info.unit,
-                                 higher_is_better=info.higher_is_better)
+                                 higher_is_better=info.higher_is_better, breaks=self.breaks)
         if verdict.outcome != "insufficient" or verdict.method != "none" or not math.isfinite(verdict.change) \
                 or verdict.n_changes >= MIN_CHANGES or "break" in verdict.reason:
             return verdict.to_dict()

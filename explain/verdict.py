@@ -284,15 +284,16 @@ def _reason(outcome: str, direction: str, change: float, unit: str, span_text: s
 
 
 def series_verdict(rows: Any, period_from: str, period_to: str, *, freq: str, unit: str = "",
-                   higher_is_better: bool | None = None) -> Verdict:
+                   higher_is_better: bool | None = None, breaks: Sequence[str] = ()) -> Verdict:
     """The verdict on one area's movement from its rows (a frame with ``period``, ``start``, ``value``
     and ``status`` at one frequency, as ``explain.data.metric_frame`` gives): the one every page and
-    the CLI read. A value with status 'b' (a break in the series) starts a new series."""
+    the CLI read. A value with status 'b' (a break in the series) and the periods in ``breaks`` (the
+    manifest's ``[[event]] break = true``) start a new series."""
     from loaders.periods import from_key
 
     labels: dict[int, str] = {}
     points: dict[int, float] = {}
-    breaks: list[int] = []
+    break_points: list[int] = []
     ordinal_of: dict[str, int] = {}
     for period, start, value, status in zip(rows["period"], rows["start"], rows["value"], rows["status"]):
         ordinal = from_key(freq, start).ordinal if freq else len(labels)
@@ -301,12 +302,30 @@ def series_verdict(rows: Any, period_from: str, period_to: str, *, freq: str, un
         if value is not None and value == value and math.isfinite(float(value)):
             points[ordinal] = float(value)
         if status == "b":
-            breaks.append(ordinal)
+            break_points.append(ordinal)
+    for period in breaks:
+        ordinal = _ordinal(period, freq)
+        if ordinal is not None:
+            labels.setdefault(ordinal, period)
+            break_points.append(ordinal)
     if period_from not in ordinal_of or period_to not in ordinal_of:
         missing = period_from if period_from not in ordinal_of else period_to
         return Verdict("insufficient", "none", math.nan, f"There is no value for {missing}, so the movement cannot "
                        "be judged.", method="none")
-
     return judge_movement(points, ordinal_of[period_from], ordinal_of[period_to],
                           label=lambda ordinal: labels.get(ordinal, str(ordinal)), freq=freq, unit=unit,
-                          higher_is_better=higher_is_better, breaks=sorted(breaks))
+                          higher_is_better=higher_is_better, breaks=sorted(set(break_points)))
+
+
+def _ordinal(period: str, freq: str) -> int | None:
+    """A break's period as an ordinal at the series' frequency (its first period there), or None when
+    it cannot be read."""
+    from loaders.errors import PeriodError
+    from loaders.periods import from_key, parse_period
+
+    if not freq:
+        return None
+    try:
+        return from_key(freq, parse_period(period, prefer=freq).start.isoformat()).ordinal
+    except (PeriodError, ValueError):
+        return None

@@ -140,6 +140,9 @@ class Event:
     title: str
     description: str = ""
     metrics: tuple[str, ...] = ()
+    #: ``break = true``: a change of definition; a movement across it is not judged, and the verdict on
+    #: later movements uses only the points from it on (explain.verdict)
+    is_break: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     },
     "event": {
         "period": ((str,), True), "title": ((str,), True), "description": ((str,), False),
-        "metrics": ((list,), False),
+        "metrics": ((list,), False), "break": ((bool,), False),
     },
 }
 _PLURAL = {"department": "departments", "area": "areas", "metric": "metrics",
@@ -333,7 +336,7 @@ def parse_manifest(text: str, *, base_dir: Path, path: Path | None = None,
         ),
         events=tuple(
             Event(period=e["period"], title=e["title"], description=e.get("description", ""),
-                  metrics=tuple(e.get("metrics", ())))
+                  metrics=tuple(e.get("metrics", ())), is_break=bool(e.get("break", False)))
             for e in entries["event"]
         ),
     )
@@ -606,6 +609,9 @@ def _cross_check(manifest: Manifest, lines: _Lines) -> list[str]:
                 problems.append(f"[[model]] for '{spec.metric}': pseudo-driver '{pseudo}' is not one of "
                                 f"{', '.join(PSEUDO_DRIVERS)}")
     for event in manifest.events:
+        if event.is_break and not event.metrics:
+            problems.append(f"[[event]] '{event.title}' has break = true but names no metrics; list the metrics whose "
+                            "series it breaks in metrics = [...]")
         for code in event.metrics:
             if code not in metrics:
                 problems.append(f"[[event]] '{event.title}' names metric '{code}', which is not declared")

@@ -111,15 +111,17 @@ def load_manifest_file(
             raise WhytrendError(f"Source {', '.join(unknown)} is not in {manifest.path}. "
                                 f"Sources there: {', '.join(src.id for src in manifest.sources)}.")
         chosen = tuple(src for src in manifest.sources if src.id in only)
-    if not chosen:
-        with store.writing(LOAD_LOCK) as conn:
-            store.sync_manifest(conn, manifest)
     outcomes = []
     for source in chosen:
         outcome = load_source(store, manifest, source, allow_withdrawals=allow_withdrawals)
         outcomes.append(outcome)
         if on_source:
             on_source(outcome)
+    if all(o.status == "unchanged" for o in outcomes):
+        # the manifest's own changes (names, formulas, events, series breaks, hierarchy) apply even when
+        # every file is unchanged; a load that ran synced it in its own transaction
+        with store.writing(LOAD_LOCK) as conn:
+            store.sync_manifest(conn, manifest)
     return outcomes
 
 

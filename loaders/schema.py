@@ -329,6 +329,15 @@ area_owners = Table(
     Column("department_code", String(32), primary_key=True),
 )
 
+# ------------------------------------------------ schema version 6: series breaks
+#: periods where a metric's series breaks (an ``[[event]]`` with ``break = true``): the verdict on a
+#: movement never compares across one (explain.verdict). The manifest that declares the metric owns them.
+series_breaks = Table(
+    "series_breaks", metadata,
+    Column("metric_code", String(64), ForeignKey("metrics.code"), primary_key=True),
+    Column("period", String(32), primary_key=True),
+)
+
 #: tables created by each schema version, in order; forward migrations only add
 SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     1: (schema_version, departments, areas, metrics, metric_changes, sources, loads, load_metrics,
@@ -337,5 +346,6 @@ SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     3: (sessions, sign_in_failures, job_owners, load_locks, metric_series, metric_shares),
     4: (metric_states,),
     5: (area_owners,),
+    6: (series_breaks,),
 }
 CURRENT_VERSION = max(SCHEMA_STEPS)

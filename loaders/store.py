@@ -382,11 +382,37 @@ class Store:
         self._sync_metrics(conn, manifest)
         self._sync_shares(conn, manifest)
         self._sync_model_specs(conn, manifest)
+        self._sync_breaks(conn, manifest)
         known = {(r.period, r.title) for r in conn.execute(select(s.events.c.period, s.events.c.title))}
         insert_if_absent(conn, s.events, [
             dict(period=ev.period, title=ev.title, description=ev.description, metrics=json.dumps(list(ev.metrics)))
             for ev in manifest.events if (ev.period, ev.title) not in known], ["period", "title"])
         return sync_states(conn)  # a changed formula or [[model]] changes what explanations depend on
+
+    @staticmethod
+    def _sync_breaks(conn: Connection, manifest: Manifest) -> None:
+        """Make the series breaks of the manifest's metrics the manifest's ``[[event]] break = true``
+        ones; a metric whose breaks changed loses its stored explanations (their verdicts used the old
+        breaks)."""
+        codes = {m.code for m in manifest.metrics}
+        wanted = {(metric, ev.period) for ev in manifest.events if ev.is_break for metric in ev.metrics
+                  if metric in codes}
+        stored = {(r.metric_code, r.period) for r in conn.execute(
+            select(s.series_breaks).where(s.series_breaks.c.metric_code.in_(codes)))} if codes else set()
+        if wanted == stored:
+            return
+        changed = {metric for metric, _ in wanted ^ stored}
+        conn.execute(delete(s.series_breaks).where(s.series_breaks.c.metric_code.in_(changed)))
+        rows = [dict(metric_code=m, period=p) for m, p in sorted(wanted) if m in changed]
+        if rows:
+            insert_if_absent(conn, s.series_breaks, rows, ["metric_code", "period"])
+        conn.execute(delete(s.explanations).where(s.explanations.c.metric_code.in_(changed)))
+
+    def series_breaks(self, metric: str) -> list[str]:
+        """The periods (as the manifest wrote them) where ``metric``'s series breaks."""
+        with self.engine.connect() as conn:
+            return sorted(r.period for r in conn.execute(
+                select(s.series_breaks.c.period).where(s.series_breaks.c.metric_code == metric)))
 
     @staticmethod
     def _sync_model_specs(conn: Connection, manifest: Manifest) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from explain import explain_change, headline
+from explain import explain_change, headline, metric_frame, metric_info
 from explain.engine import FORMULA_GAP
 from explain.narrative import narrate, text_of
 from explain.results import DriverContribution, Explanation, MetricInfo, SegmentPart
@@ -431,3 +431,22 @@ def test_asylum_backlog_by_nationality_and_world_region(loaded, real_data):
     assert (fall.value_from, fall.value_to) == (134_046, 86_460)
     assert len(data["segments"]) == 16 and data["segments"][0]["segment"] == "Middle East"
     assert abs(math.fsum(s.contribution for s in fall.segments) - fall.change) <= 1e-9 * abs(fall.change)
+
+
+def test_small_movements_on_a_trending_real_series_are_within_normal_variation(loaded, real_data):
+    """Issue 8: the old level test called nearly every month of a rising series "beyond normal
+    variation". On Universal Credit households, every month-on-month movement under 1% is now within
+    it, while the April 2020 surge stays beyond (checked above)."""
+    from explain.verdict import series_verdict
+
+    store = loaded("dwp_uc_households_la_monthly")
+    info = metric_info(store, "uc_households")
+    frame = metric_frame(store, "uc_households", areas=[WHOLE_AREA]).dropna(subset=["value"]).sort_values("start")
+    values = dict(zip(frame["period"], frame["value"]))
+    labels = frame["period"].tolist()
+    small = [(a, b) for a, b in zip(labels[:-1], labels[1:]) if abs(values[b] / values[a] - 1) < 0.01]
+    assert len(small) >= 10
+    for a, b in small:
+        verdict = series_verdict(frame, a, b, freq=info.frequency, unit=info.unit,
+                                 higher_is_better=info.higher_is_better)
+        assert verdict.outcome in ("within", "insufficient"), (a, b, verdict.reason)

@@ -138,3 +138,77 @@ def test_summary_explain_trends_and_the_cli_give_one_verdict(demo_store):
         result = CliRunner().invoke(main, ["explain", metric, "--from", head.previous_period, "--to",
                                            head.latest_period, "--json", "--db", url])
         assert json.loads(result.output)["significance"]["outcome"] == head.verdict.outcome
+
+
+def test_trends_draw_a_missing_period_as_a_gap():
+    import pandas as pd
+
+    from dashapp.figures import trend_figure
+    from explain.api import _with_gaps
+    from explain.results import Trend, TrendPoint
+
+    frame = pd.DataFrame({"period": ["2023-01", "2023-02", "2023-05"], "start": ["2023-01-01", "2023-02-01", "2023-05-01"],
+                          "value": [1.0, 2.0, 5.0], "status": ["", "", ""], "load_id": [1, 1, 1]})
+    rows = _with_gaps(frame, "M")
+    assert rows["period"].tolist() == ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05"]
+    assert rows["value"].isna().tolist() == [False, False, True, True, False]
+    points = tuple(TrendPoint(r.period, r.start, None if r.value != r.value else r.value, "", None, 1,
+                              "common_cause", ()) for r in rows.itertuples())
+    figure = trend_figure(Trend("m", "E1", "North East", "cases", points, None, None, None, True), title="t")
+    line = figure.data[0]
+    assert list(line.y) == [1.0, 2.0, None, None, 5.0] and line.connectgaps is False
+
+
+BREAK_MANIFEST = """
+[[department]]
+code = "D"
+name = "A department"
+
+[[metric]]
+code = "cases"
+name = "Cases"
+department = "D"
+unit = "cases"
+
+[[source]]
+id = "c"
+department = "D"
+path = "c.csv"
+layout = "single"
+metric = "cases"
+period_column = "month"
+area = "E92000001"
+value_column = "cases"
+"""
+
+
+def test_a_definition_break_in_the_manifest_is_never_compared_across(tmp_path):
+    from dashapp.cli import main
+    from loaders import Store
+
+    months = [f"{2020 + m // 12}-{m % 12 + 1:02d}" for m in range(48)]
+    values = [1000 + 5 * m + (300 if m >= 30 else 0) + (3 if m % 2 else -3) for m in range(48)]  # +300: new counting
+    (tmp_path / "c.csv").write_text("month,cases\n" + "\n".join(f"{p},{v}" for p, v in zip(months, values)) + "\n")
+    event = '\n[[event]]\nperiod = "2022-07"\ntitle = "New counting rules"\nmetrics = ["cases"]\nbreak = true\n'
+    (tmp_path / "m.toml").write_text(BREAK_MANIFEST + event)
+    db = str(tmp_path / "s.db")
+    assert CliRunner().invoke(main, ["load", str(tmp_path / "m.toml"), "--db", db]).exit_code == 0
+    assert Store(db).series_breaks("cases") == ["2022-07"]
+
+    def judged(a, b):
+        out = CliRunner().invoke(main, ["explain", "cases", "--from", a, "--to", b, "--json", "--db", db])
+        return json.loads(out.output)["significance"]
+
+    across = judged("2022-06", "2022-07")
+    assert across["outcome"] == "insufficient" and "break in 2022-07" in across["detail"]
+    after = judged("2023-11", "2023-12")
+    assert after["outcome"] == "within" and after["n_changes"] == 16  # 2022-08 .. 2023-11: none from before
+    # without the break the +300 step is an earlier special cause, left out of the spread
+    (tmp_path / "m.toml").write_text(BREAK_MANIFEST)
+    assert CliRunner().invoke(main, ["load", str(tmp_path / "m.toml"), "--db", db]).exit_code == 0
+    assert Store(db).series_breaks("cases") == []
+    assert judged("2022-06", "2022-07")["outcome"] == "beyond"
+    missing = BREAK_MANIFEST + event.replace('metrics = ["cases"]\n', "")
+    (tmp_path / "m.toml").write_text(missing)
+    result = CliRunner().invoke(main, ["load", str(tmp_path / "m.toml"), "--db", db])
+    assert result.exit_code == 1 and "has break = true but names no metrics" in result.output
