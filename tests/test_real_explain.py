@@ -450,3 +450,17 @@ def test_small_movements_on_a_trending_real_series_are_within_normal_variation(l
         verdict = series_verdict(frame, a, b, freq=info.frequency, unit=info.unit,
                                  higher_is_better=info.higher_is_better)
         assert verdict.outcome in ("within", "insufficient"), (a, b, verdict.reason)
+
+
+def test_the_default_comparison_over_a_gap_is_the_latest_comparable_pair(loaded, real_data):
+    """Jan-Oct 2023 are missing: the latest period (2023-11) has no previous month, so the default
+    comparison is the year (2022-11 -> 2023-11), and it explains and judges without bridging the gap."""
+    from explain.api import comparison_periods
+
+    store = loaded("dwp_uc_households_la_monthly")
+    frame = metric_frame(store, "uc_households", areas=[WHOLE_AREA]).dropna(subset=["value"]).sort_values("start")
+    pairs = comparison_periods(frame["period"].tolist(), "M")
+    assert "previous" not in pairs and pairs["year"] == ("2022-11", "2023-11")
+    e = explain_change(store, "uc_households", *pairs["year"])
+    assert e.significance["span"] == 12 and e.significance["outcome"] in ("beyond", "within")
+    assert "2023-10" not in e.significance["detail"]  # no change ending in the gap is used
