@@ -171,6 +171,11 @@ def judge_movement(
     start = max([x for x in breaks if x <= a], default=min(points))
     changes = [(t, points[t] - points[t - k]) for t in sorted(points)
                if start <= t - k and t <= a and (t - k) in points]
+    if k > 1:  # a past step in the level spoils k changes in a row, not one: judge on the points after it
+        step = _last_step(points, start, a)
+        later = [(t, d) for t, d in changes if t - k >= step] if step is not None else changes
+        if step is not None and len(later) >= TRIAL_CHANGES:
+            changes, start = later, step
     word = SPAN_WORDS.get(freq, "period")
     span_text = f"{k} {word}{'s' if k != 1 else ''}" if word != "period" else f"{k} period{'s' if k != 1 else ''}"
     since = f" since {label(start)}" if breaks and start > min(points) else ""
@@ -228,6 +233,18 @@ def _without_outliers(changes: list[tuple[int, float]]) -> list[tuple[int, float
                 continue
         kept.append((t, d))
     return kept if len(kept) >= MIN_CHANGES else changes
+
+
+def _last_step(points: Mapping[int, float], start: int, a: int) -> int | None:
+    """The latest past step in the level up to ``a``: a one-period change that is a special cause on
+    its own (:func:`_without_outliers`) and is not undone by the next change (that would be a spike)."""
+    ones = [(t, points[t] - points[t - 1]) for t in sorted(points) if start < t <= a and (t - 1) in points]
+    if len(ones) < MIN_CHANGES + 2:
+        return None
+    kept = {t for t, _ in _without_outliers(ones)}
+    jumps = {t: d for t, d in ones if t not in kept}
+    steps = [t for t, d in jumps.items() if not (t + 1 in jumps and jumps[t + 1] * d < 0)]
+    return max(steps) if steps else None
 
 
 def _effective_count(residuals: list[float], k: int) -> float:

@@ -109,6 +109,11 @@ def test_false_alarms_are_near_the_nominal_rate_and_steps_are_found(kind):
     assert detection >= 0.5, (kind, detection)                 # a 3-SD step: found most of the time
 
 
+def test_a_past_step_in_the_level_does_not_blind_a_year_on_year_verdict():
+    false_alarm, detection = bench.rates("earlier step", 12, 300, seed=7)
+    assert false_alarm <= 0.05 and detection >= 0.2, (false_alarm, detection)  # before this rule: 0%
+
+
 def test_year_on_year_false_alarms_stay_low():
     for kind in ("random walk", "trend", "seasonal"):
         false_alarm, _ = bench.rates(kind, 12, 300, seed=5)
