@@ -291,11 +291,11 @@ def _reason(outcome: str, direction: str, change: float, unit: str, span_text: s
     """One sentence: the verdict, then what it rests on (the range of normal changes and its basis)."""
     head = "beyond" if outcome == "beyond" else "within"
     tone = {"improvement": ", an improvement", "concern": ", a concern"}.get(direction, "") if head == "beyond" else ""
-    basis = f"the {n} earlier changes over {span_text} ({first} to {last})"
-    basis += ", season by season" if seasonal else ""
+    basis = f"the {n} earlier changes over {span_text} from {first} to {last}"
+    basis += " (compared season by season)" if seasonal else ""
     trial_text = (f" This is a trial verdict: there are fewer than {TRIAL_CHANGES} earlier changes to judge by."
                   if trial else "")
-    return (f"This movement is {head} normal variation{tone}: judged on {basis}, a change over {span_text} would "
+    return (f"This movement is {head} normal variation{tone}: judged against {basis}, a change over {span_text} would "
             f"normally lie between {_amount(lower, unit)} and {_amount(upper, unit)} (expected "
             f"{_amount(expected, unit)}; {COVERAGE:.0%} range).{trial_text}")
 

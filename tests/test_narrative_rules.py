@@ -19,8 +19,8 @@ def info(unit="households", better=None):
     return MetricInfo("m", "Households on Universal Credit", "DWP", unit, "sum", better, "", "", "M")
 
 
-WITHIN = Verdict("within", "neutral", 1.0, "This movement is within normal variation: judged on the 30 earlier "
-                 "changes over 1 month (2024-01 to 2026-07), a change over 1 month would normally lie between "
+WITHIN = Verdict("within", "neutral", 1.0, "This movement is within normal variation: judged against the 30 earlier "
+                 "changes over 1 month from 2024-01 to 2026-07, a change over 1 month would normally lie between "
                  "−9,000 and +12,000 (expected +1,500; 98% range).").to_dict()
 
 

@@ -48,7 +48,9 @@ def test_a_steady_trend_is_normal_and_a_break_in_it_is_not():
     beyond = judge_movement(points, 28, 29, label=label, freq="Y", higher_is_better=False)
     assert beyond.outcome == "beyond" and beyond.direction == "concern" and beyond.kind == "concern"
     assert beyond.headline == "Beyond normal variation: a concern"
-    assert "This movement is beyond normal variation, a concern" in beyond.reason and "between" in beyond.reason
+    assert beyond.reason == ("This movement is beyond normal variation, a concern: judged against the 28 earlier "
+                             "changes over 1 year from 2020-01 to 2022-05, a change over 1 year would normally lie "
+                             "between +0.462 and +3.54 (expected +2; 98% range).")
 
 
 @pytest.mark.parametrize("change, better, expected", [
