@@ -20,7 +20,12 @@ def get(store: Store, *, metric: str, area: str | None, period_from: str, period
     """The explanation made from the metric's current data and model, or None (one key lookup)."""
     payload = stored.current_payload(store, metric=metric, area=area, period_from=period_from,
                                      period_to=period_to, by=by)
-    return Explanation.from_dict(json.loads(payload)) if payload else None
+    if not payload:
+        return None
+    data = json.loads(payload)
+    if "outcome" not in (data.get("significance") or {}):
+        return None  # made before the verdict judged the movement (issue 8): recompute rather than serve it
+    return Explanation.from_dict(data)
 
 
 def put_many(store: Store, explanations: list[Explanation], *, model_version: int, replace: bool = True) -> int:

@@ -219,3 +219,23 @@ def test_a_definition_break_in_the_manifest_is_never_compared_across(tmp_path):
     (tmp_path / "m.toml").write_text(missing)
     result = CliRunner().invoke(main, ["load", str(tmp_path / "m.toml"), "--db", db])
     assert result.exit_code == 1 and "has break = true but names no metrics" in result.output
+
+
+def test_a_stored_explanation_from_before_the_movement_verdict_is_not_served(tmp_path):
+    import explain
+    from explain import cache
+    from loaders import Store, load_manifest_file
+
+    months = [f"{2020 + m // 12}-{m % 12 + 1:02d}" for m in range(24)]
+    (tmp_path / "c.csv").write_text("month,cases\n" + "\n".join(f"{p},{100 + m}" for m, p in enumerate(months)) + "\n")
+    (tmp_path / "m.toml").write_text(BREAK_MANIFEST)
+    store = Store(tmp_path / "s.db")
+    load_manifest_file(store, tmp_path / "m.toml")
+    e = explain.explain_change(store, "cases", "2021-11", "2021-12")
+    old = dict(e.to_dict(), significance={"method": "xmr", "beyond_normal_variation": True, "verdict": "concern",
+                                          "detail": "above the upper process limit"})
+    cache.put_many(store, [explain.Explanation.from_dict(old)], model_version=0)
+    assert cache.get(store, metric="cases", area=None, period_from="2021-11", period_to="2021-12") is None
+    cache.put_many(store, [e], model_version=0)
+    hit = cache.get(store, metric="cases", area=None, period_from="2021-11", period_to="2021-12")
+    assert hit is not None and hit.significance["outcome"] == "within"
