@@ -29,6 +29,7 @@ The XmR arithmetic of NHS "Making Data Count" stays on the level chart of the Tr
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -194,7 +195,7 @@ def judge_movement(
     s = math.sqrt(math.fsum(r * r for r in residuals) / sd_df)
     effective = _effective_count(residuals, k)  # overlapping changes share periods
     t_df = max(1, min(sd_df, round(effective) - params))
-    half = float(stats.t.ppf(0.5 + COVERAGE / 2, t_df)) * s * math.sqrt(1 + 1 / max(1.0, behind * effective / n))
+    half = _t_quantile(t_df) * s * math.sqrt(1 + 1 / max(1.0, behind * effective / n))
     lower, upper = expected - half, expected + half
     outcome: Outcome = "beyond" if (change < lower or change > upper) else "within"
     trial = n < TRIAL_CHANGES
@@ -233,6 +234,12 @@ def _without_outliers(changes: list[tuple[int, float]]) -> list[tuple[int, float
                 continue
         kept.append((t, d))
     return kept if len(kept) >= MIN_CHANGES else changes
+
+
+@functools.lru_cache(maxsize=512)
+def _t_quantile(df: int) -> float:
+    """Student's t quantile for the interval's coverage (cached: the precompute asks for the same few)."""
+    return float(stats.t.ppf(0.5 + COVERAGE / 2, df))
 
 
 def _last_step(points: Mapping[int, float], start: int, a: int) -> int | None:
@@ -321,7 +328,7 @@ def series_verdict(rows: Any, period_from: str, period_to: str, *, freq: str, un
         if status == "b":
             break_points.append(ordinal)
     for period in breaks:
-        ordinal = _ordinal(period, freq)
+        ordinal = verdict_ordinal(period, freq)
         if ordinal is not None:
             labels.setdefault(ordinal, period)
             break_points.append(ordinal)
@@ -334,7 +341,7 @@ def series_verdict(rows: Any, period_from: str, period_to: str, *, freq: str, un
                           higher_is_better=higher_is_better, breaks=sorted(set(break_points)))
 
 
-def _ordinal(period: str, freq: str) -> int | None:
+def verdict_ordinal(period: str, freq: str) -> int | None:
     """A break's period as an ordinal at the series' frequency (its first period there), or None when
     it cannot be read."""
     from loaders.errors import PeriodError

@@ -239,3 +239,24 @@ def test_a_stored_explanation_from_before_the_movement_verdict_is_not_served(tmp
     cache.put_many(store, [e], model_version=0)
     hit = cache.get(store, metric="cases", area=None, period_from="2021-11", period_to="2021-12")
     assert hit is not None and hit.significance["outcome"] == "within"
+
+
+def test_the_engine_and_series_verdict_agree_exactly(demo_store):
+    """The engine judges from its cached arrays (fast precompute); series_verdict from a frame (Summary
+    without a stored explanation, Trends): the same verdict, field for field."""
+    import explain
+    from explain.engine import MetricContext
+    from explain.verdict import series_verdict
+
+    for metric in ("uc_caseload", "ae_4h_pct", "asylum_backlog"):
+        ctx = MetricContext.load(demo_store, metric)
+        info = ctx.info
+        for area in sorted(ctx._series)[:4]:
+            rows = ctx.values[ctx.values["area"] == area]
+            for a, b in ((ctx.periods[-2], ctx.periods[-1]), (ctx.periods[-13], ctx.periods[-1]),
+                         (ctx.periods[10], ctx.periods[11])):
+                fast = ctx._verdict(area, a, b)
+                slow = series_verdict(rows, a, b, freq=info.frequency, unit=info.unit,
+                                      higher_is_better=info.higher_is_better, breaks=ctx.breaks)
+                assert fast == slow, (metric, area, a, b)
+    assert explain.metric_info(demo_store, "uc_caseload").frequency == "M"
