@@ -35,8 +35,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from scipy import stats
-
 from .numbers import format_change, is_percent
 
 #: fewer earlier same-span changes than this: not enough history to judge
@@ -238,7 +236,11 @@ def _without_outliers(changes: list[tuple[int, float]]) -> list[tuple[int, float
 
 @functools.lru_cache(maxsize=512)
 def _t_quantile(df: int) -> float:
-    """Student's t quantile for the interval's coverage (cached: the precompute asks for the same few)."""
+    """Student's t quantile for the interval's coverage (cached: the precompute asks for the same few).
+    scipy.stats is imported here, not at module level: it costs ~0.6 s, and commands that never judge a
+    movement (``whytrend load``) import this module through ``explain.results``."""
+    from scipy import stats
+
     return float(stats.t.ppf(0.5 + COVERAGE / 2, df))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .categories import describe_overlap, describe_partial, overlaps, partial_presence
+from .categories import Partial, describe_overlap, describe_partial, overlaps
 from .labels import normalise, strip_markers, strip_series, total_mask
 from .manifest import Manifest, Source
 from .periods import from_key, parse_period, parse_period_series
@@ -94,30 +94,46 @@ class ValidationReport:
     values_loaded: int = 0
     #: ``where`` values (normalised) that matched at least one row, per column
     where_matched: dict[str, set[str]] = field(default_factory=dict)
-    #: the periods each category is reported in, per column ('area' or a breakdown), for check_categories
-    categories: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    #: (label, period start) pairs seen per column ('area' or a breakdown), deduplicated per chunk, and
+    #: each period start's frequency: for check_categories at the end of the file
+    categories: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    period_freq: dict[str, str] = field(default_factory=dict)
 
     def note_categories(self, column: str, labels: pd.Series, periods: pd.Series) -> None:
-        """Remember which periods each label of ``column`` has (called per chunk)."""
+        """Remember which periods each label of ``column`` has (called per chunk; vectorised, so a
+        streamed file of millions of rows pays one deduplication per chunk)."""
         pairs = pd.DataFrame({"label": labels.to_numpy(), "period": periods.to_numpy()}).drop_duplicates()
-        seen = self.categories.setdefault(column, {})
-        for label, group in pairs.groupby("label", sort=False)["period"]:
-            if label != "":
-                seen.setdefault(str(label), set()).update(group.tolist())
+        self.categories.setdefault(column, []).append(pairs[pairs["label"] != ""])
 
     def check_categories(self) -> None:
         """Warn about categories missing from some periods, and about overlapping categories."""
-        for column, by_label in self.categories.items():
-            partial = partial_presence(by_label)
-            if partial:
-                noun = "1 category is" if len(partial) == 1 else f"{len(partial)} categories are"
-                shown = "; ".join(describe_partial(p, name=_period_label) for p in partial[:5])
-                shown += " …" if len(partial) > 5 else ""
+        for column, frames in self.categories.items():
+            seen = pd.concat(frames, ignore_index=True).drop_duplicates() if frames else pd.DataFrame()
+            if seen.empty:
+                continue
+            every = set(seen["period"].unique().tolist())
+            counts = seen.groupby("label", sort=False)["period"].nunique()
+            thin = counts[counts < len(every)].sort_values(kind="stable")
+            if len(thin):
+                partial = []
+                for label, present in thin.head(5).items():
+                    have = set(seen.loc[seen["label"] == label, "period"].tolist())
+                    partial.append(Partial(str(label), int(present), len(every), tuple(sorted(every - have))))
+                noun = "1 category is" if len(thin) == 1 else f"{len(thin)} categories are"
+                shown = "; ".join(describe_partial(p, name=self._period_label) for p in partial)
+                shown += " …" if len(thin) > 5 else ""
                 self.add("category-partial", column=column, value=noun, reason=shown)
-            found = overlaps(by_label)
-            if found and column != "area":
+            found = overlaps(str(label) for label in counts.index) if column != "area" else []
+            if found:
                 shown = "; ".join(describe_overlap(*o) for o in found[:5]) + (" …" if len(found) > 5 else "")
                 self.add("category-overlap", column=column, reason=shown)
+
+    def _period_label(self, start: str) -> str:
+        """A period start as the user writes it ('2024-01')."""
+        try:
+            return from_key(self.period_freq.get(start, ""), start).label
+        except Exception:  # a start this report did not record: show it as it is
+            return start
 
     def check_where(self, source: Source) -> None:
         """Warn about every ``where`` value that matched no row of the whole file."""
@@ -376,21 +392,17 @@ def normalise_chunk(
     return CleanChunk(out, quarantined)
 
 
-def _period_label(key: str) -> str:
-    """'M:2024-01-01' (as _note_categories keys periods) as the user writes it: '2024-01'."""
-    freq, _, start = key.partition(":")
-    try:
-        return from_key(freq, start).label
-    except Exception:  # a key this module did not make: show it as it is
-        return key
-
-
 def _note_categories(report: ValidationReport, out: pd.DataFrame, dimensions: tuple[str, ...],
                      columns: dict[str, str]) -> None:
-    """Feed the report the periods each area and breakdown value has (periods as 'freq:start')."""
+    """Feed the report the periods each area and breakdown value has (periods by their start)."""
     if out.empty:
         return
-    period = out["freq"].astype(str) + ":" + out["period"].astype(str)
+    freqs = out["freq"].unique()
+    if len(freqs) == 1:
+        report.period_freq.update(dict.fromkeys(out["period"].unique().tolist(), str(freqs[0])))
+    else:
+        report.period_freq.update(out[["period", "freq"]].drop_duplicates().set_index("period")["freq"].to_dict())
+    period = out["period"]
     areas = out["area"].where(out["area"] != WHOLE_AREA, "")
     report.note_categories("area", areas, period)
     if not dimensions:

@@ -260,3 +260,14 @@ def test_the_engine_and_series_verdict_agree_exactly(demo_store):
                                       higher_is_better=info.higher_is_better, breaks=ctx.breaks)
                 assert fast == slow, (metric, area, a, b)
     assert explain.metric_info(demo_store, "uc_caseload").frequency == "M"
+
+
+def test_importing_the_verdict_costs_no_scipy():
+    """``whytrend load`` reaches explain.verdict through explain.results; scipy.stats (~0.6 s) is
+    imported only when a movement is judged."""
+    import subprocess
+
+    code = ("import sys, explain.results, explain.verdict; "
+            "print('scipy.stats' in sys.modules, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
