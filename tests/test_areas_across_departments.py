@@ -59,8 +59,8 @@ def test_gss_codes():
     assert is_gss("K02000001") and is_gss("N09000001") and not is_gss("E0800002") and not is_gss("Birmingham")
 
 
-def test_the_same_label_in_two_departments_is_two_areas(tmp_path):
-    db = tmp_path / "s.db"
+def test_the_same_label_in_two_departments_is_two_areas(tmp_path, db_url):
+    db = db_url  # SQLite and PostgreSQL
     csv(tmp_path / "dft" / "air.csv", [(2023, "Birmingham", 12), (2023, "Heathrow", 80),
                                        (2024, "Birmingham", 13), (2024, "Heathrow", 84)])
     assert load(tmp_path / "dft", "m.toml", department("DfT") + metric("passengers", "DfT")
@@ -87,8 +87,8 @@ def test_the_same_label_in_two_departments_is_two_areas(tmp_path):
     assert whole(db, "households")["2024"] == 1350.0
 
 
-def test_names_are_matched_to_gss_areas_only_in_a_table_of_them(tmp_path):
-    db = tmp_path / "s.db"
+def test_names_are_matched_to_gss_areas_only_in_a_table_of_them(tmp_path, db_url):
+    db = db_url
     councils = {"E08000025": "Birmingham", "E08000035": "Leeds", "E08000003": "Manchester", "E06000018": "Nottingham"}
     rows = [(y, code, name, 100 + i) for y in (2023, 2024) for i, (code, name) in enumerate(councils.items())]
     csv(tmp_path / "a" / "pop.csv", rows, header="year,area,name,value")
@@ -126,8 +126,8 @@ level = "country"
 """
 
 
-def test_a_manifest_may_not_change_another_departments_hierarchy(tmp_path):
-    db = tmp_path / "s.db"
+def test_a_manifest_may_not_change_another_departments_hierarchy(tmp_path, db_url):
+    db = db_url
     csv(tmp_path / "a" / "x.csv", [(2023, "E12000001", 5)])
     first = department("DWP") + AREAS + metric("claims", "DWP") + source("x", "DWP", "x.csv", "claims")
     assert load(tmp_path / "a", "m.toml", first, db).exit_code == 0

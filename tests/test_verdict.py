@@ -189,7 +189,7 @@ value_column = "cases"
 """
 
 
-def test_a_definition_break_in_the_manifest_is_never_compared_across(tmp_path):
+def test_a_definition_break_in_the_manifest_is_never_compared_across(tmp_path, db_url):
     from dashapp.cli import main
     from loaders import Store
 
@@ -198,7 +198,7 @@ def test_a_definition_break_in_the_manifest_is_never_compared_across(tmp_path):
     (tmp_path / "c.csv").write_text("month,cases\n" + "\n".join(f"{p},{v}" for p, v in zip(months, values)) + "\n")
     event = '\n[[event]]\nperiod = "2022-07"\ntitle = "New counting rules"\nmetrics = ["cases"]\nbreak = true\n'
     (tmp_path / "m.toml").write_text(BREAK_MANIFEST + event)
-    db = str(tmp_path / "s.db")
+    db = db_url  # SQLite and PostgreSQL
     assert CliRunner().invoke(main, ["load", str(tmp_path / "m.toml"), "--db", db]).exit_code == 0
     assert Store(db).series_breaks("cases") == ["2022-07"]
 
