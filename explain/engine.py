@@ -31,7 +31,7 @@ from .models import build_panel, get_version, leaf_areas, load_fitted
 from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
 from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
 from .significance import bootstrap_change_interval, count_change_interval
-from .verdict import MIN_CHANGES, Outcome, Verdict, direction_of, judge_movement, verdict_ordinal
+from .verdict import Outcome, Verdict, direction_of, judge_movement, verdict_ordinal
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +227,7 @@ class MetricContext:
         over the area's parts."""
         info = self.info
         verdict = self._verdict(area, period_from, period_to)
-        if verdict.outcome != "insufficient" or verdict.method != "none" or not math.isfinite(verdict.change) \
-                or verdict.n_changes >= MIN_CHANGES or "break" in verdict.reason:
+        if verdict.cause != "few":  # judged, or not judgeable at all (no value, a break between the periods)
             return verdict.to_dict()
         first, second = sorted((period_from, period_to), key=self.periods.index)
         a, b = self.value(area, first), self.value(area, second)

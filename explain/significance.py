@@ -148,11 +148,6 @@ def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
     return runs
 
 
-def _moving_range_mean(points: np.ndarray) -> float:
-    """Mean moving range of consecutive points, after leaving out ranges ≥ 3.267 × the first mean (once)."""
-    return _moving_range_mean_of(np.abs(np.diff(points)))
-
-
 def _moving_range_mean_of(ranges: np.ndarray) -> float:
     """Mean of moving ranges, after leaving out ranges ≥ 3.267 × the first mean (once)."""
     mr_bar = float(np.mean(ranges))

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from .numbers import format_change, is_percent
+from .numbers import format_change
 
 #: fewer earlier same-span changes than this: not enough history to judge
 MIN_CHANGES = 3
@@ -73,6 +74,9 @@ class Verdict:
     n_changes: int = 0
     trial: bool = False
     seasonal: bool = False
+    #: why an 'insufficient' verdict could not judge: 'missing' (no value at A or B), 'break' (a series
+    #: break between them) or 'few' (too few earlier changes; an interval on the change may still judge)
+    cause: str = ""
 
     @property
     def beyond(self) -> bool | None:
@@ -131,6 +135,11 @@ def _finite(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _no_value(period: str) -> Verdict:
+    return Verdict("insufficient", "none", math.nan, f"There is no value for {period}, so the movement cannot be "
+                   "judged.", method="none", cause="missing")
+
+
 def direction_of(change: float, higher_is_better: bool | None) -> Direction:
     """The change's sign read with the metric's better direction."""
     if change == 0 or not math.isfinite(change):
@@ -157,16 +166,14 @@ def judge_movement(
         a, b = b, a
     k = b - a
     if a not in points or b not in points or k == 0:
-        missing = label(a) if a not in points else label(b)
-        return Verdict("insufficient", "none", math.nan, f"There is no value for {missing}, so the movement cannot "
-                       "be judged.", method="none")
+        return _no_value(label(a) if a not in points else label(b))
     change = points[b] - points[a]
     direction = direction_of(change, higher_is_better)
     crossed = [x for x in breaks if a < x <= b]
     if crossed:
         return Verdict("insufficient", direction, change, f"The series has a break in {label(crossed[0])} (a change of "
                        "definition), between the two periods, so the change is not comparable and is not judged.",
-                       method="none", span=k)
+                       method="none", span=k, cause="break")
     start = max([x for x in breaks if x <= a], default=min(points))
     changes = [(t, points[t] - points[t - k]) for t in sorted(points)
                if start <= t - k and t <= a and (t - k) in points]
@@ -176,14 +183,14 @@ def judge_movement(
         if step is not None and len(later) >= TRIAL_CHANGES:
             changes, start = later, step
     word = SPAN_WORDS.get(freq, "period")
-    span_text = f"{k} {word}{'s' if k != 1 else ''}" if word != "period" else f"{k} period{'s' if k != 1 else ''}"
+    span_text = f"{k} {word}{'s' if k != 1 else ''}"
     since = f" since {label(start)}" if breaks and start > min(points) else ""
     if len(changes) < MIN_CHANGES:
         return Verdict("insufficient", direction, change,
                        f"There {'is' if len(changes) == 1 else 'are'} only {len(changes)} earlier change"
                        f"{'s' if len(changes) != 1 else ''} over {span_text} up to {label(a)}{since}, too few to say "
                        f"whether this one is unusual ({MIN_CHANGES} are needed).", method="none", span=k,
-                       n_changes=len(changes))
+                       n_changes=len(changes), cause="few")
     season = SEASONS.get(freq)
     kept = _without_outliers(changes)
     expected, residuals, behind, seasonal = _centre(kept, b, k, season)
@@ -216,10 +223,8 @@ def _without_outliers(changes: list[tuple[int, float]]) -> list[tuple[int, float
     make look extreme, so the interval's coverage is kept when there is no special cause."""
     values = [d for _, d in changes]
     n = len(values)
-    ordered = sorted(values)
-    median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
-    deviations = sorted(abs(d - median) for d in values)
-    mad = deviations[n // 2] if n % 2 else (deviations[n // 2 - 1] + deviations[n // 2]) / 2
+    median = statistics.median(values)
+    mad = statistics.median(abs(d - median) for d in values)
     if mad == 0 or n < MIN_CHANGES + 2:
         return changes
     total, squares = math.fsum(values), math.fsum(d * d for d in values)
@@ -290,9 +295,8 @@ def _centre(changes: list[tuple[int, float]], b: int, k: int, season: int | None
 
 
 def _amount(value: float, unit: str) -> str:
-    text = format_change(value, unit)
-    return ("+" if value > 0 else "−" if value < 0 else "") + text if not is_percent(unit) else (
-        ("+" if value > 0 else "−" if value < 0 else "") + text)
+    """A signed change with its unit ('+1,200 households', '−0.19 percentage points')."""
+    return ("+" if value > 0 else "−" if value < 0 else "") + format_change(value, unit)
 
 
 def _reason(outcome: str, direction: str, change: float, unit: str, span_text: str, expected: float, lower: float,
@@ -335,9 +339,7 @@ def series_verdict(rows: Any, period_from: str, period_to: str, *, freq: str, un
             labels.setdefault(ordinal, period)
             break_points.append(ordinal)
     if period_from not in ordinal_of or period_to not in ordinal_of:
-        missing = period_from if period_from not in ordinal_of else period_to
-        return Verdict("insufficient", "none", math.nan, f"There is no value for {missing}, so the movement cannot "
-                       "be judged.", method="none")
+        return _no_value(period_from if period_from not in ordinal_of else period_to)
     return judge_movement(points, ordinal_of[period_from], ordinal_of[period_to],
                           label=lambda ordinal: labels.get(ordinal, str(ordinal)), freq=freq, unit=unit,
                           higher_is_better=higher_is_better, breaks=sorted(set(break_points)))

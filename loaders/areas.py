@@ -78,7 +78,7 @@ class AreaResolver:
                 for label in undecided:
                     if label not in self.decided:
                         self._own(label, rows, owners)
-            self._create(conn, [label for label in new], rows, names)
+            self._create(conn, new, rows, names)
         ids = {r.code: r.id for r in conn.execute(select(s.areas.c.code, s.areas.c.id))}
         return {label: ids[self.decided[label]] for label in labels}
 

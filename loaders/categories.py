@@ -30,9 +30,12 @@ class Partial:
     missing: tuple[str, ...]  # the periods it is missing from, in order
 
 
-def partial_presence(periods_by_label: Mapping[str, set[str]]) -> list[Partial]:
-    """Labels missing from some of the periods any label has (periods as sortable keys)."""
-    every = set().union(*periods_by_label.values()) if periods_by_label else set()
+def partial_presence(periods_by_label: Mapping[str, set[str]], every: set[str] | None = None) -> list[Partial]:
+    """Labels missing from some of the periods any label has (periods as sortable keys). ``every``: all
+    the file's periods, when ``periods_by_label`` holds only some labels (the report passes those it
+    already knows to be partial, so a large file never builds a set per label)."""
+    if every is None:
+        every = set().union(*periods_by_label.values()) if periods_by_label else set()
     out = []
     for label, periods in periods_by_label.items():
         if len(periods) < len(every):

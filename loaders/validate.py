@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .categories import Partial, describe_overlap, describe_partial, overlaps
+from .categories import describe_overlap, describe_partial, overlaps, partial_presence
 from .labels import normalise, strip_markers, strip_series, total_mask
 from .manifest import Manifest, Source
 from .periods import from_key, parse_period, parse_period_series
@@ -115,10 +115,8 @@ class ValidationReport:
             counts = seen.groupby("label", sort=False)["period"].nunique()
             thin = counts[counts < len(every)].sort_values(kind="stable")
             if len(thin):
-                partial = []
-                for label, present in thin.head(5).items():
-                    have = set(seen.loc[seen["label"] == label, "period"].tolist())
-                    partial.append(Partial(str(label), int(present), len(every), tuple(sorted(every - have))))
+                partial = partial_presence({str(label): set(seen.loc[seen["label"] == label, "period"].tolist())
+                                            for label in thin.head(5).index}, every)
                 noun = "1 category is" if len(thin) == 1 else f"{len(thin)} categories are"
                 shown = "; ".join(describe_partial(p, name=self._period_label) for p in partial)
                 shown += " …" if len(thin) > 5 else ""

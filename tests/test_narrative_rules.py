@@ -83,7 +83,7 @@ def test_driver_intervals_for_every_driver_or_none_and_never_nested():
         "(+40,000 households).")
 
 
-def test_an_incomplete_whole_is_said(demo_store):
+def test_an_incomplete_whole_is_said():
     """A segment present in only one period: the engine warns and the narrative says so."""
     from explain.engine import _incomplete
 

@@ -72,7 +72,6 @@ class _Rows:
 
     def __init__(self, info: TableInfo, options: ReadOptions):
         self.options = options
-        self.where = Where(info.location, info.sheet)
         self.headers = info.header_cells
         self.firsts = {h[0] for h in self.headers if h and h[0]}
         # the label heading the rows being read: at first, a label row directly above the header
@@ -86,7 +85,6 @@ class _Rows:
         self.stopped = False
         self.repeats: list[int] = []
         self.unmapped: list[tuple[int, str]] = []
-        self.sections: list[str] = [self.section] if self.section else []
         self.stop_note: str | None = None
 
     # ------------------------------------------------------------------ per chunk
@@ -159,8 +157,6 @@ class _Rows:
                 if self.options.section_column:
                     self.section = label
                     section_at[p] = label
-                    if label not in self.sections:
-                        self.sections.append(label)
                 else:
                     self.unmapped.append((int(numbers[p]), label))
                 self.after_blank, run_start = False, None
