@@ -9,7 +9,14 @@
       on a horizontal value axis, and every other tick labelled if long numbers still touch; an axis
       title too wide broken in two; a wider value range when the labels beside horizontal bars would
       run into the area names or off the chart; and more height when a legend wraps below the plot,
-      so the plot keeps at least half the chart. Undone when the chart is wide again. */
+      so the plot keeps at least half the chart. Undone when the chart is wide again;
+   5. sortable tables (the Summary's): a button in each sortable column heading sorts the rows by
+      their data-sort-value, ascending then descending, and says so with aria-sort and a status line;
+   6. buttons marked data-print open the browser's print dialog (print or save as PDF);
+   7. answers first: when a page replaces its answer (.js-answer) after the reader changed a control,
+      the new answer is announced, and after a committed choice (click, Enter) its heading is scrolled
+      into view and focused; the metric picker's search box (.js-picker-search) filters its options;
+   8. a table wider than its box is marked (data-overflow) so the page shows a scroll cue. */
 (function () {
   "use strict";
 
@@ -25,7 +32,10 @@
       other.tabIndex = on ? 0 : -1;
       var panel = document.getElementById(other.getAttribute("aria-controls"));
       if (panel) {
-        if (on) { panel.removeAttribute("hidden"); } else { panel.setAttribute("hidden", ""); }
+        if (on) {
+          panel.removeAttribute("hidden");
+          Array.prototype.forEach.call(panel.querySelectorAll(".table-scroll"), markOverflow);
+        } else { panel.setAttribute("hidden", ""); }
       }
     });
     if (focus) { tab.focus(); }
@@ -175,11 +185,122 @@
     });
   }
 
+  function sortTable(button) {
+    var th = button.closest("th"), table = button.closest("table");
+    if (!th || !table) { return; }
+    var index = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var numeric = th.getAttribute("data-sort-type") === "number";
+    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    Array.prototype.forEach.call(table.querySelectorAll("thead th[aria-sort]"), function (other) {
+      other.setAttribute("aria-sort", "none");
+    });
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    function key(row) {
+      var cell = row.children[index], value = cell ? (cell.getAttribute("data-sort-value") || cell.textContent) : "";
+      return numeric ? parseFloat(value) || 0 : value.toLowerCase();
+    }
+    rows.sort(function (a, b) {
+      var x = key(a), y = key(b), order = x < y ? -1 : x > y ? 1 : 0;
+      return ascending ? order : -order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+    var status = table.parentNode.parentNode.querySelector(".sort-status");
+    if (status) {
+      status.textContent = "Sorted by " + button.textContent.trim().toLowerCase() + ", " +
+        (ascending ? "ascending" : "descending") + ".";
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var sort = event.target.closest && event.target.closest(".sortable-table .sort-button");
+    if (sort) { sortTable(sort); return; }
+    var print = event.target.closest && event.target.closest("[data-print]");
+    if (print) { window.print(); }
+  });
+
+  /* answers first. A new answer is always announced (a polite status line). It is also scrolled into
+     view and its heading focused when the reader committed a choice (a mouse click, Enter, or a
+     button), but not while they move through radios with the arrow keys or go from field to field:
+     taking focus away then would be a change of context they did not ask for (WCAG 3.2.2). */
+  var lastCommit = 0;
+  document.addEventListener("click", function (event) {
+    var control = event.target.closest && event.target.closest(".controls");
+    if (control && (event.detail > 0 || event.target.closest("button"))) { lastCommit = Date.now(); }
+  }, true);
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.closest && event.target.closest(".controls")) { lastCommit = Date.now(); }
+  }, true);
+
+  function announce(text) {
+    var status = document.getElementById("answer-status");
+    if (!status) {
+      status = document.createElement("div");
+      status.id = "answer-status";
+      status.className = "visually-hidden";
+      status.setAttribute("role", "status");
+      document.body.appendChild(status);
+    }
+    status.textContent = text;
+  }
+
+  function bringAnswer(answer) {
+    var heading = answer.querySelector("h2");
+    if (!heading || answer.__whytrendShown === heading) { return; }
+    var first = !answer.__whytrendShown;
+    answer.__whytrendShown = heading;
+    if (first) { return; }   /* the page as loaded: nothing to announce */
+    var lead = answer.querySelector(".lead");
+    announce("Updated: " + heading.textContent + ". " + (lead ? lead.textContent : ""));
+    if (Date.now() - lastCommit > 15000) { return; }
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+    heading.scrollIntoView({ block: "start", behavior: "auto" });
+  }
+
+  function filterPicker(input) {
+    var picker = input.closest(".metric-picker");
+    if (!picker) { return; }
+    var words = input.value.trim().toLowerCase().split(/\s+/).filter(Boolean), shown = 0;
+    Array.prototype.forEach.call(picker.querySelectorAll(".form-check"), function (option) {
+      var text = option.textContent.toLowerCase() + " " +
+        (option.closest("fieldset") && option.closest("fieldset").querySelector("legend") ?
+          option.closest("fieldset").querySelector("legend").textContent.toLowerCase() : "");
+      var match = words.every(function (w) { return text.indexOf(w) >= 0; });
+      option.hidden = !match;
+      if (match) { shown += 1; }
+    });
+    Array.prototype.forEach.call(picker.querySelectorAll("fieldset fieldset"), function (group) {
+      group.hidden = !group.querySelector(".form-check:not([hidden])");
+    });
+    var status = picker.querySelector(".picker-status");
+    if (status) {
+      status.textContent = words.length ? (shown === 1 ? "1 metric matches" : shown + " metrics match") : "";
+    }
+  }
+  document.addEventListener("input", function (event) {
+    /* dcc.Input wraps its <input> in a div that carries the class */
+    if (event.target.closest && event.target.closest(".js-picker-search")) { filterPicker(event.target); }
+  });
+
+  /* wide tables: say which way they scroll (data-overflow = start | both | end; none when they fit) */
+  function markOverflow(box) {
+    var extra = box.scrollWidth - box.clientWidth;
+    if (extra <= 1 || !box.clientWidth) { box.removeAttribute("data-overflow"); return; }
+    var left = box.scrollLeft > 1, right = box.scrollLeft < extra - 1;
+    box.setAttribute("data-overflow", left && right ? "both" : left ? "end" : "start");
+  }
+  document.addEventListener("scroll", function (event) {
+    if (event.target.classList && event.target.classList.contains("table-scroll")) { markOverflow(event.target); }
+  }, true);
+
   var resizing = null;
   window.addEventListener("resize", function () {
     window.clearTimeout(resizing);
     resizing = window.setTimeout(function () {
       Array.prototype.forEach.call(document.querySelectorAll(".js-plotly-plot"), fitChart);
+      Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), markOverflow);
     }, 150);
   });
 
@@ -189,6 +310,8 @@
     labelUploads(document);
     markCurrentPage();
     watchCharts(document);
+    Array.prototype.forEach.call(document.querySelectorAll(".js-answer"), bringAnswer);
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), markOverflow);
   }
   new MutationObserver(function () {
     if (!scheduled) { scheduled = true; window.requestAnimationFrame(tidy); }

@@ -286,6 +286,7 @@ RULES: dict[tuple[str, str], Rule] = {
     (aid.LAB_VERSION, "value"): version,
     (aid.LAB_ACTIVATE, "n_clicks"): count,
     (aid.LAB_ACTIVATE_CANCEL, "n_clicks"): count,
+    (aid.LAB_ACTIVATE_ANYWAY, "n_clicks"): count,
     (aid.LAB_ACTIVATE_REQUEST, "data"): ticket("activate"),
     (aid.LAB_ACTIVATED, "data"): lab_marker,
     (aid.LAB_PD_DRIVER, "value"): driver,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
 from loaders.errors import AccessDenied
 
@@ -132,8 +132,10 @@ def root_children(tree) -> list[str]:
 # ----------------------------------------------------------------------------- controls
 def metric_picker(page_type: str, metrics: Sequence, value: str | None, *, legend: str = "Metric",
                   department_names: dict[str, str] | None = None) -> html.Fieldset:
-    """Radios of the user's metrics grouped by department: one fieldset (legend per department)
-    per group inside an outer fieldset. Each group is a ``dbc.RadioItems`` with a pattern id
+    """A searchable select of the user's metrics grouped by department, built from parts axe passes
+    (``dcc.Dropdown`` does not): a search box that filters the options as you type (assets/whytrend.js;
+    a status line says how many match), then one fieldset of radios per department (legend = the
+    department) in a scrolling list. Each group is a ``dbc.RadioItems`` with a pattern id
     (:func:`dashapp.analysis_ids.metric_group`); the page keeps one choice across groups."""
     names = department_names if department_names is not None else departments_by_code()
     groups: dict[str, list] = {}
@@ -145,7 +147,14 @@ def metric_picker(page_type: str, metrics: Sequence, value: str | None, *, legen
         inner.append(radio_fieldset(metric_group(page_type, department), names.get(department, department),
                                     [{"label": i.name, "value": i.code} for i in infos], chosen,
                                     legend_class="fieldset__legend--small"))
-    return html.Fieldset([html.Legend(legend, className="fieldset__legend"), *inner],
+    search_id, status_id = f"{page_type}-search", f"{page_type}-search-status"
+    search = html.Div([
+        html.Label("Search metrics", htmlFor=search_id, className="form-label"),
+        dcc.Input(id=search_id, type="search", autoComplete="off", className="form-input js-picker-search"),
+        html.P("", id=status_id, className="picker-status", role="status"),
+    ], className="form-group picker-search")
+    return html.Fieldset([html.Legend(legend, className="fieldset__legend"), search,
+                          html.Div(inner, className="metric-picker__options")],
                          className="fieldset metric-picker")
 
 
@@ -159,14 +168,26 @@ def chosen_metric(values: Sequence[str | None], triggered: dict | None, groups: 
     return current or next((v for v in values if v), None)
 
 
-def period_input(id_: str, label: str, value: str | None, list_id: str, hint: str) -> html.Div:
-    """A labelled text input of a period with suggestions (the hint is part of the label, as
-    ``dbc.Input`` takes no ``aria-describedby``)."""
+def period_input(id_: str, label: str, value: str | None, list_id: str, hint: str, *, hint_id: str | None = None,
+                 error_id: str | None = None) -> html.Div:
+    """A labelled text input of a period with suggestions. The hint (an example from the metric's own
+    periods, updated with the metric through ``hint_id``) and the error message (``error_id``, empty
+    until a typed period cannot be used) are part of the label, as ``dbc.Input`` takes no
+    ``aria-describedby``: a screen reader hears the problem with the field's name."""
+    hint_span = html.Span(f" – {hint}", className="label-hint", **({"id": hint_id} if hint_id else {}))
+    error = html.Span("", id=error_id, className="field-error") if error_id else None
     return html.Div([
-        html.Label([label, html.Span(f" – {hint}", className="label-hint")], htmlFor=id_, className="form-label"),
+        html.Label([label, hint_span, error], htmlFor=id_, className="form-label"),
         dbc.Input(id=id_, type="text", value=value or "", list=list_id, autocomplete="off", debounce=True,
                   class_name="form-input form-input--period"),
     ], className="form-group form-group--inline")
+
+
+def field_error(text: str | None) -> list:
+    """The children of a field's error slot: 'Error: <text>' (the prefix for screen readers)."""
+    if not text:
+        return []
+    return [html.Span("Error: ", className="visually-hidden"), text]
 
 
 def period_datalist(list_id: str, periods: Sequence[str]) -> html.Datalist:
@@ -273,3 +294,16 @@ def authorise_job(purpose: str, ticket) -> dict:
         raise JobRefused(refusal.message) from None
     return fields
 
+
+
+def controls_panel(panel_id: str, text_id: str, text: str, controls, *, open_: bool = False) -> html.Details:
+    """The page's controls folded under one line saying what is shown ('Households on Universal
+    Credit · all areas · …'), so the answer comes first on the screen: a native ``<details>``, which
+    every browser and screen reader knows how to open, with no script."""
+    return html.Details([
+        html.Summary([html.Span("Change what is shown", className="controls-panel__action"),
+                      html.Span(": ", className="visually-hidden"),
+                      html.Span(text, id=text_id, className="controls-panel__current")],
+                     className="controls-panel__summary"),
+        controls,
+    ], id=panel_id, open=open_, className="controls-panel")

@@ -24,6 +24,13 @@ TRENDS_RESULT = "trends-result"
 TRENDS_FRESHNESS = "trends-freshness"       # data vintage and last updated
 TRENDS_CARD = "trends-chart"               # chart_card ids (letters, digits, - and _)
 TRENDS_COMPARE_CARD = "trends-compare-chart"
+TRENDS_PANEL = "trends-panel"              # the collapsible controls (html.Details)
+TRENDS_SELECTION_TEXT = "trends-selection-text"  # what is shown, in the panel's summary line
+TRENDS_FROM_ERROR = "trends-from-error"
+TRENDS_TO_ERROR = "trends-to-error"
+TRENDS_FROM_HINT = "trends-from-hint"
+TRENDS_COMPARE_MESSAGE = "trends-compare-message"
+TRENDS_ANSWER = "trends-answer"
 
 # ----------------------------------------------------------------------------- explain
 EXPLAIN_URL = "explain-url"
@@ -49,6 +56,12 @@ EXPLAIN_RESULT = "explain-result"
 EXPLAIN_DRIVERS_CARD = "explain-drivers"
 EXPLAIN_COMPONENTS_CARD = "explain-components"
 EXPLAIN_SEGMENTS_CARD = "explain-segments"
+EXPLAIN_PANEL = "explain-panel"            # the collapsible controls (html.Details)
+EXPLAIN_SELECTION_TEXT = "explain-selection-text"
+EXPLAIN_FROM_ERROR = "explain-from-error"
+EXPLAIN_TO_ERROR = "explain-to-error"
+EXPLAIN_FROM_HINT = "explain-from-hint"
+EXPLAIN_TO_HINT = "explain-to-hint"
 
 # ----------------------------------------------------------------------------- model lab
 LAB_URL = "lab-url"
@@ -93,3 +106,8 @@ def metric_group(page_type: str, department: str) -> dict:
 def progress_parts(prefix: str) -> dict[str, str]:
     """Ids of a progress block: wrapper, bar, visible label and the polite live status."""
     return {"block": prefix, "bar": f"{prefix}-bar", "label": f"{prefix}-label", "status": f"{prefix}-status"}
+
+# ----------------------------------------------------------------------------- model lab: the activation guard
+LAB_ACTIVATE_CONFIRM = "lab-activate-confirm"            # shown instead of activating a version no better than naive
+LAB_ACTIVATE_CONFIRM_TEXT = "lab-activate-confirm-text"  # its message: the figures and the verdict
+LAB_ACTIVATE_ANYWAY = "lab-activate-anyway"              # "Activate anyway" (needs a rule in dashapp/access.py)

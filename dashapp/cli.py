@@ -187,23 +187,83 @@ def explain(metric: str, period_from: str, period_to: str, area: str | None, by:
 @click.option("--kind", type=click.Choice(MODEL_KINDS), default=None)
 @click.option("--pseudo-drivers", default=None, help="Comma-separated: trend, seasonality.")
 @click.option("--tune", is_flag=True, help="Search hyperparameters with the same time-aware splits.")
+@click.option("--force", is_flag=True,
+              help="Make the new version active even when it is not better than the naive forecast (each area's "
+                   "last value carried forward) on both out-of-sample R² and mean absolute error.")
 @click.option("--db", default=None, help=DB_HELP)
-def fit(metric: str, drivers: str | None, kind: str | None, pseudo_drivers: str | None, tune: bool,
+def fit(metric: str, drivers: str | None, kind: str | None, pseudo_drivers: str | None, tune: bool, force: bool,
         db: str | None) -> None:
-    """Fit (and optionally tune) the driver model of METRIC and save a new version."""
-    from explain import fit_and_refresh
+    """Fit (and optionally tune) the driver model of METRIC, save it as a new version and make it active.
 
-    change = fit_and_refresh(_store(db), metric, drivers=_split(drivers), kind=kind,
-                             pseudo_drivers=_split(pseudo_drivers), tune=tune,
-                             progress=lambda stage: log.info("%s (%d%%)", stage.label, stage.percent))
-    version, scores = change.version, change.version.scores
-    click.echo(f"{metric}: model version {version.version} ({version.kind}) on drivers {', '.join(version.drivers)}"
-               f"{' + ' + ', '.join(version.pseudo_drivers) if version.pseudo_drivers else ''}")
-    click.echo(f"  time-aware CV ({scores.get('n_splits')} expanding-window splits): R² {scores.get('r2'):.3f}, "
-               f"MAE {scores.get('mae'):,.4g}; naive baseline (last value) R² {scores.get('baseline_r2'):.3f}, "
-               f"MAE {scores.get('baseline_mae'):,.4g}")
-    click.echo(f"  data vintage {version.data_vintage}, training data sha256 {version.training_hash[:12]}")
+    A version that is not better than the naive forecast on both out-of-sample R² and mean absolute
+    error is saved but not made active (the previous version stays active) unless --force.
+    """
+    from explain import ActivationRefused, fit_and_refresh
+
+    store = _store(db)
+    try:
+        change = fit_and_refresh(store, metric, drivers=_split(drivers), kind=kind,
+                                 pseudo_drivers=_split(pseudo_drivers), tune=tune, force=force,
+                                 progress=lambda stage: log.info("%s (%d%%)", stage.label, stage.percent))
+    except ActivationRefused as refused:
+        from explain import get_version
+
+        saved = get_version(store, metric, refused.version)
+        if saved is not None:
+            _print_version(saved)
+        raise click.ClickException(f"{refused} {_force_hint(metric, refused.version)}") from None
+    _print_version(change.version)
+    _print_forced(change.quality, force)
     click.echo(f"  explanations refreshed: {change.refreshed}")
+
+
+@main.command()
+@click.argument("metric")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--force", is_flag=True,
+              help="Make it active even when it is not better than the naive forecast (each area's last value "
+                   "carried forward) on both out-of-sample R² and mean absolute error.")
+@click.option("--db", default=None, help=DB_HELP)
+def activate(metric: str, version: int, force: bool, db: str | None) -> None:
+    """Make VERSION of METRIC's driver model the active one and refresh its explanations.
+
+    Refused for a version that is not better than the naive forecast unless --force.
+    """
+    from explain import ActivationRefused, activate_and_refresh
+
+    try:
+        change = activate_and_refresh(_store(db), metric, version, force=force)
+    except ActivationRefused as refused:
+        raise click.ClickException(f"{refused} {_force_hint(metric, version)}") from None
+    quality = change.quality
+    click.echo(f"{metric}: model version {version} ({change.version.kind.replace('_', ' ')}) is now active")
+    click.echo(f"  {quality.sentence}")
+    _print_forced(quality, force)
+    click.echo(f"  explanations refreshed: {change.refreshed}")
+
+
+def _print_version(version) -> None:
+    """A fitted version in three lines: drivers; out-of-sample scores against the naive forecast; provenance."""
+    from explain import judge
+
+    scores = version.scores
+    pseudo = f" + {', '.join(version.pseudo_drivers)}" if version.pseudo_drivers else ""
+    click.echo(f"{version.metric}: model version {version.version} ({version.kind.replace('_', ' ')}) on drivers "
+               f"{', '.join(version.drivers) or 'none'}{pseudo}")
+    click.echo(f"  {judge(scores).sentence}")
+    click.echo(f"  (time-aware CV over {scores.get('n_splits')} expanding-window splits; the naive forecast carries "
+               "each area's last value forward)")
+    click.echo(f"  data vintage {version.data_vintage}, training data sha256 {version.training_hash[:12]}")
+
+
+def _print_forced(quality, force: bool) -> None:
+    if not quality.better_than_naive:  # active although not better: forced, or it was active already
+        how = "with --force" if force else "(it was the active version already)"
+        click.echo(f"  active {how} although it is {quality.verdict}: treat its driver splits with caution")
+
+
+def _force_hint(metric: str, version: int) -> str:
+    return f"To make it active anyway: `whytrend activate {metric} {version} --force`."
 
 
 @main.group()

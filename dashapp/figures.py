@@ -7,6 +7,12 @@ palette; the toolbar is hidden by :data:`GRAPH_CONFIG` on the ``dcc.Graph``.
 
 Every colour used for marks has a contrast of at least 3:1 against white and every colour used
 for text at least 4.5:1 (tests check both with :func:`contrast_ratio`).
+
+Numbers and periods come from :mod:`explain.numbers` (hover texts, bar labels and value-axis ticks),
+words from :mod:`explain.wording` (the usual range, unusual points). Phones (375 px): bar charts are
+horizontal so long labels never collide, value-axis ticks are compact and few, bar labels sit outside
+the bars with ``cliponaxis=False`` and room in the margin, and units go in the subtitle or above the
+axis instead of axis titles that a narrow screen clips.
 """
 from __future__ import annotations
 
@@ -15,9 +21,21 @@ from typing import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from explain.numbers import short_number, signed_short
+from explain.numbers import (
+    axis_ticks,
+    format_value,
+    is_percent,
+    period_short_text,
+    period_text,
+    season_text,
+    short_number,
+    short_value,
+    signed,
+    signed_short_value,
+)
+from explain.wording import AVERAGE, LINE_LABELS, LOWER_LIMIT, POINT_WORDS, RUN_LENGTH, UPPER_LIMIT, rule_words
 
-from .presenters_parts import UNEXPLAINED, Part, period_name
+from .presenters_parts import UNEXPLAINED, Part
 from .presenters_queries import MAX_COMPARE
 
 # ----------------------------------------------------------------------------- colours
@@ -36,13 +54,23 @@ FONT = "Arial, Helvetica, sans-serif"
 MARK_COLOURS = (*PALETTE, GOOD, BAD, SEQUENTIAL[0], SEQUENTIAL[1], SEQUENTIAL[2])
 #: Colours that may draw text (≥ 4.5:1 against white).
 TEXT_COLOURS = (TEXT, SECONDARY_TEXT, GOOD, BAD, DARK_BLUE, DARK_PINK, DARK_GREY)
-#: Variation (NHS Making Data Count) → (colour, marker symbol, words).
+#: Variation (NHS Making Data Count) → (colour, marker symbol, words: explain.wording.POINT_WORDS).
 VARIATION_STYLE = {
-    "improvement": (GOOD, "circle", "Special cause: improvement"),
-    "concern": (BAD, "diamond", "Special cause: concern"),
-    "neutral": (LIGHT_PURPLE, "square", "Special cause (no better or worse direction)"),
+    "improvement": (GOOD, "circle", POINT_WORDS["improvement"]),
+    "concern": (BAD, "diamond", POINT_WORDS["concern"]),
+    "neutral": (LIGHT_PURPLE, "square", POINT_WORDS["neutral"]),
 }
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
+#: room on the right of a horizontal bar chart for the labels outside its bars ('+13.4k')
+BAR_LABEL_MARGIN = 64
+#: an axis title longer than this is broken into lines (a 375 px screen clips a long one)
+AXIS_TITLE_WIDTH = 34
+#: a bar's category label longer than this is broken into lines, so the bars keep most of a phone's width
+CATEGORY_WIDTH = 16
+#: value-axis ticks on a horizontal bar chart (its plot area is narrow on a phone)
+BAR_TICKS = 3
+#: room on the right of a trend chart for 'Average 3.47m' beside its line
+LIMIT_LABEL_MARGIN = 88
 
 
 def relative_luminance(colour: str) -> float:
@@ -90,11 +118,13 @@ def wrap(text: str, width: int) -> str:
 
 def base_layout(title: str, subtitle: str = "", *, height: int = 420, legend: bool = False) -> dict:
     title, subtitle = wrap(title, 36), wrap(subtitle, 52)
-    top = 40 + 24 * (title.count("<br>") + 1) + (18 * (subtitle.count("<br>") + 1) if subtitle else 0)
+    extra_lines = title.count("<br>")
+    top = 40 + 24 * (extra_lines + 1) + (18 * (subtitle.count("<br>") + 1) if subtitle else 0) + 6 * extra_lines
     axis = dict(showgrid=True, gridcolor=GRID, gridwidth=1, zeroline=False, tickangle=0, automargin=True,
                 linecolor=SECONDARY_TEXT, tickfont=dict(color=TEXT, size=13), title=dict(font=dict(color=TEXT)))
     return dict(
-        title=dict(text=title, x=0, xanchor="left", y=1, yanchor="top", yref="container", pad=dict(t=12),
+        # a title of several lines is drawn a little high: more padding keeps its first line on screen
+        title=dict(text=title, x=0, xanchor="left", y=1, yanchor="top", yref="container", pad=dict(t=12 + 6 * extra_lines),
                    font=dict(size=17, color=TEXT), subtitle=dict(text=subtitle, font=dict(size=13, color=SECONDARY_TEXT))),
         font=dict(family=FONT, size=13, color=TEXT),
         paper_bgcolor="#FFFFFF", plot_bgcolor="#FFFFFF", height=height + top - 104,
@@ -105,6 +135,42 @@ def base_layout(title: str, subtitle: str = "", *, height: int = 420, legend: bo
         hoverlabel=dict(font=dict(family=FONT, color=TEXT), bgcolor="#FFFFFF"),
         separators=".,",
     )
+
+
+def axis_title(text: str) -> dict:
+    """An axis title broken into short lines and kept clear of the tick labels (``automargin`` on the
+    axis makes room for it), so a narrow screen never clips it."""
+    return dict(text=wrap(text, AXIS_TITLE_WIDTH), font=dict(color=TEXT), standoff=8)
+
+
+def with_unit(subtitle: str, unit: str) -> str:
+    """The subtitle with the value axis's unit ('…; values in households'): a horizontal chart's unit
+    goes here, not in an axis title under the ticks."""
+    if not unit:
+        return subtitle
+    words = "%" if is_percent(unit) else unit
+    if not subtitle:
+        return f"Values in {words}"
+    return f"{subtitle.rstrip().rstrip('.;')}; values in {words}"
+
+
+def category_labels(axis: dict, labels: Sequence[str], width: int = CATEGORY_WIDTH) -> None:
+    """Long category labels broken into lines on the axis (the data keep the whole label): 'Claimant
+    count<br>(seasonally<br>adjusted)' leaves the bars most of a 375 px screen."""
+    wrapped = [wrap(label, width) or label for label in labels]
+    if wrapped != list(labels):
+        axis.update(tickmode="array", tickvals=list(labels), ticktext=wrapped)
+
+
+def value_ticks(axis: dict, values: Sequence[float | None], unit: str = "", most: int = 5) -> None:
+    """Compact, round ticks on a value axis from explain.numbers.axis_ticks ('3.46m', '3.465m'): at most
+    ``most``, all different, short enough not to collide at 375 px."""
+    present = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not present:
+        return
+    tickvals, ticktext = axis_ticks(min(present), max(present), unit, most=most)
+    if tickvals:
+        axis.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
 
 
 def value_axis_label(layout: dict, text: str) -> None:
@@ -139,10 +205,13 @@ def _year_start(label: str, freq: str) -> bool:
 
 
 def _tick_text(label: str, freq: str) -> str:
-    if freq == "M":
-        name = period_name(label, freq)
-        return name[:3] + " " + name[-4:] if name != label else label
-    return label
+    """A period as a short tick label: 'Sep 2026', 'Jan–Mar 2026', '2025-26'."""
+    return period_short_text(label, freq or None)
+
+
+def _level_hover(label: str, value: float | None, unit: str, freq: str = "") -> str:
+    """'September 2026: 3.47 million households' (a period in words and a level with its unit)."""
+    return f"{period_text(label, freq or None)}: {format_value(value, unit)}"
 
 
 # ----------------------------------------------------------------------------- trends
@@ -190,10 +259,11 @@ def provisional_spans(trend) -> list[tuple[int, int]]:
 
 def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", latest=None,
                  as_first_published: bool = False) -> go.Figure:
-    """The series with XmR centre and limits (dashed, labelled directly), special-cause points by
-    colour and shape (with words in the legend and hover), provisional periods shaded, events as
-    annotated vertical lines, and revised periods: hollow markers at the first-published value
-    (or, when showing first-published figures, at the latest value from ``latest``)."""
+    """The series with the usual range (the XmR chart's average and limits, dashed, labelled directly),
+    unusual points by colour and shape (with words in the legend and hover, never rule numbers),
+    provisional periods shaded, events as annotated vertical lines, and revised periods: hollow markers
+    at the first-published value (or, when showing first-published figures, at the latest value from
+    ``latest``). Hover texts name the period in words and the value with its unit."""
     labels = [p.period for p in trend.points]
     x = list(range(len(labels)))
     values = [p.value for p in trend.points]
@@ -201,21 +271,22 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
     traces: list[go.BaseTraceType] = [go.Scatter(
         x=x, y=values, mode="lines+markers", name=trend.area_name or "Value", connectgaps=False,  # a gap is a gap
         line=dict(color=DARK_BLUE, width=2.5), marker=dict(color=DARK_BLUE, size=5),
-        customdata=labels, hovertemplate="%{customdata}: %{y:,.4~r}" + (f" {unit}" if unit else "") + "<extra></extra>")]
+        hovertext=[_level_hover(label, v, unit, freq) for label, v in zip(labels, values)],
+        hovertemplate="%{hovertext}<extra></extra>")]
     annotations: list[dict] = []
     shapes: list[dict] = []
     if trend.centre is not None and x:
         present = [v for v in values if v is not None]
         span = (max(present + [trend.upper_limit]) - min(present + [trend.lower_limit])) or 1.0
         close = (trend.upper_limit - trend.lower_limit) < 0.12 * span   # labels would overlap: spread them
-        for name, value, dash, shift in (("Centre", trend.centre, "dash", 0),
-                                         ("Upper process limit", trend.upper_limit, "dot", 12),
-                                         ("Lower process limit", trend.lower_limit, "dot", -12)):
+        for name, value, dash, shift in ((AVERAGE, trend.centre, "dash", 0),
+                                         (UPPER_LIMIT, trend.upper_limit, "dot", 12),
+                                         (LOWER_LIMIT, trend.lower_limit, "dot", -12)):
             traces.append(go.Scatter(x=[x[0], x[-1]], y=[value, value], mode="lines", name=name,
                                      line=dict(color=DARK_GREY, dash=dash, width=1.5), hoverinfo="skip"))
-            short = {"Centre": "Mean", "Upper process limit": "Upper", "Lower process limit": "Lower"}[name]
             annotations.append(dict(x=1, y=value, xref="paper", yref="y", xanchor="left", yanchor="middle",
-                                    yshift=shift if close else 0, xshift=4, text=f"{short} {short_number(value)}",
+                                    yshift=shift if close else 0, xshift=4,
+                                    text=f"{LINE_LABELS[name]} {short_value(value, unit)}",
                                     showarrow=False, font=dict(color=TEXT, size=11)))
     for variation, (colour, symbol, words) in VARIATION_STYLE.items():
         idx = [i for i, p in enumerate(trend.points) if p.rules and p.variation == variation and p.value is not None]
@@ -223,16 +294,18 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
             traces.append(go.Scatter(
                 x=idx, y=[values[i] for i in idx], mode="markers", name=words,
                 marker=dict(color=colour, symbol=symbol, size=10, line=dict(color="#FFFFFF", width=1)),
-                customdata=[[labels[i], " ".join(map(str, trend.points[i].rules))] for i in idx],
-                hovertemplate="%{customdata[0]}: " + words + " (rules %{customdata[1]})<extra></extra>"))
+                hovertext=[f"{_level_hover(labels[i], values[i], unit, freq)}. {words}: "
+                           f"{_point_reasons(trend, i)}" for i in idx],
+                hovertemplate="%{hovertext}<extra></extra>"))
     revisions = _revision_points(trend, latest, as_first_published)
     if revisions:
         name = "Latest (revised) value" if as_first_published else "First published value"
         traces.append(go.Scatter(
             x=[i for i, _ in revisions], y=[v for _, v in revisions], mode="markers", name=name,
             marker=dict(color=DARK_PINK, symbol="circle-open", size=10, line=dict(color=DARK_PINK, width=2)),
-            customdata=[labels[i] for i, _ in revisions],
-            hovertemplate="%{customdata}: " + name.lower() + " %{y:,.4~r}<extra></extra>"))
+            hovertext=[f"{period_text(labels[i], freq or None)}: {name.lower()} {format_value(v, unit)}"
+                       for i, v in revisions],
+            hovertemplate="%{hovertext}<extra></extra>"))
     for first, last in provisional_spans(trend):
         shapes.append(dict(type="rect", xref="x", yref="paper", x0=first - 0.5, x1=last + 0.5, y0=0, y1=1,
                            fillcolor=PROVISIONAL_FILL, line=dict(width=0), layer="below", name="provisional"))
@@ -254,12 +327,23 @@ def trend_figure(trend, *, title: str, subtitle: str = "", freq: str = "", lates
     layout = base_layout(title, subtitle, legend=True, height=460)
     positions, texts = _ticks(labels, freq)
     layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, range=[-0.6, len(x) - 0.4])
-    layout["yaxis"].update(tickformat=",.4~r")
-    layout["margin"].update(r=76 if trend.centre is not None else 20)  # room for the limit labels
+    limits = [trend.upper_limit, trend.lower_limit] if trend.centre is not None else []
+    firsts = [v for _, v in revisions]
+    value_ticks(layout["yaxis"], values + limits + firsts, unit)
+    layout["margin"].update(r=LIMIT_LABEL_MARGIN if trend.centre is not None else 20)  # room for the limit labels
     layout["annotations"] = annotations
     value_axis_label(layout, unit)
     layout["shapes"] = shapes
     return go.Figure(data=traces, layout=layout)
+
+
+def _point_reasons(trend, index: int) -> str:
+    """Why point ``index`` is unusual, every rule in words ('a point above the usual range; 7 points
+    in a row above the average')."""
+    from .presenters_trends import rule_points_up
+
+    point = trend.points[index]
+    return "; ".join(rule_words(rule, up=rule_points_up(rule, point, trend), length=RUN_LENGTH) for rule in point.rules)
 
 
 def _revision_points(trend, latest, as_first_published: bool) -> list[tuple[int, float]]:
@@ -294,8 +378,9 @@ def compare_figure(trends: Sequence, *, title: str, subtitle: str = "", freq: st
         xs = [position[p.period] for p in t.points]
         ys = [p.value for p in t.points]
         traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=t.area_name, line=dict(color=colour, width=2.5),
-                                 customdata=[p.period for p in t.points],
-                                 hovertemplate=t.area_name + " %{customdata}: %{y:,.4~r}<extra></extra>"))
+                                 hovertext=[f"{t.area_name}, {_level_hover(p.period, p.value, t.unit, freq)}"
+                                            for p in t.points],
+                                 hovertemplate="%{hovertext}<extra></extra>"))
         last = next(((x, y) for x, y in zip(reversed(xs), reversed(ys)) if y is not None), None)
         if last:
             annotations.append(dict(x=last[0], y=last[1], xref="x", yref="y", xanchor="left", showarrow=False,
@@ -305,7 +390,7 @@ def compare_figure(trends: Sequence, *, title: str, subtitle: str = "", freq: st
     layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts,
                            range=[-0.6, len(labels) - 0.4 + 0.25 * len(labels)])
     unit = trends[0].unit if trends else ""
-    layout["yaxis"].update(tickformat=",.4~r")
+    value_ticks(layout["yaxis"], [p.value for t in trends for p in t.points], unit)
     layout["annotations"] = annotations
     value_axis_label(layout, unit)
     return go.Figure(data=traces, layout=layout)
@@ -313,19 +398,24 @@ def compare_figure(trends: Sequence, *, title: str, subtitle: str = "", freq: st
 
 # ----------------------------------------------------------------------------- waterfalls
 def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tuple[str, float], title: str,
-                     subtitle: str = "", unit: str = "", higher_is_better: bool | None = None) -> go.Figure:
-    """A waterfall from ``start`` (top) to ``end`` (bottom): one floating horizontal bar per part
-    (base = the running total), coloured by sign, with error bars from each part's interval; the
-    unexplained part is hatched. Horizontal, so long driver names stay readable on a phone.
+                     subtitle: str = "", unit: str = "", higher_is_better: bool | None = None,
+                     freq: str = "") -> go.Figure:
+    """A horizontal waterfall, read top to bottom: the level at ``start`` (first bar), one floating bar
+    per part in the order given (base = the running total), the level at ``end`` (last bar). Parts are
+    coloured by sign, with error bars from each part's interval; the unexplained part is hatched.
+    Horizontal so that long driver names sit on the y-axis and never collide at 375 px; bar labels sit
+    outside the bars (``cliponaxis=False``, with room in the right margin); the unit is in the subtitle.
+    ``start``/``end`` labels that are periods are written short ('Aug 2026'; ``freq``: the metric's).
 
     Bars are ``go.Bar`` with ``base`` (``go.Waterfall`` has no error bars): the value of a part's
     bar is its contribution, so start + Σ parts = end is visible in the figure's data
     (``bar.x`` lengths, ``bar.base`` running totals, ``bar.y`` labels).
     """
     up, down = direction_colours(higher_is_better)
-    labels = [start[0]] + [p.label for p in parts] + [end[0]]
+    labels = [period_short_text(start[0], freq or None)] + [p.label for p in parts] + \
+        [period_short_text(end[0], freq or None)]
     bases, lengths, colours, patterns, err_plus, err_minus, texts = [0.0], [start[1]], [DARK_GREY], [""], [0.0], \
-        [0.0], [short_number(start[1])]
+        [0.0], [short_value(start[1], unit)]
     running = start[1]
     for p in parts:
         bases.append(running)
@@ -335,7 +425,7 @@ def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tu
         has_ci = p.ci_low is not None and p.ci_high is not None
         err_plus.append(max(0.0, p.ci_high - p.value) if has_ci else 0.0)
         err_minus.append(max(0.0, p.value - p.ci_low) if has_ci else 0.0)
-        texts.append(signed_short(p.value))
+        texts.append(signed_short_value(p.value, unit))
         running += p.value
     bases.append(0.0)
     lengths.append(end[1])
@@ -343,8 +433,12 @@ def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tu
     patterns.append("")
     err_plus.append(0.0)
     err_minus.append(0.0)
-    texts.append(short_number(end[1]))
-    hover = [f"{label}: {text}" for label, text in zip(labels, texts)]
+    texts.append(short_value(end[1], unit))
+    hover = ([_level_hover(start[0], start[1], unit, freq)]
+             + [f"{p.label}: {signed(p.value, unit)}" + (f" (range {signed(p.ci_low, unit)} to {signed(p.ci_high, unit)})"
+                                                         if p.ci_low is not None and p.ci_high is not None else "")
+                for p in parts]
+             + [_level_hover(end[0], end[1], unit, freq)])
     bar = go.Bar(
         y=labels, x=lengths, base=bases, orientation="h", name="Contribution",
         marker=dict(color=colours, line=dict(color=colours, width=1),
@@ -353,11 +447,13 @@ def waterfall_figure(parts: Sequence[Part], *, start: tuple[str, float], end: tu
                      thickness=1.5, width=6, visible=any(err_plus) or any(err_minus)),
         text=texts, textposition="outside", textfont=dict(color=TEXT), cliponaxis=False,
         hovertext=hover, hoverinfo="text")
-    layout = base_layout(title, subtitle, height=130 + 50 * len(labels))
+    layout = base_layout(title, with_unit(subtitle, unit), height=130 + 50 * len(labels))
     low, high, truncated = _value_range(start[1], end[1], bases, lengths, err_plus, err_minus)
-    layout["xaxis"].update(range=[low, high], tickformat=",.4~r", nticks=6,
-                           title=dict(text=unit, font=dict(color=TEXT)))
+    layout["xaxis"].update(range=[low, high])
+    value_ticks(layout["xaxis"], [low, high], unit, most=BAR_TICKS)
     layout["yaxis"].update(showgrid=False, type="category", autorange="reversed", automargin=True)
+    category_labels(layout["yaxis"], labels)
+    layout["margin"].update(r=BAR_LABEL_MARGIN)
     layout["shapes"] = _connectors(bases, lengths)
     layout["bargap"] = 0.3
     layout["annotations"] = []
@@ -404,75 +500,127 @@ def segments_figure(parts: Sequence[Part], *, title: str, subtitle: str = "", un
     ratio metrics, mix and rate stacked (relative bars) with a marker at the net contribution."""
     ordered = list(reversed(parts))  # plotly draws the first category at the bottom
     labels = [p.label for p in ordered]
-    if mix_rate and unit:  # the legend sits below the axis, so the unit goes in the subtitle
-        subtitle = f"{subtitle} ({unit})" if subtitle else unit
-    layout = base_layout(title, subtitle, height=120 + 52 * max(1, len(parts)), legend=mix_rate)
+    # the unit goes in the subtitle (an axis title under the ticks is what a phone clips)
+    layout = base_layout(title, with_unit(subtitle, unit), height=120 + 52 * max(1, len(parts)), legend=mix_rate)
     layout["yaxis"].update(showgrid=False, type="category", automargin=True)
-    layout["xaxis"].update(title=dict(text=unit, font=dict(color=TEXT)), zeroline=True, zerolinecolor=SECONDARY_TEXT,
-                           tickformat=",.4~r")
+    layout["xaxis"].update(zeroline=True, zerolinecolor=SECONDARY_TEXT)
+    ends = [0.0] + [p.value for p in ordered] + [p.mix or 0.0 for p in ordered] + [p.rate or 0.0 for p in ordered]
+    if mix_rate:  # stacked: each bar reaches the sum of its positive (or negative) pieces
+        ends += [max(0.0, p.mix or 0.0) + max(0.0, p.rate or 0.0) for p in ordered]
+        ends += [min(0.0, p.mix or 0.0) + min(0.0, p.rate or 0.0) for p in ordered]
+    layout["xaxis"].update(range=_bar_range(ends))
+    value_ticks(layout["xaxis"], ends, unit, most=BAR_TICKS)
+    category_labels(layout["yaxis"], labels)
     if mix_rate:
-        layout["xaxis"].update(title=dict(text=""))
         traces = [
             go.Bar(y=labels, x=[p.mix or 0.0 for p in ordered], orientation="h", name="Mix (share of the total)",
-                   marker=dict(color=DARK_BLUE), hovertemplate="%{y}: mix %{x:,.4~r}<extra></extra>"),
+                   marker=dict(color=DARK_BLUE), hovertext=[f"{p.label}: mix {signed(p.mix or 0.0, unit)}"
+                                                            for p in ordered],
+                   hovertemplate="%{hovertext}<extra></extra>"),
             go.Bar(y=labels, x=[p.rate or 0.0 for p in ordered], orientation="h", name="Rate (within the segment)",
-                   marker=dict(color=TURQUOISE), hovertemplate="%{y}: rate %{x:,.4~r}<extra></extra>"),
+                   marker=dict(color=TURQUOISE), hovertext=[f"{p.label}: rate {signed(p.rate or 0.0, unit)}"
+                                                            for p in ordered],
+                   hovertemplate="%{hovertext}<extra></extra>"),
             go.Scatter(y=labels, x=[p.value for p in ordered], mode="markers+text", name="Net contribution",
                        marker=dict(color=TEXT, symbol="line-ns", size=18, line=dict(color=TEXT, width=3)),
-                       text=[signed_short(p.value) for p in ordered], textposition="top center",
+                       text=[signed_short_value(p.value, unit) for p in ordered], textposition="top center",
                        textfont=dict(color=TEXT), cliponaxis=False,  # the top bar's label is not cut off
-                       hovertemplate="%{y}: net %{x:,.4~r}<extra></extra>"),
+                       hovertext=[f"{p.label}: net {signed(p.value, unit)}" for p in ordered],
+                       hovertemplate="%{hovertext}<extra></extra>"),
         ]
         layout["barmode"] = "relative"
         return go.Figure(data=traces, layout=layout)
     up, down = direction_colours(higher_is_better)
     bar = go.Bar(y=labels, x=[p.value for p in ordered], orientation="h", name="Contribution",
                  marker=dict(color=[up if p.value >= 0 else down for p in ordered]),
-                 text=[signed_short(p.value) for p in ordered], textposition="outside", textfont=dict(color=TEXT),
-                 cliponaxis=False, hovertemplate="%{y}: %{x:,.4~r}<extra></extra>")
+                 text=[signed_short_value(p.value, unit) for p in ordered], textposition="outside", textfont=dict(color=TEXT),
+                 cliponaxis=False, hovertext=[f"{p.label}: {signed(p.value, unit)}" for p in ordered],
+                 hovertemplate="%{hovertext}<extra></extra>")
     return go.Figure(data=[bar], layout=layout)
+
+
+def _short_season(name: str) -> str:
+    """A season's name for a tick: 'July' -> 'Jul', 'April to June' -> 'Apr–Jun', 'week 5' as it is."""
+    if " to " in name:
+        first, last = name.split(" to ")
+        return f"{first[:3]}–{last[:3]}"
+    return name[:3] if " " not in name else name
+
+
+def _bar_range(ends: Sequence[float]) -> list[float]:
+    """The value range of horizontal bars from zero, with room beyond each end for a label outside the
+    bar ('-3,000' left of a negative bar would otherwise sit on its category label)."""
+    low, high = min(0.0, *ends), max(0.0, *ends)
+    span = (high - low) or 1.0
+    room = 0.3 * span  # about six characters of a 375 px chart
+    return [low - room if low < 0 else low, high + room if high > 0 else high]
 
 
 # ----------------------------------------------------------------------------- model lab
 def cv_figure(scores: Mapping, *, title: str, subtitle: str = "") -> go.Figure:
-    """Mean absolute error per time-aware fold: the model beside the naive baseline."""
+    """Mean absolute error per time-aware fold: the model beside the naive forecast."""
     folds = list(scores.get("folds", ()))
     names = [f"Fold {int(f['fold']) + 1}" for f in folds]
+    model_mae, base_mae = [f.get("mae") for f in folds], [f.get("baseline_mae") for f in folds]
     traces = [
-        go.Bar(x=names, y=[f.get("mae") for f in folds], name="Model", marker=dict(color=DARK_BLUE),
-               hovertemplate="%{x}: model MAE %{y:,.4~r}<extra></extra>"),
-        go.Bar(x=names, y=[f.get("baseline_mae") for f in folds], name="Naive baseline (last value)",
-               marker=dict(color=ORANGE), hovertemplate="%{x}: baseline MAE %{y:,.4~r}<extra></extra>"),
+        go.Bar(x=names, y=model_mae, name="Model", marker=dict(color=DARK_BLUE),
+               hovertext=[f"{n}: the model's average error {format_value(v, '')}" for n, v in zip(names, model_mae)],
+               hovertemplate="%{hovertext}<extra></extra>"),
+        go.Bar(x=names, y=base_mae, name="Naive forecast (last value carried forward)", marker=dict(color=ORANGE),
+               hovertext=[f"{n}: the baseline's average error {format_value(v, '')}" for n, v in zip(names, base_mae)],
+               hovertemplate="%{hovertext}<extra></extra>"),
     ]
     layout = base_layout(title, subtitle, legend=True, height=380)
     layout["barmode"] = "group"
-    layout["yaxis"].update(rangemode="tozero", tickformat=",.4~r")
+    layout["yaxis"].update(rangemode="tozero")
+    value_ticks(layout["yaxis"], [0.0] + model_mae + base_mae)
     value_axis_label(layout, "Mean absolute error")
     layout["xaxis"].update(showgrid=False)
     return go.Figure(data=traces, layout=layout)
 
 
 def importance_figure(parts: Sequence[Part], *, title: str, subtitle: str = "", unit: str = "") -> go.Figure:
-    """Horizontal bars of mean |φ| per driver (largest at the top)."""
+    """Horizontal bars of each driver's average size of contribution (mean |φ|; largest at the top),
+    labelled outside the bars; the unit in the subtitle."""
     ordered = list(reversed(parts))
-    bar = go.Bar(y=[p.label for p in ordered], x=[p.value for p in ordered], orientation="h", name="Mean |φ|",
-                 marker=dict(color=DARK_BLUE), text=[short_number(p.value) for p in ordered],
-                 textposition="outside", textfont=dict(color=TEXT), cliponaxis=False,
-                 hovertemplate="%{y}: %{x:,.4~r}<extra></extra>")
-    layout = base_layout(title, subtitle, height=120 + 52 * max(1, len(parts)))
-    layout["yaxis"].update(showgrid=False, type="category")
-    layout["xaxis"].update(title=dict(text=f"Mean absolute contribution ({unit})" if unit else
-                                      "Mean absolute contribution", font=dict(color=TEXT)), rangemode="tozero")
+    bar = go.Bar(y=[p.label for p in ordered], x=[p.value for p in ordered], orientation="h",
+                 name="Average size of contribution", marker=dict(color=DARK_BLUE),
+                 text=[short_value(p.value, unit, change=True) for p in ordered], textposition="outside",
+                 textfont=dict(color=TEXT),
+                 cliponaxis=False, hovertext=[f"{p.label}: {format_value(p.value, unit)} on average" for p in ordered],
+                 hovertemplate="%{hovertext}<extra></extra>")
+    layout = base_layout(title, with_unit(subtitle, unit), height=120 + 52 * max(1, len(parts)))
+    layout["yaxis"].update(showgrid=False, type="category", automargin=True)
+    category_labels(layout["yaxis"], [p.label for p in ordered])
+    layout["xaxis"].update(title=axis_title("Average size of contribution"), rangemode="tozero")
+    layout["margin"].update(r=BAR_LABEL_MARGIN)
+    value_ticks(layout["xaxis"], [0.0] + [p.value for p in ordered], unit, most=BAR_TICKS)
     return go.Figure(data=[bar], layout=layout)
 
 
-def partial_dependence_figure(frame, *, driver_label: str, title: str, subtitle: str = "", unit: str = "") -> go.Figure:
-    line = go.Scatter(x=frame["value"].tolist(), y=frame["prediction"].tolist(), mode="lines+markers",
-                      name="Average prediction", line=dict(color=DARK_BLUE, width=2.5), marker=dict(size=6),
-                      hovertemplate=driver_label + " %{x:,.4~r}: %{y:,.4~r}<extra></extra>")
+def partial_dependence_figure(frame, *, driver_label: str, title: str, subtitle: str = "", unit: str = "",
+                              seasonal: bool = False, freq: str = "") -> go.Figure:
+    """The average prediction as one driver varies. A seasonal driver's axis names its months or
+    quarters ('Jan', 'Jul'), never season numbers; the axis title is wrapped so a phone never clips it."""
+    xs, ys = frame["value"].tolist(), frame["prediction"].tolist()
+    if seasonal:
+        season_freq = freq or ("M" if xs and max(xs) > 4 else "")
+        names = [season_text(int(v), season_freq) for v in xs]
+        hover = [f"{name}: {format_value(y, unit)}" for name, y in zip(names, ys)]
+    else:
+        hover = [f"{driver_label} {short_number(x)}: {format_value(y, unit)}" for x, y in zip(xs, ys)]
+    line = go.Scatter(x=xs, y=ys, mode="lines+markers", name="Average prediction",
+                      line=dict(color=DARK_BLUE, width=2.5), marker=dict(size=6), hovertext=hover,
+                      hovertemplate="%{hovertext}<extra></extra>")
     layout = base_layout(title, subtitle, height=380)
-    layout["xaxis"].update(title=dict(text=driver_label, font=dict(color=TEXT)), tickformat=",.4~r")
-    layout["yaxis"].update(tickformat=",.4~r")
+    layout["xaxis"].update(title=axis_title(driver_label))
+    if seasonal:
+        every = 2 if len(xs) > 6 else 1  # 12 month names side by side collide at 375 px: every other one
+        short = [_short_season(n) for n in names]
+        layout["xaxis"].update(tickmode="array", tickvals=xs[::every], ticktext=short[::every])
+    else:
+        value_ticks(layout["xaxis"], xs, most=4)
+    value_ticks(layout["yaxis"], ys, unit)
     value_axis_label(layout, f"Average prediction ({unit})" if unit else "Average prediction")
     return go.Figure(data=[line], layout=layout)
 
@@ -483,11 +631,13 @@ def residuals_figure(frame, *, title: str, subtitle: str = "", unit: str = "", f
     values = frame["residual"].tolist()
     bar = go.Bar(x=list(range(len(labels))), y=values, name="Actual − predicted", customdata=labels,
                  marker=dict(color=[DARK_BLUE if v >= 0 else ORANGE for v in values]),
-                 hovertemplate="%{customdata}: %{y:,.4~r}<extra></extra>")
+                 hovertext=[f"{period_text(label, freq or None)}: {signed(v, unit)}" for label, v in zip(labels, values)],
+                 hovertemplate="%{hovertext}<extra></extra>")
     layout = base_layout(title, subtitle, height=380)
     positions, texts = _ticks(labels, freq)
     layout["xaxis"].update(tickmode="array", tickvals=positions, ticktext=texts, showgrid=False)
-    layout["yaxis"].update(zeroline=True, zerolinecolor=SECONDARY_TEXT, zerolinewidth=1.5, tickformat=",.4~r")
+    layout["yaxis"].update(zeroline=True, zerolinecolor=SECONDARY_TEXT, zerolinewidth=1.5)
+    value_ticks(layout["yaxis"], [0.0] + values, unit)
     value_axis_label(layout, unit)
     layout["bargap"] = 0.1
     return go.Figure(data=[bar], layout=layout)

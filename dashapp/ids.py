@@ -49,7 +49,8 @@ def area_list(id_prefix: str) -> str:
 
 
 # --- summary page
-SUMMARY_CARDS = "summary-cards"
+SUMMARY_BRIEFING = "summary-briefing"
+SUMMARY_TABLE = "summary-table"
 
 # --- metrics page
 METRICS_BODY = "metrics-body"

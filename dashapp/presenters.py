@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from explain.numbers import format_change, format_value, is_percent, pct_text, percent_change
+from explain.numbers import format_change, format_value, percent_change, percent_change_text, period_text
+from explain.wording import VERDICT_LABELS
 from loaders.vocabulary import WHOLE_AREA
 
 __all__ = [
@@ -159,17 +160,19 @@ def change_text(change: float | None, pct: float | None, period_word: str, unit:
         return f"No change compared with {against}"
     word = "Increase" if change > 0 else "Decrease"
     amount = format_change(abs(change), unit)
-    share = f" ({pct_text(pct)})" if pct is not None and math.isfinite(pct) and not is_percent(unit) else ""
+    share = f" ({_pct_words(pct, unit)})" if _pct_words(pct, unit) else ""
     return f"{word} of {amount}{share} compared with {against}"
 
 
-SPC_LABELS = {  # the verdict on the latest movement (explain.verdict), by Verdict.kind
-    "improvement": ("Improvement", "Beyond normal variation: an improvement"),
-    "concern": ("Concern", "Beyond normal variation: a concern"),
-    "neutral": ("Unusual change", "Beyond normal variation (neither better nor worse for this metric)"),
-    "common_cause": ("Normal variation", "Within normal variation"),
-    "unknown": ("Not enough history", "Not enough history to judge the latest change"),
-}
+def _pct_words(pct: float | None, unit: str) -> str | None:
+    """A percentage change's size, or None where it would mislead (a rate, a temperature)."""
+    if pct is None or not math.isfinite(pct):
+        return None
+    return percent_change_text(100.0, 100.0 + pct, unit)
+
+
+#: the verdict on the latest movement (explain.verdict), by Verdict.kind: (badge, sentence)
+SPC_LABELS = VERDICT_LABELS
 
 
 def sparkline_points(values: Iterable[float | None], *, width: float = 120, height: float = 32,
@@ -242,17 +245,19 @@ def headline_view(headline, *, department_name: str = "") -> HeadlineView:
         phrase = comparison_phrase(info.frequency, kind)
         pct = percent_change(headline.latest_value, old_value)
         amount = "no change" if not change else (("+" if change > 0 else "−") + format_change(abs(change), info.unit))
-        if pct is not None and change and not is_percent(info.unit):
-            amount += f" ({pct_text(pct)})"
-        label = f"vs {old_period}"
-        changes.append(ChangeView(label, arrow, tone, amount,
-                                  change_text(change, pct, phrase, info.unit) + f" ({old_period})"))
+        share = percent_change_text(old_value, headline.latest_value, info.unit) if change else None
+        if share:
+            amount += f" ({share})"
+        when = period_text(old_period, info.frequency)
+        changes.append(ChangeView(f"on {when}", arrow, tone, amount,
+                                  change_text(change, pct, phrase, info.unit) + f" ({when})"))
     spc = headline.spc_status if headline.spc_status in SPC_LABELS else "unknown"
     label, spc_text = SPC_LABELS[spc]
     href = explain_href(info.code, headline.previous_period, headline.latest_period) if headline.latest_period else ""
     return HeadlineView(
         code=info.code, name=info.name, department=department_name or info.department,
-        value=format_value(headline.latest_value, info.unit), period=headline.latest_period or "no data",
+        value=format_value(headline.latest_value, info.unit),
+        period=period_text(headline.latest_period, info.frequency) if headline.latest_period else "no data",
         provisional=bool(headline.provisional), changes=tuple(changes), spc=spc, spc_label=label, spc_text=spc_text,
         sparkline=sparkline_points(headline.sparkline),
         sparkline_text=sparkline_text(headline.sparkline, info.unit, len(headline.sparkline)),

@@ -1,5 +1,8 @@
-"""Sentences, captions and tables of the Explain page: the verdict, the change, the waterfall and
-the component and segment splits. Pure helpers (figures live in :mod:`dashapp.figures`).
+"""Sentences, captions, subtitles and tables of the Explain page: the verdict, the change, the
+waterfall and the component and segment splits, with numbers from :mod:`explain.numbers` (parts at
+the precision of the levels, periods in words) and the plain words of :mod:`explain.wording` (the
+method names are for the About tabs: :data:`DRIVERS_ABOUT`, :data:`COMPONENTS_ABOUT`). Pure helpers
+(figures live in :mod:`dashapp.figures`).
 """
 from __future__ import annotations
 
@@ -8,10 +11,24 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from explain.numbers import format_change, format_value, is_percent, signed, signed_short
+from explain.numbers import (
+    format_value,
+    movement_numbers,
+    part_text,
+    percent_change_text,
+    period_short_text,
+    period_text,
+    short_value,
+    signed_short_value,
+)
 from explain.verdict import Verdict
+from explain.wording import COMPONENTS_METHOD, COMPONENTS_SUBTITLE, DRIVERS_METHOD, DRIVERS_SUBTITLE, VERDICT_METHOD
 
-from .presenters_parts import Part, has_mix_rate
+from .presenters_parts import Part, dimension_label, has_mix_rate
+
+#: the About tabs' method entries (the technical names: Shapley, SHAP, the verdict's interval)
+DRIVERS_ABOUT = {"Method": DRIVERS_METHOD, "Is it unusual?": VERDICT_METHOD}
+COMPONENTS_ABOUT = {"Method": COMPONENTS_METHOD}
 
 
 def verdict(significance: Mapping[str, Any]) -> tuple[str, str]:
@@ -23,37 +40,85 @@ def verdict(significance: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def trace_line(explanation) -> str:
-    """'Data vintage 7 · driver model version 1 (linear, CV R² 0.99)': where every number comes from."""
+    """'Data vintage 7 · driver model version 1 (linear, out-of-sample R² 0.99)': where every number
+    comes from."""
     text = f"Data vintage {explanation.data_vintage}"
     model = explanation.model
     if model is None:
         return text + " · no driver model"
     r2 = "n/a" if model.cv_r2 is None else f"{model.cv_r2:.2f}"
-    return f"{text} · driver model version {model.version} ({model.kind.replace('_', ' ')}, CV R² {r2})"
+    return f"{text} · driver model version {model.version} ({model.kind.replace('_', ' ')}, out-of-sample R² {r2})"
 
 
-def change_sentence(explanation) -> str:
-    """'Rose by 7,810 households (0.2%) from 3.46 million in 2026-08 to 3.47 million in 2026-09.'"""
+def periods_text(explanation, freq: str | None = None) -> str:
+    """'August 2026 to September 2026': the two periods of an explanation in words, for headings and
+    captions (pass the metric's frequency: without it '2010-11' is read as a month)."""
     e = explanation
+    return f"{period_text(e.period_from, freq)} to {period_text(e.period_to, freq)}"
+
+
+def _step(explanation) -> float:
+    """The smallest difference the change sentence shows: parts are written at that precision."""
+    e = explanation
+    return movement_numbers(e.value_from, e.value_to, e.unit)[3]
+
+
+def part_words(explanation, value: float) -> str:
+    """A part of the change ('+13,400 households') at the precision of the change sentence's levels
+    (explain.numbers.part_text): never '+£0.0621 per month' beside '£866 per month'."""
+    return part_text(value, explanation.unit, _step(explanation))
+
+
+def change_sentence(explanation, freq: str | None = None) -> str:
+    """'Rose by 7,810 households (0.2%) from 3.46 million households in August 2026 to 3.47 million
+    households in September 2026.' One rounding for the levels and the change (explain.numbers
+    .movement_numbers); no percentage for a % or a temperature."""
+    e = explanation
+    when_from, when_to = period_text(e.period_from, freq), period_text(e.period_to, freq)
     if e.change == 0:
-        return f"No change between {e.period_from} and {e.period_to} ({format_value(e.value_to, e.unit)})."
-    pct = ""
-    if e.value_from and not is_percent(e.unit):
-        pct = f" ({abs(e.change) / abs(e.value_from):.1%})"
-    return (f"{'Rose' if e.change > 0 else 'Fell'} by {format_change(e.change, e.unit)}{pct} from "
-            f"{format_value(e.value_from, e.unit)} in {e.period_from} to {format_value(e.value_to, e.unit)} "
-            f"in {e.period_to}.")
+        return f"No change between {when_from} and {when_to} ({format_value(e.value_to, e.unit)})."
+    shown_from, shown_to, shown_change, _ = movement_numbers(e.value_from, e.value_to, e.unit)
+    size = percent_change_text(e.value_from, e.value_to, e.unit)
+    pct = f" ({size})" if size else ""
+    verb = "Rose" if e.change > 0 else "Fell"
+    if shown_from == shown_to:  # the levels cannot show so small a change
+        return f"{verb} by {shown_change}{pct} between {when_from} and {when_to}, to {shown_to}."
+    return f"{verb} by {shown_change}{pct} from {shown_from} in {when_from} to {shown_to} in {when_to}."
+
+
+def drivers_subtitle(explanation, freq: str | None = None) -> str:
+    """The driver waterfall's subtitle: the two levels with their periods, then what the bars are
+    (no method names: those are in :data:`DRIVERS_ABOUT`)."""
+    e = explanation
+    return (f"{period_short_text(e.period_from, freq)} {short_value(e.value_from, e.unit)} → "
+            f"{period_short_text(e.period_to, freq)} {short_value(e.value_to, e.unit)}. {DRIVERS_SUBTITLE}")
+
+
+def components_subtitle(formula: str = "") -> str:
+    """The components waterfall's subtitle: each component's share, and the formula it splits."""
+    return f"{COMPONENTS_SUBTITLE} of {formula}" if formula else COMPONENTS_SUBTITLE
+
+
+def segments_subtitle(explanation, mix_rate: bool) -> str:
+    """The segments chart's subtitle, naming a breakdown dimension in words ('department type')."""
+    if mix_rate:
+        return "Mix (changing shares) and rate (changing values within each segment) add up to each bar"
+    what = f"values of {dimension_label(explanation.by)}" if explanation.by else "areas"
+    return f"Each bar is the change in one of the {what}; together they add up to the change"
 
 
 def waterfall_caption(explanation, parts: Sequence[Part]) -> str:
     e = explanation
     drivers = [p for p in parts if p.key != "unexplained"]
     if not e.drivers:
+        if e.model is not None:
+            return (f"The driver model (version {e.model.version}) has no driver values for these periods, so no "
+                    "part of the change is attributed to drivers.")
         return "This metric has no driver model, so the whole change is unexplained by drivers."
     top = max(drivers, key=lambda p: abs(p.value))
     share = abs(e.unexplained) / abs(e.change) if e.change else 0.0
-    return (f"{top.label} is associated with the largest part of the change ({signed(top.value, e.unit)}); "
-            f"{signed(e.unexplained, e.unit)} ({share:.0%} of the change) is left unexplained.")
+    return (f"{top.label} is associated with the largest part of the change ({part_words(e, top.value)}); "
+            f"{part_words(e, e.unexplained)} ({share:.0%} of the change) is left unexplained.")
 
 
 def _top(parts: Sequence[Part], skip: str = "") -> Part | None:
@@ -62,21 +127,21 @@ def _top(parts: Sequence[Part], skip: str = "") -> Part | None:
 
 
 def waterfall_headline(explanation, parts: Sequence[Part]) -> str:
-    """A short chart title: 'Most associated with Claimant count (+13.4k)'."""
+    """A short chart title: 'Most associated with Claimant count (+13.4k)' ('+£30m' for money)."""
     top = _top(parts, skip="unexplained") if explanation.drivers else None
     if top is None:
         return "Not split into drivers"
-    return f"Most associated with {top.label} ({signed_short(top.value)})"
+    return f"Most associated with {top.label} ({signed_short_value(top.value, explanation.unit)})"
 
 
-def components_headline(parts: Sequence[Part]) -> str:
+def components_headline(parts: Sequence[Part], unit: str = "") -> str:
     top = _top(parts)
-    return f"Largest component: {top.label} ({signed_short(top.value)})" if top else "No formula components"
+    return f"Largest component: {top.label} ({signed_short_value(top.value, unit)})" if top else "No formula components"
 
 
 def segments_headline(explanation, parts: Sequence[Part]) -> str:
     top = _top(parts)
-    return f"Moved most: {top.label} ({signed_short(top.value)})" if top else "No segments"
+    return f"Moved most: {top.label} ({signed_short_value(top.value, explanation.unit)})" if top else "No segments"
 
 
 def components_caption(explanation, parts: Sequence[Part]) -> str:
@@ -84,7 +149,7 @@ def components_caption(explanation, parts: Sequence[Part]) -> str:
         return "This metric has no formula components."
     top = max(parts, key=lambda p: abs(p.value))
     return (f"Of the formula's components, {top.label} accounts for most of the change "
-            f"({signed(top.value, explanation.unit)}).")
+            f"({part_words(explanation, top.value)}).")
 
 
 def segments_caption(explanation, parts: Sequence[Part]) -> str:
@@ -92,12 +157,13 @@ def segments_caption(explanation, parts: Sequence[Part]) -> str:
     if not parts:
         return "There are no segments to split this change into."
     top = max(parts, key=lambda p: abs(p.value))
-    what = f"value of {e.by}" if e.by else "area"
-    text = f"The {what} that moved it most is {top.label} ({signed(top.value, e.unit)})."
+    what = f"value of {dimension_label(e.by)}" if e.by else "area"
+    text = f"The {what} that moved it most is {top.label} ({part_words(e, top.value)})."
     if has_mix_rate(e):
         mix = math.fsum(s.mix or 0.0 for s in e.segments)
         rate = math.fsum(s.rate or 0.0 for s in e.segments)
-        text += f" Changes in mix contributed {signed(mix, e.unit)} and changes in rates {signed(rate, e.unit)}."
+        text += (f" Changes in mix contributed {part_words(e, mix)} and changes in rates "
+                 f"{part_words(e, rate)}.")
     return text
 
 

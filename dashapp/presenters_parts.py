@@ -3,13 +3,13 @@ small ones grouped), and the words for periods shared by the analysis pages. Pur
 """
 from __future__ import annotations
 
-import datetime as _dt
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from loaders.vocabulary import PSEUDO_DRIVER_NAMES
+from explain.numbers import period_text
+from explain.wording import dimension_words
+from loaders.vocabulary import PSEUDO_DRIVER_COLUMNS, PSEUDO_DRIVER_NAMES
 
 #: Drivers shown on a waterfall before the rest are grouped as "Other drivers".
 KEEP_DRIVERS = 3
@@ -52,13 +52,29 @@ def group_small(parts: Sequence[Part], *, keep: int, other_label: str, other_key
     return [*shown, other]
 
 
+#: a pseudo-driver's column ('season', 'period_ordinal') named as the pseudo-driver itself, so the
+#: internal column never reaches a label
+_PSEUDO_BY_COLUMN = {column: PSEUDO_DRIVER_NAMES[code] for code, column in PSEUDO_DRIVER_COLUMNS.items()}
+
+
 def display_name(code: str, names: Mapping[str, str]) -> str:
-    """A driver or component as people call it: the metric's name, 'Trend', 'Seasonality'."""
+    """A driver or component as people call it: the metric's name, 'Trend', 'Seasonality' (also for
+    the pseudo-drivers' columns, 'season' and 'period_ordinal'), else the code in words ('dept_type'
+    -> 'Department type')."""
     if code in names:
         return names[code]
     if code in PSEUDO_DRIVER_NAMES:
         return PSEUDO_DRIVER_NAMES[code]
-    return code.replace("_", " ").capitalize()
+    if code in _PSEUDO_BY_COLUMN:
+        return _PSEUDO_BY_COLUMN[code]
+    words = dimension_words(code)
+    return words[:1].upper() + words[1:]
+
+
+def dimension_label(code: str) -> str:
+    """A breakdown dimension's code as words for the middle of a sentence ('dept_type' -> 'department
+    type'; explain.wording.dimension_words). Capitalise it for a label or heading."""
+    return dimension_words(code)
 
 
 def driver_parts(explanation, names: Mapping[str, str], *, keep: int = KEEP_DRIVERS) -> list[Part]:
@@ -88,13 +104,10 @@ def has_mix_rate(explanation) -> bool:
 
 # ----------------------------------------------------------------------------- periods and words
 def period_name(label: str, freq: str = "") -> str:
-    """'2026-09' -> 'September 2026' for months; other labels as they are ('2023-24', '2026-Q1')."""
-    if freq == "M" or (not freq and re.fullmatch(r"\d{4}-\d{2}", label)):
-        try:
-            return _dt.date(int(label[:4]), int(label[5:7]), 1).strftime("%B %Y")
-        except ValueError:
-            return label
-    return label
+    """A period in prose (explain.numbers.period_text): '2026-09' -> 'September 2026', '2026-Q1' ->
+    'January to March 2026', '2023-24' stays '2023-24'. Pass the metric's frequency: without it
+    '2010-11' is a month."""
+    return period_text(label, freq or None)
 
 
 def freq_word(freq: str) -> str:
@@ -103,3 +116,4 @@ def freq_word(freq: str) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import parse_qs, urlencode
 
+from explain.numbers import period_text
 from loaders.errors import AccessDenied
 
 from .presenters_parts import freq_word
@@ -206,10 +207,11 @@ def comparison_options(pairs: Mapping[str, tuple[str, str]], freq: str) -> list[
     out = []
     if "previous" in pairs:
         a, b = pairs["previous"]
-        out.append({"label": f"The previous {word}: {a} to {b}", "value": "previous"})
+        out.append({"label": f"The previous {word}: {period_text(a, freq)} to {period_text(b, freq)}",
+                    "value": "previous"})
     if "year" in pairs and pairs["year"] != pairs.get("previous"):
         a, b = pairs["year"]
-        out.append({"label": f"A year earlier: {a} to {b}", "value": "year"})
+        out.append({"label": f"A year earlier: {period_text(a, freq)} to {period_text(b, freq)}", "value": "year"})
     out.append({"label": "Other periods (choose below)", "value": "custom"})
     return out
 
@@ -218,11 +220,18 @@ def choose_periods(trigger: str, comparison: str | None, start: str | None, end:
                    pairs: Mapping[str, tuple[str, str]], periods: Sequence[str]) -> tuple[str, str, str, list[str]]:
     """(from, to, comparison choice, notes) after a control changed on the explain page.
 
-    ``trigger``: 'metric' (back to the default), 'comparison' (the radio), 'apply' (the typed
+    ``trigger``: 'metric' (the same comparison, or the same periods when the new series has them,
+    else the default), 'comparison' (the radio), 'apply' (the typed
     periods) or anything else (keep the typed periods when this series has them)."""
     notes: list[str] = []
     default = pairs.get("previous") or ((periods[-1], periods[-1]) if periods else ("", ""))
-    if trigger == "metric":
+    if trigger == "metric":  # a new metric keeps the comparison, or the typed periods where it has them
+        if comparison in pairs:
+            a, b = pairs[comparison]
+            return a, b, comparison_choice(a, b, pairs), notes  # a year earlier is the previous year of a yearly series
+        a, b = clean_period(start, periods), clean_period(end, periods)
+        if a is not None and b is not None and a != b:
+            return a, b, comparison_choice(a, b, pairs), notes
         return default[0], default[1], "previous", notes
     if trigger == "comparison" and comparison in pairs:
         a, b = pairs[comparison]
@@ -248,3 +257,65 @@ def breakdown_dimensions(keys: Iterable[str]) -> list[str]:
             if name and "=" in part:
                 out.add(name)
     return sorted(out)
+
+
+# ------------------------------------------------------------------ periods typed into the controls
+def read_period(text: str | None, periods: Sequence[str], freq: str, example: str) -> tuple[str | None, str | None]:
+    """A period typed by the reader as one of the series' labels: (label, None), or (None, the problem
+    in words with an example from the series' own periods). Any spelling the loaders read is accepted
+    ('September 2026', 'Sep-26', '2026-09'), as long as the series has that period."""
+    from loaders.errors import PeriodError
+    from loaders.periods import parse_period
+
+    typed = (text or "").strip()
+    span = f"{periods[0]} to {periods[-1]}" if periods else "none"
+    if not typed:
+        return None, f"Enter a period, for example {example}."
+    if typed in periods:
+        return typed, None
+    try:
+        label = parse_period(typed, prefer=freq or None).label
+    except (PeriodError, ValueError):
+        return None, f"'{typed}' is not a period we can read. Type one like {example} (this series runs {span})."
+    if label in periods:
+        return label, None
+    read_as = f" ({label})" if label != typed else ""
+    return None, f"'{typed}'{read_as} is not in this series, which runs {span}. Try {example}."
+
+
+def read_period_pair(start: str | None, end: str | None, periods: Sequence[str], freq: str,
+                     examples: tuple[str, str]) -> tuple[str | None, str | None, dict[str, str]]:
+    """Both typed periods of the Explain page: (from, to, problems by field 'from'/'to'); the
+    periods are None where there is a problem. Two equal periods, or From after To, are problems of
+    the 'to' field."""
+    a, problem_a = read_period(start, periods, freq, examples[0])
+    b, problem_b = read_period(end, periods, freq, examples[1])
+    problems = {k: v for k, v in (("from", problem_a), ("to", problem_b)) if v}
+    if a is not None and b is not None:
+        order = {p: i for i, p in enumerate(periods)}
+        if a == b:
+            problems["to"] = f"Choose a period after {a}, for example {examples[1]}."
+        elif order[a] > order[b]:
+            problems["to"] = f"'To' ({b}) is before 'From' ({a}): choose a later period, for example {examples[1]}."
+    if problems:
+        return (None if "from" in problems else a), (None if "to" in problems else b), problems
+    return a, b, problems
+
+
+def period_examples(periods: Sequence[str], pairs: Mapping[str, tuple[str, str]]) -> tuple[str, str]:
+    """Example periods for the From and To hints, from the series itself (the default comparison)."""
+    if "previous" in pairs:
+        return pairs["previous"]
+    if len(periods) >= 2:
+        return periods[-2], periods[-1]
+    return (periods[0], periods[0]) if periods else ("", "")
+
+
+def limit_compare(chosen: Sequence[str] | None) -> tuple[list[str], str]:
+    """At most :data:`MAX_COMPARE` ticked areas: (the first ones, '' or the message saying so). The
+    page unticks the rest, so what is ticked is what is drawn."""
+    chosen = list(chosen or [])
+    if len(chosen) <= MAX_COMPARE:
+        return chosen, ""
+    return chosen[:MAX_COMPARE], (f"At most {MAX_COMPARE} areas can be compared on one chart: untick one "
+                                  f"before choosing another.")

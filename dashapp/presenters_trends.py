@@ -1,5 +1,6 @@
-"""Sentences, captions and tables of the Trends page: runs, special causes, XmR limits, revisions
-and comparisons of areas. Pure helpers (figures live in :mod:`dashapp.figures`).
+"""Sentences, captions and tables of the Trends page: runs, unusual points, the usual range (the XmR
+chart's limits), revisions and comparisons of areas, in the plain words of :mod:`explain.wording`.
+Pure helpers (figures live in :mod:`dashapp.figures`).
 """
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from typing import Sequence
 
 import pandas as pd
 
-from explain.numbers import format_change, format_value, is_percent, short_number, signed
+from explain.numbers import format_limit, format_range, format_value, is_interval_scale, is_percent, movement_numbers, signed
+from explain.wording import DIRECTION_WORDS, POINT_WORDS, RUN_LENGTH, WITHIN_USUAL_RANGE, XMR_METHOD, rule_words
 from loaders.vocabulary import is_whole
 
 from .presenters_parts import freq_word, period_name, plural
 
-_VARIATION_WORD = {"improvement": "improvement", "concern": "concern", "neutral": "special cause",
-                   "common_cause": "common cause"}
+#: the About tab's entry for the level chart: the technical names live there, not on the chart
+XMR_ABOUT = {"Method": XMR_METHOD}
 
 
 def _run_back(values: Sequence[float | None], rising: bool) -> int:
@@ -30,25 +32,37 @@ def _run_back(values: Sequence[float | None], rising: bool) -> int:
     return n
 
 
-def special_cause_words(point, trend) -> str:
-    """The highest-priority rule of a point, in words ('rising trend', 'above the upper limit')."""
+def rule_points_up(rule: int, point, trend) -> bool:
+    """Whether ``rule`` flags ``point`` upwards (above the range or the average, or rising): the
+    direction its words take (explain.wording.rule_words)."""
+    value = point.value
+    if value is None:
+        return False
+    if rule == 1:
+        return trend.upper_limit is not None and value > trend.upper_limit
+    if rule == 2:
+        index = trend.points.index(point)
+        previous = next((p.value for p in reversed(trend.points[:index]) if p.value is not None), None)
+        return previous is not None and value > previous
+    return trend.centre is not None and value > trend.centre
+
+
+def unusual_point_words(point, trend) -> str:
+    """Why a point is unusual, from its highest-priority rule, in words and never by number: 'a point
+    above the usual range', '7 points in a row each higher than the one before'."""
     if not point.rules:
         return ""
     top = min(point.rules)
-    if top == 1:
-        above = trend.upper_limit is not None and point.value is not None and point.value > trend.upper_limit
-        return "above the upper process limit" if above else "below the lower process limit"
-    if top == 2:
-        values = [p.value for p in trend.points]
-        index = trend.points.index(point)
-        previous = next((v for v in reversed(values[:index]) if v is not None), None)
-        return "rising trend" if previous is not None and point.value is not None and point.value > previous \
-            else "falling trend"
-    if top == 3:
-        above = trend.centre is not None and point.value is not None and point.value > trend.centre
-        return f"two of three points close to the {'upper' if above else 'lower'} limit"
-    above = trend.centre is not None and point.value is not None and point.value > trend.centre
-    return f"run of points {'above' if above else 'below'} the centre line"
+    return rule_words(top, up=rule_points_up(top, point, trend), length=RUN_LENGTH)
+
+
+def point_variation_text(point, trend) -> str:
+    """A point's variation for the table: 'Within the usual range', or 'Unusual: a concern (a point
+    above the usual range; 7 points in a row above the average)' with every rule that flags it."""
+    if not point.rules:
+        return POINT_WORDS["common_cause"]
+    why = "; ".join(rule_words(rule, up=rule_points_up(rule, point, trend), length=RUN_LENGTH) for rule in point.rules)
+    return f"{POINT_WORDS.get(point.variation, POINT_WORDS['neutral'])} ({why})"
 
 
 def _movement(trend, freq: str) -> str | None:
@@ -76,8 +90,16 @@ def _movement(trend, freq: str) -> str | None:
     if run >= 2:
         return (f"{'rose' if rising else 'fell'} for {plural(run, freq_word(freq))} in a row to {when} "
                 f"({format_value(last.value, trend.unit)})")
-    return (f"{'rose' if rising else 'fell'} by {format_change(change, trend.unit)} to "
-            f"{format_value(last.value, trend.unit)} in {when}")
+    _, shown_to, shown_change, _ = movement_numbers(values[-2], values[-1], trend.unit)  # one rounding
+    return f"{'rose' if rising else 'fell'} by {shown_change} to {shown_to} in {when}"
+
+
+def _verdict_words(verdict) -> str:
+    """'within the usual range', 'unusual, a concern', 'unusual' (explain.wording's vocabulary)."""
+    if verdict.outcome == "within":
+        return WITHIN_USUAL_RANGE
+    tone = DIRECTION_WORDS.get(verdict.direction)
+    return "unusual" + (f", {tone}" if tone else "")
 
 
 def trend_headline(trend, *, freq: str) -> str:
@@ -89,8 +111,9 @@ def trend_headline(trend, *, freq: str) -> str:
 
 
 def trend_caption(trend, *, metric_name: str, freq: str) -> str:
-    """The finding of a trend chart in one sentence, e.g. 'Households on Universal Credit in the
-    North East rose for 7 months in a row to September 2026 (special cause: rising trend, a concern).'"""
+    """The finding of a trend chart, e.g. 'Households on Universal Credit in North East rose for 7 months
+    in a row to September 2026 (208,000 households); the latest change is within the usual range. On the
+    chart the latest point is unusual: 7 points in a row each higher than the one before.'"""
     where = "" if is_whole(trend.area) else f" in {trend.area_name}"
     movement = _movement(trend, freq)
     if movement is None:
@@ -99,23 +122,26 @@ def trend_caption(trend, *, metric_name: str, freq: str) -> str:
     head = f"{metric_name}{where} {movement}"
     verdict = trend.verdict
     if verdict is None or verdict.outcome == "insufficient":
-        tail = " (not enough history to judge the latest change)"
+        tail = "; there is not enough history to judge the latest change"
     else:
-        tail = f" (latest change: {verdict.headline[0].lower() + verdict.headline[1:]})"
+        tail = f"; the latest change is {_verdict_words(verdict)}"
     level = ""
     if last.rules:  # the level chart's signal: a separate sentence, never the verdict on the movement
-        level = f" On the level chart the latest point is a special cause: {special_cause_words(last, trend)}."
+        level = f" On the chart the latest point is unusual: {unusual_point_words(last, trend)}."
     elif trend.centre is None:
-        level = " There are too few points to set process limits on the level chart."
+        level = " There are too few points to set the usual range on the chart."
     return head + tail + "." + level
 
 
 def trend_subtitle(trend) -> str:
+    """The chart's statistical subtitle: 'Usual range 6 to 14 cases (average 10 cases; 5 points)', with
+    the unit on the limits; 'tentative' below 12 points (the method is in the About tab)."""
     if trend.centre is None:
-        return "Too few points for process limits"
-    limits = "Trial process limits" if trend.trial_limits else "Process limits"
-    return (f"XmR chart: centre {short_number(trend.centre)}, {limits.lower()} {short_number(trend.lower_limit)} "
-            f"to {short_number(trend.upper_limit)} ({len(trend.points)} points)")
+        return "Too few points to set the usual range"
+    what = "Tentative usual range" if trend.trial_limits else "Usual range"
+    unit = trend.unit
+    return (f"{what} {format_range(trend.lower_limit, trend.upper_limit, unit)} "
+            f"(average {format_limit(trend.centre, unit)}; {plural(len(trend.points), 'point')})")
 
 
 def revised(latest: float | None, first: float | None) -> bool:
@@ -125,9 +151,10 @@ def revised(latest: float | None, first: float | None) -> bool:
 
 
 def trend_table(trend, latest=None) -> pd.DataFrame:
-    """The chart's numbers: period, latest and first-published values, whether revised, provisional
-    flag, variation with its rules. ``latest`` is the latest-vintage trend when ``trend``
-    shows first-published values (so both values are in the table either way)."""
+    """The chart's numbers: period (the canonical label: it is the raw data), latest and first-published
+    values, whether revised, provisional flag, and the variation in words with why a point is unusual.
+    ``latest`` is the latest-vintage trend when ``trend`` shows first-published values (so both values
+    are in the table either way)."""
     latest_values = {p.period: p.value for p in (latest or trend).points}
     rows = []
     for p in trend.points:
@@ -136,13 +163,13 @@ def trend_table(trend, latest=None) -> pd.DataFrame:
             "period": p.period, "latest": latest_value, "first_published": p.first_published,
             "revised": "yes" if revised(latest_value, p.first_published) else "",
             "provisional": "yes" if p.status == "p" else "",
-            "variation": (_VARIATION_WORD.get(p.variation, p.variation) + f" (rules {' '.join(map(str, p.rules))})")
-            if p.rules else "common cause"})
+            "variation": point_variation_text(p, trend)})
     return pd.DataFrame(rows, columns=["period", "latest", "first_published", "revised", "provisional", "variation"])
 
 
 def compare_caption(trends: Sequence, *, metric_name: str, freq: str) -> str:
-    """Which compared area moved most over the window (relative change, or points for a %)."""
+    """Which compared area moved most over the window (relative change; the change itself for a % (in
+    points) or a temperature, whose percentage change means nothing)."""
     moves = []
     for t in trends:
         values = [p for p in t.points if p.value is not None]
@@ -151,16 +178,17 @@ def compare_caption(trends: Sequence, *, metric_name: str, freq: str) -> str:
     if not moves:
         return f"There are not enough values of {metric_name} to compare areas."
     unit = trends[0].unit
+    absolute = is_percent(unit) or is_interval_scale(unit)
 
     def size(item):
         _, a, b = item
-        if is_percent(unit) or not a.value:
+        if absolute or not a.value:
             return b.value - a.value
         return (b.value - a.value) / abs(a.value)
 
     best = max(moves, key=lambda m: abs(size(m)))
     t, a, b = best
-    how = (f"{signed(b.value - a.value, unit)}" if is_percent(unit) or not a.value
+    how = (f"{signed(b.value - a.value, unit)}" if absolute or not a.value
            else f"{'+' if size(best) > 0 else '-'}{abs(size(best)):.1%}")
     return (f"Of the {plural(len(trends), 'area')} compared, {t.area_name} changed most between "
             f"{period_name(a.period, freq)} and {period_name(b.period, freq)} ({how}).")

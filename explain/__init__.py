@@ -30,6 +30,8 @@ _HOMES: dict[str, str] = {
     "headline": "api",
     "precompute": "api",
     "trend": "api",
+    "Reason": "briefing",
+    "main_reason": "briefing",
     "WHOLE": "data",
     "AreaTree": "data",
     "area_tree": "data",
@@ -44,6 +46,7 @@ _HOMES: dict[str, str] = {
     "metric_sources": "data",
     "open_store": "data",
     "source_spec": "data",
+    "ActivationRefused": "errors",
     "AdditivityError": "errors",
     "ExplainError": "errors",
     "ModelError": "errors",
@@ -54,6 +57,8 @@ _HOMES: dict[str, str] = {
     "get_version": "models",
     "list_versions": "models",
     "load_fitted": "models",
+    "ModelQuality": "model_quality",
+    "judge": "model_quality",
     "DEMO_USERS": "operations",
     "DemoSetUp": "operations",
     "DemoUser": "operations",
@@ -102,6 +107,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the names as static checkers and editors see them
     from .api import cached_explanation, comparison_periods, explain_change, headline, precompute, trend  # noqa: F401
+    from .briefing import Reason, main_reason  # noqa: F401
     from .data import (  # noqa: F401
         WHOLE,
         AreaTree,
@@ -118,7 +124,8 @@ if TYPE_CHECKING:  # the names as static checkers and editors see them
         open_store,
         source_spec,
     )
-    from .errors import AdditivityError, ExplainError, ModelError  # noqa: F401
+    from .errors import ActivationRefused, AdditivityError, ExplainError, ModelError  # noqa: F401
+    from .model_quality import ModelQuality, judge  # noqa: F401
     from .models import activate_version, build_panel, ensure_model, fit_driver_model, get_version, list_versions, load_fitted  # noqa: F401
     from .operations import (  # noqa: F401
         DEMO_USERS,

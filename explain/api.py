@@ -17,7 +17,7 @@ from loaders import Store
 from loaders.periods import from_key
 from loaders.vocabulary import is_whole
 
-from . import cache
+from . import briefing, cache
 from .data import (
     area_tree,
     events,
@@ -203,12 +203,14 @@ def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:
     year = pairs.get("year", (None, None))[0]
     window = values[-SPARK_POINTS:]
     why, verdict = "", None
+    reasons: tuple[briefing.Reason, ...] = ()
     if previous:
         try:
             cached = cached_explanation(store, metric, previous, latest, area=code)
         except ExplainError:
             cached = None
         why = cached.sentence if cached else ""
+        reasons = briefing.reasons(cached, _metric_names(store)) if cached else ()
         vintage = cached.data_vintage if cached else 0
         # the verdict the Explain page gives for this comparison: the stored one, else the same function
         verdict = Verdict.from_dict(cached.significance) if cached else series_verdict(
@@ -223,8 +225,13 @@ def headline(store: Store, metric: str, *, area: str | None = None) -> Headline:
         previous_value=lookup.get(previous) if previous else None, year_ago_period=year,
         year_ago_value=lookup.get(year) if year else None, spc_status=verdict.kind if verdict else "unknown",
         sparkline=tuple(window), why=why, data_vintage=vintage, grade=grade, last_updated=updated,
-        provisional=frame["status"].iloc[-1] == "p", verdict=verdict,
+        provisional=frame["status"].iloc[-1] == "p", verdict=verdict, reasons=reasons,
     )
+
+
+def _metric_names(store: Store) -> dict[str, str]:
+    """Metric names by code, for the drivers and components a reason names."""
+    return {m.code: m.name for m in list_metrics(store)}
 
 
 def trend(store: Store, metric: str, *, area: str | None = None, start: str | None = None, end: str | None = None,

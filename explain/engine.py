@@ -138,8 +138,9 @@ class MetricContext:
 
     @cached_property
     def model_version(self):
-        """The active model version's metadata, or None (no spec, or never fitted)."""
-        return get_version(self.store, self.info.code) if self.spec else None
+        """The active model version's metadata, or None (never fitted). A version fitted with explicit
+        drivers for a metric with no ``[[model]]`` entry counts too: it is what the reader activated."""
+        return get_version(self.store, self.info.code)
 
     @cached_property
     def fitted(self):
@@ -234,11 +235,11 @@ class MetricContext:
         pairs = [(self.value(k, first), self.value(k, second)) for k in self.children(area)]
         pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
         if self._is_count(a, b):
-            result = count_change_interval(a, b, higher_is_better=info.higher_is_better)
+            result = count_change_interval(a, b, higher_is_better=info.higher_is_better, unit=info.unit)
         elif len(pairs) >= 2 and info.aggregation in ("sum", "mean"):
             result = bootstrap_change_interval([x for x, _ in pairs], [y for _, y in pairs],
                                                statistic="sum" if info.aggregation == "sum" else "mean",
-                                               higher_is_better=info.higher_is_better)
+                                               higher_is_better=info.higher_is_better, unit=info.unit)
         else:
             return verdict.to_dict()
         if result.beyond_normal_variation is None:
@@ -417,7 +418,7 @@ class MetricContext:
         version = self.model_version
         model = ModelSummary(version.kind, version.version, version.scores.get("r2"), version.data_vintage,
                              version.drivers + version.pseudo_drivers, version.scores.get("baseline_r2"),
-                             version.scores.get("mae"))
+                             version.scores.get("mae"), version.scores.get("baseline_mae"))
         every = self._attribution(period_from, period_to)
         leaves = self.leaves_under(area)
         if every is None or not set(leaves) & set(every.point.areas):

@@ -198,14 +198,16 @@ def get_version(store: Store, metric: str, version: int | None = None) -> ModelV
 
 def ensure_model(store: Store, metric: str) -> ModelVersion | None:
     """The active model version of a metric whose manifest gives it a ``[[model]]``, fitting and
-    activating version 1 first when none was ever fitted (None for a metric without a spec).
+    activating version 1 first when none was ever fitted (None for a metric without a spec, and
+    for one whose versions are all inactive: an analyst fitted one without making it active, or its
+    activation was refused as not better than the naive forecast, and that choice stands).
 
     Explicit on purpose: reading a metric never fits or writes anything; the operations that may
     fit (an explanation asked for, the precompute after a load) call this first."""
     if model_spec(store, metric) is None:
         return None
     version = get_version(store, metric)
-    if version is None:
+    if version is None and not model_store.version_rows(store, metric):
         log.info("no model version for %s: fitting version 1", metric)
         version = fit_driver_model(store, metric)
     return version
@@ -233,7 +235,10 @@ def load_fitted(store: Store, metric: str, version: int) -> FittedDrivers:
 
 
 def activate_version(store: Store, metric: str, version: int) -> ModelVersion:
-    """Make ``version`` the one explanations use (callers then refresh the precomputed cache)."""
+    """Make ``version`` the one explanations use (callers then refresh the precomputed cache).
+
+    Unguarded: the shells activate through :func:`explain.operations.activate_and_refresh`, which
+    refuses a version not better than the naive forecast unless forced."""
     if not model_store.activate(store, metric, version):
         raise ModelError(f"{metric} has no model version {version}.")
     return get_version(store, metric, version)

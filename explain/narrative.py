@@ -1,18 +1,33 @@
 """Plain-English narrative of an explanation, for senior officials.
 
 Templated, short sentences; numbers rounded sensibly with units and signs right ("fell by
-£1.2m", "rose by 3.4 percentage points"); drivers are "associated with" a movement, never
-said to cause it. Every narrative ends with the data vintage and the model version so a
+£1.2m", "rose by 3.4 percentage points", explain.numbers); periods in words ("from 3.46 million
+in August 2026 to 3.47 million in September 2026"); the verdict in plain words ("an unusual
+change", "within the usual range", explain.wording); drivers are "associated with" a movement,
+never said to cause it. Every narrative ends with the data vintage and the model version so a
 reader can trace the numbers.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
-from .numbers import format_value, is_percent, level_digits, movement_numbers, negligible, part_text, pct_text, signed
+from .numbers import (
+    at_precision,
+    format_interval,
+    format_value,
+    level_digits,
+    movement_numbers,
+    negligible,
+    part_text,
+    percent_change_text,
+    period_text,
+    signed,
+)
 from .results import ComponentPart, DriverContribution, MetricInfo, ModelSummary, SegmentPart
 from .verdict import Verdict
+from .wording import DIRECTION_WORDS, dimension_words, verdict_opening
+
+__all__ = ["PARTS", "format_value", "narrate", "signed", "text_of", "verb"]  # format_value, signed: the engine's notes
 
 
 def verb(change: float) -> str:
@@ -47,26 +62,29 @@ def narrate(
     names = driver_names or {}
     where = f" in {area_name}" if area_name else ""  # None: the whole
     digits = level_digits(value_from, value_to, change)
+    when_from, when_to = period_text(period_from, info.frequency), period_text(period_to, info.frequency)
     if negligible(unexplained, change):
         unexplained = 0.0
     sentences: list[tuple[str, str]] = []
     shown_from, shown_to, shown_change, step = movement_numbers(value_from, value_to, unit)
     if change == 0:
-        sentences.append(("movement", f"{info.name}{where} did not change between {period_from} and {period_to} "
+        sentences.append(("movement", f"{info.name}{where} did not change between {when_from} and {when_to} "
                          f"({format_value(value_to, unit, digits)})."))
     else:
-        pct = ""
-        if value_from and not is_percent(unit) and math.isfinite(value_from):
-            pct = f" ({pct_text(change / abs(value_from) * 100)})"
-        # one rounding for the sentence: "from X to Y" and "by Z" agree (explain.numbers.movement_numbers)
-        sentences.append(("movement", f"{info.name}{where} {verb(change)} by {shown_change}{pct} "
-                                      f"from {shown_from} in {period_from} to {shown_to} in {period_to}."))
+        pct_size = percent_change_text(value_from, value_to, unit)  # none for a % or a temperature
+        pct = f" ({pct_size})" if pct_size else ""
+        if shown_from == shown_to:  # levels at 4 significant figures cannot show so small a change
+            sentences.append(("movement", f"{info.name}{where} {verb(change)} by {shown_change}{pct} between "
+                                          f"{when_from} and {when_to}, to {shown_to}."))
+        else:  # one rounding for the sentence: "from X to Y" and "by Z" agree (explain.numbers.movement_numbers)
+            sentences.append(("movement", f"{info.name}{where} {verb(change)} by {shown_change}{pct} "
+                                          f"from {shown_from} in {when_from} to {shown_to} in {when_to}."))
 
     def part(value: float) -> str:
         return part_text(value, unit, step)
 
     if provisional:
-        sentences.append(("provisional", f"The {period_to} value is provisional and may be revised."))
+        sentences.append(("provisional", f"The {when_to} value is provisional and may be revised."))
     sentences.append(("verdict", _significance_sentence(significance)))
     parts = [c for c in components if not negligible(c.contribution, change)]
     if parts and change:
@@ -82,9 +100,9 @@ def narrate(
         for d in top:
             interval = ""
             if ranged:
-                low, high = signed(d.ci_low, unit), signed(d.ci_high, unit)
-                if low != high:  # a range that rounds to one number says nothing
-                    interval = f", range {low} to {high}"
+                low, high = at_precision(d.ci_low, step), at_precision(d.ci_high, step)
+                if signed(low, unit) != signed(high, unit):  # a range that rounds to one number says nothing
+                    interval = f", range {format_interval(low, high, unit)}"
             described.append(f"{names.get(d.driver, d.driver)} ({part(d.contribution)}{interval})")
         sentences.append(("drivers", "The movement is associated most with " + _join(described) + "."))
         share = unexplained / change if change else 0.0
@@ -95,6 +113,9 @@ def narrate(
         else:
             sentences.append(("unexplained", f"{who} {'leaves' if model else 'leave'} {part(unexplained)} "
                               f"unexplained ({abs(share):.0%} of the change)."))
+    elif change and model is not None:
+        sentences.append(("unexplained", f"The driver model (version {model.version}) has no driver values for "
+                          "these periods, so no part of the change is attributed to drivers."))
     elif change:
         sentences.append(("unexplained", "No driver model is configured for this metric, so the whole change is "
                           "unexplained by drivers."))
@@ -104,7 +125,7 @@ def narrate(
         moved = []
     if moved and change:
         top_segments = sorted(moved, key=lambda sg: -abs(sg.contribution))[:3]
-        what = f"values of {by}" if by else "areas"
+        what = f"values of {dimension_words(by)}" if by else "areas"
         listed = "; ".join(f"{sg.name} {part(sg.contribution)}" for sg in top_segments)
         sentences.append(("segments", f"The {what} that moved it most: {listed}."))
         if top_segments[0].mix is not None and top_segments[0].rate is not None:
@@ -131,15 +152,18 @@ def text_of(parts: Sequence[tuple[str, str]]) -> str:
 
 
 def _significance_sentence(significance: dict) -> str:
-    """The verdict on the movement (explain.verdict), with what it rests on."""
+    """The verdict on the movement (explain.verdict), with what it rests on, in plain words
+    (explain.wording). An interval on the change (two periods only) says whether it is unusual; its
+    direction is added here."""
     verdict = Verdict.from_dict(significance)
     reason = verdict.reason.strip()
-    if verdict.method in ("poisson", "bootstrap") and verdict.outcome != "insufficient":
-        head = verdict.headline.replace(": an", ", an").replace(": a ", ", a ")
-        return f"This movement is {head[0].lower() + head[1:]}. {reason}"
+    if reason and not reason.endswith("."):
+        reason += "."
+    if verdict.method in ("poisson", "bootstrap") and verdict.outcome == "beyond" and verdict.direction in DIRECTION_WORDS:
+        return f"{reason} The change is {DIRECTION_WORDS[verdict.direction]}."
     if reason:
-        return reason if reason.endswith(".") else reason + "."
-    return "There is not enough history to say whether this movement is beyond normal variation."
+        return reason
+    return verdict_opening("insufficient") + "."
 
 
 def _join(items: list[str]) -> str:

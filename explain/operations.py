@@ -1,6 +1,10 @@
 """The operations the CLI and the pages share, each written once: load and refresh, fit (and refresh
 when the new version becomes active), activate and refresh, and setting up the demo with its users.
 
+Activation is guarded: a version that is not better than the naive forecast on both out-of-sample
+R² and mean absolute error (:func:`explain.model_quality.judge`) is not made active unless forced
+(:class:`explain.errors.ActivationRefused`, carrying the verdict and figures).
+
 Why here: the shells used to hold their own copies ("refresh everything" in the CLI, "refresh what
 the source wrote" in the upload page, two "fit then refresh"), and they drifted. Refreshing after a
 load follows one rule: the metrics the load made stale, as the store computed them in the load's
@@ -19,6 +23,8 @@ from loaders import Manifest, SourceOutcome, Store, load_manifest_file, load_sou
 from loaders.accounts import add_user, get_user
 from loaders.manifest import Source
 
+from .errors import ActivationRefused, ModelError
+from .model_quality import ModelQuality, judge
 from .progress import Report
 from .results import ModelVersion, PrecomputeSummary
 
@@ -57,6 +63,11 @@ class ModelChange:
 
     version: ModelVersion
     refreshed: PrecomputeSummary | None
+
+    @property
+    def quality(self) -> ModelQuality:
+        """The version's out-of-sample quality against the naive forecast."""
+        return judge(self.version.scores)
 
 
 @dataclass(frozen=True)
@@ -119,24 +130,55 @@ def _refreshed(store: Store, outcomes: tuple[SourceOutcome, ...], wanted: bool, 
 
 def fit_and_refresh(store: Store, metric: str, *, drivers: Sequence[str] | None = None, kind: str | None = None,
                     pseudo_drivers: Sequence[str] | None = None, tune: bool = False, activate: bool = True,
-                    progress: Report | None = None, should_stop: Callable[[], bool] | None = None) -> ModelChange:
+                    force: bool = False, progress: Report | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> ModelChange:
     """Fit (and optionally tune) a new model version; when it becomes active, refresh the metric's
-    explanations. The Model lab fits inactive versions (``activate=False``) for inspection."""
-    from .models import fit_driver_model
+    explanations. The Model lab fits inactive versions (``activate=False``) for inspection.
 
+    With ``activate``, the new version becomes active only when it is better than the naive
+    forecast (or ``force``); otherwise it stays saved but inactive, the previous active version
+    stays active, and :class:`~explain.errors.ActivationRefused` (``saved=True``) says so."""
+    from .models import fit_driver_model, get_version
+
+    before = get_version(store, metric) if activate else None
     version = fit_driver_model(store, metric, drivers=None if drivers is None else tuple(drivers), kind=kind,
                                pseudo_drivers=None if pseudo_drivers is None else tuple(pseudo_drivers),
                                tune_hyperparameters=tune, progress=progress, should_stop=should_stop,
-                               activate=activate)
-    return ModelChange(version, refresh(store, [metric]) if activate else None)
+                               activate=False)
+    if not activate:
+        return ModelChange(version, None)
+    return _activate(store, version, force=force, active=before.version if before else None, saved=True)
 
 
-def activate_and_refresh(store: Store, metric: str, version: int, *, progress: Report | None = None) -> ModelChange:
-    """Make a model version the active one, then refresh the metric's explanations."""
+def activate_and_refresh(store: Store, metric: str, version: int, *, force: bool = False,
+                         progress: Report | None = None) -> ModelChange:
+    """Make a model version the active one, then refresh the metric's explanations.
+
+    A version that is not better than the naive forecast is refused
+    (:class:`~explain.errors.ActivationRefused`) unless ``force``; the active version itself is
+    never refused (making it active again changes nothing but refreshes)."""
+    from .models import get_version
+
+    target = get_version(store, metric, version)
+    if target is None:
+        raise ModelError(f"{metric} has no model version {version}.")
+    current = target if target.active else get_version(store, metric)
+    return _activate(store, target, force=force, active=current.version if current else None, progress=progress)
+
+
+def _activate(store: Store, version: ModelVersion, *, force: bool, active: int | None, saved: bool = False,
+              progress: Report | None = None) -> ModelChange:
+    """The one guarded activation: judge, refuse or activate, refresh."""
     from .models import activate_version
 
-    active = activate_version(store, metric, version)
-    return ModelChange(active, refresh(store, [metric], progress=progress))
+    quality = judge(version.scores)
+    if quality.better_than_naive is not True and not force and active != version.version:
+        raise ActivationRefused(version.metric, version.version, quality, active=active, saved=saved)
+    if quality.better_than_naive is not True:
+        log.info("%s model version %d made active although it is %s", version.metric, version.version,
+                    quality.verdict)
+    made = activate_version(store, version.metric, version.version)
+    return ModelChange(made, refresh(store, [version.metric], progress=progress))
 
 
 def ensure_demo_users(store: Store) -> tuple[DemoUser, ...]:

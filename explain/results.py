@@ -97,11 +97,13 @@ class ModelSummary:
     drivers: tuple[str, ...] = ()
     baseline_r2: float | None = None
     cv_mae: float | None = None
+    baseline_mae: float | None = None   # the naive forecast's, so a reader can tell whether the model beats it
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "version": self.version, "cv_r2": _num(self.cv_r2),
                 "data_vintage": str(self.data_vintage), "drivers": list(self.drivers),
-                "baseline_r2": _num(self.baseline_r2), "cv_mae": _num(self.cv_mae)}
+                "baseline_r2": _num(self.baseline_r2), "cv_mae": _num(self.cv_mae),
+                "baseline_mae": _num(self.baseline_mae)}
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ class Explanation:
                           for d in data["drivers"]),
             unexplained=data["unexplained"],
             model=ModelSummary(model["kind"], model["version"], model.get("cv_r2"), int(model["data_vintage"]),
-                               tuple(model.get("drivers", ())), model.get("baseline_r2"), model.get("cv_mae"))
+                               tuple(model.get("drivers", ())), model.get("baseline_r2"), model.get("cv_mae"),
+                               model.get("baseline_mae"))
             if model else None,
             components=tuple(ComponentPart(c["component"], c["contribution"], c.get("value_from"), c.get("value_to"))
                              for c in data["components"]),
@@ -262,6 +265,8 @@ class Headline:
     last_updated: str
     provisional: bool = False
     verdict: Verdict | None = None  # previous period -> latest (explain.verdict), as the Explain page gives it
+    #: what moved it most, by kind, largest share first (explain.briefing.reasons of the cached explanation)
+    reasons: tuple[Any, ...] = ()
 
     @property
     def change_previous(self) -> float | None:

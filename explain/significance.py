@@ -26,7 +26,8 @@ from scipy import stats
 
 from explain.errors import ExplainError
 
-from .numbers import format_number
+from .numbers import MAX_LEVEL_DIGITS, format_interval, format_limit, movement_numbers, signed_text
+from .wording import UNUSUAL_CHANGE, WITHIN_USUAL_RANGE
 
 __all__ = [
     "XmrChart",
@@ -274,41 +275,53 @@ def _run_back(x: np.ndarray, index: int, inside: Callable[[float, float], bool])
     return run[::-1]
 
 
-def _describe_signal(chart: XmrChart, x: np.ndarray, labels: Sequence[str], index: int, basis: str) -> str:
+def _limit(value: float, unit: str) -> str:
+    """A limit a point is judged against, with its unit, to 4 significant figures: 3 could round it
+    past the point it judges (12,777 as 12,800 beside a point of 12,790)."""
+    return format_limit(value, unit, MAX_LEVEL_DIGITS)
+
+
+def _describe_signal(chart: XmrChart, x: np.ndarray, labels: Sequence[str], index: int, basis: str,
+                     unit: str = "") -> str:
+    """The signal at ``index`` in plain words (explain.wording): which rule, never its number, with the
+    limit or average it crossed and its unit."""
     rules = chart.rules[index]
     label = labels[index]
     value = x[index]
     top = min(rules)
     if top == 1:
         if value > chart.upper_limit:
-            return f"{label} is above the upper process limit ({format_number(chart.upper_limit)}) set on {basis}."
-        return f"{label} is below the lower process limit ({format_number(chart.lower_limit)}) set on {basis}."
+            return (f"{label} is above the usual range (upper limit {_limit(chart.upper_limit, unit)}, set on "
+                    f"{basis}): {UNUSUAL_CHANGE}.")
+        return (f"{label} is below the usual range (lower limit {_limit(chart.lower_limit, unit)}, set on "
+                f"{basis}): {UNUSUAL_CHANGE}.")
     if top == 2:
         before = [i for i in range(index) if not np.isnan(x[i])][-1]
         rising = value > x[before]
         run = _run_back(x, index, (lambda p, c: p < c) if rising else (lambda p, c: p > c))
-        word = "rise" if rising else "fall"
+        word = "higher" if rising else "lower"
         return (
-            f"{label} ends {len(run)} points in a row that each {word} ({labels[run[0]]} to {label}), "
-            "a trend beyond normal variation."
+            f"{label} ends {len(run)} points in a row each {word} than the one before ({labels[run[0]]} to {label}), "
+            "an unusual trend."
         )
     if top == 3:
         upper = value > chart.upper_near
         near = chart.upper_near if upper else chart.lower_near
         present = [i for i in range(index + 1) if not np.isnan(x[i])][-3:]
         others = [i for i in present[:-1] if (x[i] > near if upper else x[i] < near)]
-        side = "upper" if upper else "lower"
+        side = "top" if upper else "bottom"
+        beyond = "above" if upper else "below"
         with_other = f" and {labels[others[-1]]}" if others else ""
         return (
-            f"{label}{with_other} are 2 of 3 points in a row close to the {side} process limit "
-            f"(beyond {format_number(near)}) set on {basis}, a sign of special cause."
+            f"{label}{with_other} are 2 of 3 points in a row near the {side} of the usual range ({beyond} "
+            f"{_limit(near, unit)}) set on {basis}, {UNUSUAL_CHANGE}."
         )
     above = value > chart.centre
     run = _run_back(x, index, (lambda p, c: p > chart.centre) if above else (lambda p, c: p < chart.centre))
     side = "above" if above else "below"
     return (
-        f"{label} ends a run of {len(run)} points in a row {side} the centre line "
-        f"({format_number(chart.centre)}) set on {basis}, a shift beyond normal variation."
+        f"{label} ends a run of {len(run)} points in a row {side} the average "
+        f"({_limit(chart.centre, unit)}) set on {basis}, an unusual shift."
     )
 
 
@@ -322,8 +335,10 @@ def assess_movement(
     run_length: int = 7,
     max_baseline: int = 24,
     trend_length: int | None = None,
+    unit: str = "",
 ) -> Significance:
     """Is the value at ``index_to`` beyond the normal variation of the history up to ``index_from``?
+    (The detail says so in plain words, with ``unit`` on every limit.)
 
     Limits come from the last ``max_baseline`` present values up to and including
     ``index_from`` (fewer than 12: trial limits, said in the detail). The chart covers the
@@ -346,7 +361,7 @@ def assess_movement(
         raise ExplainError(f"max_baseline must be at least 2, not {max_baseline}.")
     labels = [str(label) for label in labels]
     if np.isnan(x[index_to]):
-        detail = f"There is no value for {labels[index_to]}, so its movement cannot be judged."
+        detail = f"There is no value for {labels[index_to]}, so its change cannot be judged."
         return Significance("none", None, "unknown", detail)
     history = np.flatnonzero(~np.isnan(x[: index_from + 1]))[-max_baseline:].tolist()
     if len(history) < 2:
@@ -354,8 +369,8 @@ def assess_movement(
             "none",
             None,
             "unknown",
-            f"There are too few values up to {labels[index_from]} ({len(history)}) to set process limits, "
-            "so whether the change is beyond normal variation is not known.",
+            f"There are too few values up to {labels[index_from]} ({len(history)}) to set the usual range, "
+            "so whether the change is unusual is not known.",
         )
     # The chart covers the baseline and the points after it (earlier history cannot change the
     # verdict on index_to except through runs longer than the baseline, which we do not count).
@@ -370,14 +385,16 @@ def assess_movement(
     )
     basis = f"the {len(history)} periods from {labels[history[0]]} to {labels[history[-1]]}"
     if chart.trial_limits:
-        basis += f" (trial limits, as there are fewer than {TRIAL_POINTS})"
+        basis += f" (tentative limits, as there are fewer than {TRIAL_POINTS})"
     if chart.rules[at]:
         return Significance(
-            "xmr", True, chart.variation[at], _describe_signal(chart, window, window_labels, at, basis), chart=chart
+            "xmr", True, chart.variation[at], _describe_signal(chart, window, window_labels, at, basis, unit),
+            chart=chart
         )
     detail = (
-        f"The change is within normal variation (common cause): {labels[index_to]} lies within the process "
-        f"limits ({format_number(chart.lower_limit)} to {format_number(chart.upper_limit)}) set on {basis}."
+        f"The change is {WITHIN_USUAL_RANGE}: {labels[index_to]} lies between "
+        f"{_limit(chart.lower_limit, unit)} and {_limit(chart.upper_limit, unit)}, the limits set on "
+        f"{basis}."
     )
     return Significance("xmr", False, "common_cause", detail, chart=chart)
 
@@ -413,8 +430,10 @@ def count_change_interval(
     *,
     confidence: float = 0.95,
     higher_is_better: bool | None = None,
+    unit: str = "",
 ) -> Significance:
-    """Interval on the change between two counts, each treated as a Poisson count.
+    """Interval on the change between two counts, each treated as a Poisson count (the detail in plain
+    words, with ``unit``; the method's name is for the About tab: explain.wording.VERDICT_METHOD).
 
     Method: MOVER (method of variance estimates recovery; Zou & Donner 2008, as applied to
     Poisson differences by Li, Tang & Wong 2011) combining the exact Garwood limits of each
@@ -433,15 +452,20 @@ def count_change_interval(
     high = change + math.hypot(high_b - b, a - low_a)
     beyond, verdict = _interval_verdict(low, high, change, higher_is_better)
     pct = f"{conf * 100:g}%"
-    outcome = "excludes zero, so the change is beyond normal variation" if beyond else (
-        "includes zero, so the change is within normal variation (common cause)"
-    )
+    shown_a, shown_b, shown_change, _ = movement_numbers(a, b, unit)  # one rounding: from, to and by agree
+    moved = f"rose by {shown_change}" if change > 0 else f"fell by {shown_change}" if change < 0 else "did not change"
     detail = (
-        f"The count moved by {format_number(change, signed=True)} ({format_number(a)} to {format_number(b)}); "
-        f"the {pct} interval on the change, {format_number(low, signed=True)} to {format_number(high, signed=True)} "
-        f"(exact Poisson limits per count combined by MOVER), {outcome}."
+        f"The count {moved} (from {shown_a} to {shown_b}). Allowing for chance in counts this size, the change "
+        f"is likely ({pct}) to be from {format_interval(low, high, unit)}, {_interval_outcome(beyond)}."
     )
     return Significance("poisson", beyond, verdict, detail, ci_low=low, ci_high=high)
+
+
+def _interval_outcome(beyond: bool) -> str:
+    """How an interval on a change reads: without zero it is an unusual change."""
+    if beyond:
+        return f"which does not include zero: {UNUSUAL_CHANGE}"
+    return f"which includes zero: the change is {WITHIN_USUAL_RANGE}"
 
 
 def _count(value: float, side: str) -> float:
@@ -464,8 +488,10 @@ def bootstrap_change_interval(
     confidence: float = 0.95,
     statistic: Literal["sum", "mean"] = "sum",
     higher_is_better: bool | None = None,
+    unit: str = "",
 ) -> Significance:
-    """Percentile bootstrap interval on the parent's change, resampling segments.
+    """Percentile bootstrap interval on the parent's change, resampling segments (the detail in plain
+    words, with ``unit``).
 
     ``statistic`` says how segments make the parent: 'sum' (a total; the default, as most
     parents are sums of their areas) or 'mean'. Paired: the segments are the same in both
@@ -520,12 +546,9 @@ def bootstrap_change_interval(
     how = f"{n_boot:,} resamples of {sizes[0]:,} segments, paired" if paired else (
         f"{n_boot:,} resamples of {sizes[0]:,} and {sizes[1]:,} segments"
     )
-    outcome = "excludes zero, so it is beyond normal variation" if beyond else (
-        "includes zero, so it is within normal variation (common cause)"
-    )
-    what = "total" if statistic == "sum" else "mean"
+    what = "total" if statistic == "sum" else "average"
     detail = (
-        f"The change in the {what} of {format_number(change, signed=True)} has a {pct} bootstrap interval of "
-        f"{format_number(low, signed=True)} to {format_number(high, signed=True)} ({how}), which {outcome}."
+        f"The change in the {what}, {signed_text(change, unit)}, is likely ({pct}) to be from "
+        f"{format_interval(low, high, unit)}, judging by how its segments vary ({how}), {_interval_outcome(beyond)}."
     )
     return Significance("bootstrap", beyond, verdict, detail, ci_low=low, ci_high=high)

@@ -36,7 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from .numbers import format_change
+from .numbers import format_interval, interval_centre_text, period_text
+from .wording import verdict_headline, verdict_opening
 
 #: fewer earlier same-span changes than this: not enough history to judge
 MIN_CHANGES = 3
@@ -92,13 +93,9 @@ class Verdict:
 
     @property
     def headline(self) -> str:
-        """The verdict in a few words: 'Beyond normal variation: a concern'."""
-        if self.outcome == "beyond":
-            tail = {"improvement": ": an improvement", "concern": ": a concern"}.get(self.direction, "")
-            return "Beyond normal variation" + tail
-        if self.outcome == "within":
-            return "Within normal variation"
-        return "Not enough history to judge"
+        """The verdict in a few words (explain.wording): 'Unusual change: a concern', 'Within the usual
+        range', 'Not enough history to judge'."""
+        return verdict_headline(self.outcome, self.direction)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the contract's keys (method, beyond_normal_variation, verdict, detail) and
@@ -135,9 +132,9 @@ def _finite(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _no_value(period: str) -> Verdict:
-    return Verdict("insufficient", "none", math.nan, f"There is no value for {period}, so the movement cannot be "
-                   "judged.", method="none", cause="missing")
+def _no_value(period: str, freq: str = "") -> Verdict:
+    return Verdict("insufficient", "none", math.nan, f"There is no value for {period_text(period, freq)}, so the "
+                   "change cannot be judged.", method="none", cause="missing")
 
 
 def direction_of(change: float, higher_is_better: bool | None) -> Direction:
@@ -166,13 +163,17 @@ def judge_movement(
         a, b = b, a
     k = b - a
     if a not in points or b not in points or k == 0:
-        return _no_value(label(a) if a not in points else label(b))
+        return _no_value(label(a) if a not in points else label(b), freq)
+
+    def when(ordinal: int) -> str:  # a period in prose ('July 2022'); the labels stay canonical elsewhere
+        return period_text(label(ordinal), freq)
+
     change = points[b] - points[a]
     direction = direction_of(change, higher_is_better)
     crossed = [x for x in breaks if a < x <= b]
     if crossed:
-        return Verdict("insufficient", direction, change, f"The series has a break in {label(crossed[0])} (a change of "
-                       "definition), between the two periods, so the change is not comparable and is not judged.",
+        return Verdict("insufficient", direction, change, f"The series has a break in {when(crossed[0])} (a change of "
+                       "definition) between the two periods, so the change is not comparable and is not judged.",
                        method="none", span=k, cause="break")
     start = max([x for x in breaks if x <= a], default=min(points))
     changes = [(t, points[t] - points[t - k]) for t in sorted(points)
@@ -184,11 +185,11 @@ def judge_movement(
             changes, start = later, step
     word = SPAN_WORDS.get(freq, "period")
     span_text = f"{k} {word}{'s' if k != 1 else ''}"
-    since = f" since {label(start)}" if breaks and start > min(points) else ""
+    since = f" since {when(start)}" if breaks and start > min(points) else ""
     if len(changes) < MIN_CHANGES:
         return Verdict("insufficient", direction, change,
                        f"There {'is' if len(changes) == 1 else 'are'} only {len(changes)} earlier change"
-                       f"{'s' if len(changes) != 1 else ''} over {span_text} up to {label(a)}{since}, too few to say "
+                       f"{'s' if len(changes) != 1 else ''} over {span_text} up to {when(a)}{since}, too few to say "
                        f"whether this one is unusual ({MIN_CHANGES} are needed).", method="none", span=k,
                        n_changes=len(changes), cause="few")
     season = SEASONS.get(freq)
@@ -204,8 +205,8 @@ def judge_movement(
     lower, upper = expected - half, expected + half
     outcome: Outcome = "beyond" if (change < lower or change > upper) else "within"
     trial = n < TRIAL_CHANGES
-    reason = _reason(outcome, direction, change, unit, span_text, expected, lower, upper, n, label(kept[0][0] - k),
-                     label(a), seasonal, trial)
+    reason = _reason(outcome, direction, unit, span_text, expected, lower, upper, n, when(kept[0][0] - k),
+                     when(a), SEASON_WORDS.get(freq, "season") if seasonal else "", trial)
     return Verdict(outcome, direction, change, reason, expected=expected, lower=lower, upper=upper, span=k,
                    n_changes=n, trial=trial, seasonal=seasonal)
 
@@ -294,23 +295,22 @@ def _centre(changes: list[tuple[int, float]], b: int, k: int, season: int | None
     return means[b % season], residuals, len(mine), True
 
 
-def _amount(value: float, unit: str) -> str:
-    """A signed change with its unit ('+1,200 households', '−0.19 percentage points')."""
-    return ("+" if value > 0 else "−" if value < 0 else "") + format_change(value, unit)
+#: the season of a seasonal comparison, by frequency ('compared with the same month in earlier years')
+SEASON_WORDS = {"M": "month", "Q": "quarter", "FQ": "quarter"}
 
 
-def _reason(outcome: str, direction: str, change: float, unit: str, span_text: str, expected: float, lower: float,
-            upper: float, n: int, first: str, last: str, seasonal: bool, trial: bool) -> str:
-    """One sentence: the verdict, then what it rests on (the range of normal changes and its basis)."""
-    head = "beyond" if outcome == "beyond" else "within"
-    tone = {"improvement": ", an improvement", "concern": ", a concern"}.get(direction, "") if head == "beyond" else ""
+def _reason(outcome: str, direction: str, unit: str, span_text: str, expected: float, lower: float,
+            upper: float, n: int, first: str, last: str, season: str, trial: bool) -> str:
+    """The verdict in plain words (explain.wording), then what it rests on: the usual range of changes
+    over the span, with its unit, and the earlier changes it comes from."""
     basis = f"the {n} earlier changes over {span_text} from {first} to {last}"
-    basis += " (compared season by season)" if seasonal else ""
-    trial_text = (f" This is a trial verdict: there are fewer than {TRIAL_CHANGES} earlier changes to judge by."
-                  if trial else "")
-    return (f"This movement is {head} normal variation{tone}: judged against {basis}, a change over {span_text} would "
-            f"normally lie between {_amount(lower, unit)} and {_amount(upper, unit)} (expected "
-            f"{_amount(expected, unit)}; {COVERAGE:.0%} range).{trial_text}")
+    basis += f" (each compared with the same {season} in earlier years)" if season else ""
+    typical = interval_centre_text(expected, lower, upper, unit)
+    trial_text = (f" This is a tentative judgement: there are fewer than {TRIAL_CHANGES} earlier changes to compare "
+                  "with." if trial else "")
+    return (f"{verdict_opening(outcome, direction)}: compared with {basis}, a change over {span_text} would usually be "
+            f"from {format_interval(lower, upper, unit)}, around {typical} (a range that holds "
+            f"{COVERAGE:.0%} of usual changes).{trial_text}")
 
 
 def series_verdict(rows: Any, period_from: str, period_to: str, *, freq: str, unit: str = "",
@@ -339,7 +339,7 @@ def series_verdict(rows: Any, period_from: str, period_to: str, *, freq: str, un
             labels.setdefault(ordinal, period)
             break_points.append(ordinal)
     if period_from not in ordinal_of or period_to not in ordinal_of:
-        return _no_value(period_from if period_from not in ordinal_of else period_to)
+        return _no_value(period_from if period_from not in ordinal_of else period_to, freq)
     return judge_movement(points, ordinal_of[period_from], ordinal_of[period_to],
                           label=lambda ordinal: labels.get(ordinal, str(ordinal)), freq=freq, unit=unit,
                           higher_is_better=higher_is_better, breaks=sorted(set(break_points)))

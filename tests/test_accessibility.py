@@ -8,7 +8,8 @@ Every page at 1280 px and 375 px, the app in production mode (gunicorn, not debu
   ``figcaption``, inside a ``role="img"`` element named by that caption (``aria-labelledby``), and its
   chart card has a Table view whose ``<table>`` has a caption and ``th`` headers with a scope;
 * no horizontal scrolling (the page is no wider than the window), views revealed or not, and no
-  chart drawn over its caption or beyond its card.
+  chart drawn over its caption or beyond its card;
+* the same with the controls a page folds under a ``<details>`` unfolded.
 
 (The palette's contrast is unit-tested without a browser.)
 """
@@ -100,6 +101,12 @@ def test_page_is_accessible(open_browser, name, user, path, charts, width):
         assert page.inner_text("h1") == "Page not found"
     assert_no_violations(page, what)
     assert_no_sideways_scroll(page, what)
+    if page.locator("details:not([open])").count():
+        # controls folded under a <details> (the answer comes first): unfolded, they must pass too
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        page.wait_for_timeout(100)
+        assert_no_violations(page, what + " with its controls unfolded")
+        assert_no_sideways_scroll(page, what + " with its controls unfolded")
 
     found = page.evaluate(CHARTS)
     assert len(found) >= charts, f"{what}: {len(found)} chart(s), expected at least {charts}"

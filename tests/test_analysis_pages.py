@@ -133,7 +133,7 @@ def test_trends_layout_for_a_permitted_user(pages, as_user):
     assert "Data vintage 7 · last updated" in texts(layout)
     figure = graph_figure(layout, aid.TRENDS_CARD)
     names = [t.name for t in figure.data]
-    assert {"Centre", "Upper process limit", "Lower process limit"} <= set(names)
+    assert {"Average", "Upper limit of the usual range", "Lower limit of the usual range"} <= set(names)
     assert any(s.type == "rect" for s in figure.layout.shapes)            # provisional months are shaded
     assert "Households on Universal Credit in North East" in texts(layout)
     compare = graph_figure(layout, aid.TRENDS_COMPARE_CARD)
@@ -162,7 +162,8 @@ def test_trends_view_round_trips_through_its_url(pages, as_user):
 
 def test_trends_as_first_published_shows_what_revisions_changed(pages, as_user):
     view = pages["trends"].build_view({"metric": "uc_caseload", "area": "E12000001", "vintage": "first"})
-    card = view.cards[0]
+    answer, card = view.cards[:2]
+    assert texts(answer).startswith("Households on Universal Credit, North East")  # the answer comes first
     figure = graph_figure(card, "trends-chart")
     assert "Latest (revised) value" in [t.name for t in figure.data]
     table = find(card, html.Table)[0]
@@ -172,7 +173,7 @@ def test_trends_as_first_published_shows_what_revisions_changed(pages, as_user):
 def test_trends_compare_is_limited_to_four_areas(pages, as_user):
     codes = ",".join(f"E1200000{i}" for i in range(1, 7))
     view = pages["trends"].build_view({"metric": "uc_caseload", "compare": codes})
-    assert len(graph_figure(view.cards[1], "trends-compare-chart").data) == 4
+    assert len(graph_figure(view.cards[2], "trends-compare-chart").data) == 4
     assert any("At most 4" in n for n in view.notes)
 
 
@@ -200,7 +201,7 @@ def test_explain_layout_reads_the_precomputed_explanation(pages, as_user):
     assert bar.x[-2] == pytest.approx(hit.unexplained)
     assert hit.value_from + math.fsum(bar.x[1:-1]) == pytest.approx(hit.value_to, abs=1e-6)
     text = texts(layout)
-    assert f"Data vintage {hit.data_vintage} · driver model version {hit.model.version} (linear, CV R²" in text
+    assert f"Data vintage {hit.data_vintage} · driver model version {hit.model.version} (linear, out-of-sample R²" in text
     assert hit.narrative in text
     assert getattr(find(layout, dcc.Store, id=aid.EXPLAIN_PENDING)[0], "data", None) is None
     assert graph_figure(layout, aid.EXPLAIN_SEGMENTS_CARD) is not None
@@ -274,14 +275,23 @@ def test_explain_refuses_other_departments_metrics(pages, as_user):
                                  "by": None}, None)
 
 
-def test_explain_controls_switch_to_a_year_earlier_and_reset_on_a_new_metric(pages, as_user):
+def test_explain_controls_switch_to_a_year_earlier_and_carry_over_to_a_new_metric(pages, as_user):
     explain = pages["explain"]
     sel, notes = explain.selection_from_controls("uc_caseload", "whole", "", "year", "areas", "2026-08", "2026-09",
                                                  "comparison")
     assert (sel["from"], sel["to"], sel["comparison"], notes) == ("2025-09", "2026-09", "year", [])
     sel, _ = explain.selection_from_controls("pupils", "whole", "", "year", "areas", "2025-09", "2026-09", "metric")
     assert (sel["from"], sel["to"], sel["comparison"], sel["notes"]) == ("2024-25", "2025-26", "previous", [])
+    # a monthly metric keeps typed periods it has, and a split by a breakdown it has
+    sel, _ = explain.selection_from_controls("ae_attendances", "whole", "", "custom", "dept_type", "2025-01",
+                                             "2025-06", "metric")
+    assert (sel["from"], sel["to"], sel["comparison"], sel["by"], sel["notes"]) == (
+        "2025-01", "2025-06", "custom", "dept_type", [])
+    sel, _ = explain.selection_from_controls("uc_caseload", "whole", "", "custom", "dept_type", "2025-01",
+                                             "2025-06", "metric")
+    assert (sel["from"], sel["to"], sel["by"]) == ("2025-01", "2025-06", None)
     assert explain.by_options([])[0]["value"] == "areas"
+    assert explain.by_options(["dept_type"])[1]["label"] == "Values of department type"
 
 
 # ----------------------------------------------------------------------------- model lab
@@ -321,10 +331,10 @@ def test_model_lab_diagnostics_of_a_version(pages, as_user):
     view = html.Div(lab.diagnostics_view("uc_caseload", 1))
     assert all(guarded_as_lab(i) for i in ids(view)), ids(view)
     cv = graph_figure(view, aid.LAB_CV_CARD)
-    assert [t.name for t in cv.data] == ["Model", "Naive baseline (last value)"]
+    assert [t.name for t in cv.data] == ["Model", "Naive forecast (last value carried forward)"]
     assert graph_figure(view, aid.LAB_IMPORTANCE_CARD).data[0].y[-1] == "Claimant count"
     assert graph_figure(view, aid.LAB_RESIDUALS_CARD) is not None
-    assert "naive baseline" in texts(view)
+    assert "naive forecast" in texts(view)
     pd_card = html.Div(lab.pd_view("uc_caseload", 1, "claimant_count"))
     line = graph_figure(pd_card, aid.LAB_PD_CARD).data[0]
     slope = (line.y[-1] - line.y[0]) / (line.x[-1] - line.x[0])

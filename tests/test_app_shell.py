@@ -129,34 +129,53 @@ def test_pages_check_roles(shell_app):
 
 
 # ------------------------------------------------------------------------------ summary
-def test_summary_cards_for_a_treasury_user(shell_app):
+def test_summary_briefing_for_a_treasury_user(shell_app, demo_store):
+    from explain import headline, list_metrics
+
     layout = render(shell_app, "treasury", "/")
     sections = [x for x in walk(layout) if isinstance(x, html.Section)]
-    headings = [text_of(s.children[0]) for s in sections]
-    assert len(headings) == 5 and headings[1] == "Department for Work and Pensions"  # names, not codes
-    assert headings[0].startswith("Department of Health and Social Care")
-    cards = [x for x in walk(layout) if isinstance(x, html.Article)]
-    assert len(cards) == 21
-    uc = next(c for c in cards if "Households on Universal Credit" in text_of(c.children[0]))
+    assert sections[0].id == "summary-briefing"
+    beyond = {m.code for m in list_metrics(demo_store) if headline(demo_store, m.code).spc_status
+              in ("concern", "improvement", "neutral")}
+    items = [x for x in walk(sections[0]) if isinstance(x, html.Article)]
+    assert {getattr(a, "data-metric") for a in items} == beyond and beyond
+    uc = next(a for a in items if getattr(a, "data-metric") == "uc_caseload")
     text = text_of(uc)
     assert "households" in text and "compared with the previous month" in text
     assert "compared with the same month a year earlier" in text
-    assert "Statistical process control:" in text and "Data vintage" in text and "Quality grade" in text
-    assert "Households on Universal Credit rose" in text or "Households on Universal Credit fell" in text  # the why
-    spark = next(x for x in walk(uc) if isinstance(x, html.Img))
-    assert spark.src.startswith("data:image/svg+xml") and spark.alt.startswith("Trend over the last 24 periods")
-    link = next(x for x in walk(uc) if isinstance(x, dcc.Link))
-    assert link.href.startswith("/explain?metric=uc_caseload&area=ALL&from=") and "&to=" in link.href
+    assert "claimant count" in text and "West Midlands" in text                       # the why names them
     arrows = [x for x in walk(uc) if "arrow" in (getattr(x, "className", "") or "")]
-    assert arrows and all(a.className in ("arrow arrow--neutral",) for a in arrows)   # uc_caseload is neutral
+    assert arrows and all(a.className == "arrow arrow--neutral" for a in arrows)    # uc_caseload is neutral
+    # every metric in the table, department names (not codes), a sparkline with a text alternative
+    table = next(x for x in walk(layout) if isinstance(x, html.Table))
+    rows = [x for x in walk(table) if isinstance(x, html.Tr) and getattr(x, "data-metric", None)]
+    assert len(rows) == 21
+    departments = {text_of(x) for x in walk(table) if isinstance(x, html.Td) and getattr(x, "data-label", "")
+                   == "Department"}
+    assert "Department for Work and Pensions" in departments and "DWP" not in departments
+    uc_row = next(r for r in rows if getattr(r, "data-metric") == "uc_caseload")
+    spark = next(x for x in walk(uc_row) if isinstance(x, html.Img))
+    assert spark.src.startswith("data:image/svg+xml") and spark.alt.startswith("Trend over the last 24 periods")
+    link = next(x for x in walk(uc_row) if isinstance(x, dcc.Link))
+    assert link.href.startswith("/explain?metric=uc_caseload&area=ALL&from=") and "&to=" in link.href
 
 
 def test_summary_is_scoped_to_the_department(shell_app):
     layout = render(shell_app, "nhs", "/")
-    cards = [x for x in walk(layout) if isinstance(x, html.Article)]
-    assert len(cards) == 4 and all("A&E" in text_of(c.children[0]) for c in cards)
+    rows = [x for x in walk(layout) if isinstance(x, html.Tr) and getattr(x, "data-metric", None)]
+    assert len(rows) == 4 and all(getattr(r, "data-metric").startswith("ae_") for r in rows)
     colours = {x.className for x in walk(layout) if (getattr(x, "className", "") or "").startswith("arrow ")}
     assert colours <= {"arrow arrow--good", "arrow arrow--bad", "arrow arrow--neutral"} and len(colours) >= 2
+
+
+def test_summary_department_filter(shell_app):
+    layout = render(shell_app, "treasury", "/", department="DWP")
+    rows = [x for x in walk(layout) if isinstance(x, html.Tr) and getattr(x, "data-metric", None)]
+    assert {getattr(r, "data-metric") for r in rows} == {"uc_caseload", "uc_spend", "uc_avg_award", "dwp_fy_spend"}
+    assert text_of(next(x for x in walk(layout) if isinstance(x, html.H1))) == "Summary for Department for Work and Pensions"
+    # a department the reader cannot see, or does not exist, is no filter
+    assert len([x for x in walk(render(shell_app, "nhs", "/", department="DWP")) if isinstance(x, html.Tr)
+                and getattr(x, "data-metric", None)]) == 4
 
 
 # ------------------------------------------------------------------------------ metrics

@@ -62,13 +62,13 @@ def test_each_role_signs_in_to_the_summary_with_its_menu_and_signs_out(open_brow
     assert page.get_attribute(".site-nav__link[href='/']", "aria-current") == "page"
     header = page.inner_text(".site-header__user")
     assert username in header and ("DWP" if username == "dwp" else "all departments") in header
-    departments = page.locator(".summary-section__title").all_inner_texts()
+    departments = set(page.locator("#summary-table td[data-label='Department']").all_inner_texts())
     if username == "dwp":
-        assert departments == ["Department for Work and Pensions"]
+        assert departments == {"Department for Work and Pensions"}
         assert "A&E" not in main_text(page)
     else:
         assert len(departments) == 5 and "Department for Work and Pensions" in departments
-    assert page.locator(".metric-card").count() >= (4 if username == "dwp" else 20)
+    assert page.locator("#summary-table tbody tr").count() == (4 if username == "dwp" else 21)
 
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.click(".site-header__signout")
@@ -101,14 +101,13 @@ def test_a_wrong_password_shows_an_error_summary_and_does_not_sign_in(open_brows
 
 
 # ------------------------------------------------------------------------------ summary -> explain
-def test_a_summary_card_leads_to_the_explanation_of_its_metric(open_browser):
+def test_a_briefing_item_leads_to_the_explanation_of_its_metric(open_browser):
     page = open_browser("treasury")
     bs.open_page(page, "/")
     callbacks = record_callbacks(page)
-    card = page.locator("article.metric-card").filter(
-        has=page.locator("h3", has_text=re.compile(r"^Households on Universal Credit$")))
+    card = page.locator("#summary-briefing article[data-metric='uc_caseload']")
     assert card.count() == 1
-    link = card.locator("a.metric-card__link")
+    link = card.locator("h4 a")
     href = link.get_attribute("href")
     link.click()
     page.wait_for_url(re.compile(r"/explain\?metric=uc_caseload"))
@@ -116,25 +115,28 @@ def test_a_summary_card_leads_to_the_explanation_of_its_metric(open_browser):
     query = parse_qs(urlsplit(href).query)
     start, end = query["from"][0], query["to"][0]
 
-    heading = page.inner_text("#explain-result h2")
-    assert heading == f"Households on Universal Credit, all areas: {start} to {end}"
+    from explain.numbers import period_short_text, period_text
+
+    heading = page.inner_text("#explain-result h2")   # months in prose; ISO stays in the URL
+    assert heading == f"Households on Universal Credit, all areas: {period_text(start, 'M')} to {period_text(end, 'M')}"
     # the driver waterfall: a drawn Plotly chart named by its caption, which names the metric
     card = page.locator("#explain-drivers")
     plot = card.locator("figure .js-plotly-plot")
     plot.wait_for()
     caption_id = card.locator("[role=img]").get_attribute("aria-labelledby")
     caption = page.inner_text(f"#{caption_id}")
-    assert caption.startswith(f"Households on Universal Credit, {start} to {end}.")
+    assert caption.startswith(f"Households on Universal Credit, {period_text(start, 'M')} to {period_text(end, 'M')}.")
     assert "is associated with the largest part of the change" in caption
     figure = page.evaluate("""() => {
         const gd = document.querySelector('#explain-drivers .js-plotly-plot');
         return {title: gd.layout.title.text, y: gd.data[0].y, bars: gd.querySelectorAll('.barlayer path').length};
     }""")
     assert figure["title"].startswith("Most associated with")
-    assert figure["y"][0] == start and figure["y"][-1] == end and figure["bars"] >= 3
+    assert figure["y"][0] == period_short_text(start, "M") and figure["y"][-1] == period_short_text(end, "M")
+    assert figure["bars"] >= 3
     narrative = page.inner_text(".narrative")
     assert narrative.startswith("Households on Universal Credit") and "is associated most with" in narrative
-    assert re.fullmatch(r"Data vintage \d+ · driver model version \d+ \(linear, CV R² [0-9.]+\)",
+    assert re.fullmatch(r"Data vintage \d+ · driver model version \d+ \(linear, out-of-sample R² [0-9.]+\)",
                         page.inner_text(".trace-line"))
     # a precomputed explanation: read, not worked out (no background job, no progress bar)
     assert page.locator("#explain-progress").is_hidden()
@@ -150,7 +152,7 @@ def test_an_explanation_that_was_not_precomputed_is_worked_out_in_the_background
     page.wait_for_function("() => !!document.querySelector('#explain-segments .js-plotly-plot')")
     bs.settle(page)
     assert page.locator("#explain-progress").is_hidden()
-    assert page.inner_text("#explain-segments h2") == "Which values of dept type moved it"
+    assert page.inner_text("#explain-segments h2") == "Which values of department type moved it"
     assert page.evaluate("document.querySelector('#explain-segments .js-plotly-plot').data[0].y").count("Type 1") == 1
     assert page.input_value("#explain-area-search") == "East Midlands (E12000004)"
     assert page.is_checked("input[name='explain-by'][value='dept_type']")
@@ -198,7 +200,7 @@ def test_model_lab_fits_in_the_background_and_a_tune_can_be_cancelled(open_brows
     headers = page.locator("#lab-versions table thead th").all_inner_texts()
     row = next(r for r in rows if r[0] == str(new))
     cv = dict(zip(headers, row))
-    assert float(cv["CV R²"]) > 0.5 and float(cv["CV mean absolute error"].replace(",", "")) > 0
+    assert float(cv["Out-of-sample R²"]) > 0.5 and float(cv["Out-of-sample mean absolute error"].replace(",", "")) > 0
     assert cv["Active"] == "" and cv["Kind"] == "linear" and "Claimant count" in cv["Drivers"]
     assert page.input_value("input[name='lab-version']:checked") == str(new)
     page.wait_for_function(f"() => (document.querySelector('#lab-diagnostics h2') || {{}}).textContent"
@@ -352,8 +354,16 @@ def test_a_viewer_can_neither_open_the_model_lab_nor_call_it(open_browser, live_
 #: every element a keyboard user should reach with Tab (one radio per group: the checked one, else
 #: the first), marked with data-kb so the walk can tick them off
 MARK_TABBABLE = """() => {
+    const folded = el => {   // inside a closed <details>, other than in its own <summary>
+        const closed = 'details:not([open])';
+        for (let d = el.closest(closed); d; d = d.parentElement && d.parentElement.closest(closed)) {
+            const summary = d.querySelector(':scope > summary');
+            if (!(summary && summary.contains(el))) { return true; }
+        }
+        return false;
+    };
     const visible = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden'
-                          && !el.closest('[hidden]');
+                          && !el.closest('[hidden]') && !folded(el);
     const candidates = Array.from(document.querySelectorAll(
         'a[href], button, input, select, textarea, summary, [tabindex]'));
     const wanted = [], groups = {};
@@ -414,6 +424,17 @@ def test_every_control_is_reached_by_tab_with_a_visible_focus(open_browser, user
         page.goto(path, wait_until="networkidle")
     else:
         bs.open_page(page, path)
+    for unfold in (False, True):   # controls folded under a <details>, then unfolded
+        if unfold:
+            if not page.locator("details:not([open])").count():
+                break
+            page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            page.evaluate("() => document.activeElement && document.activeElement.blur()")
+            page.wait_for_timeout(100)
+        check_tab_order(page)
+
+
+def check_tab_order(page) -> None:
     wanted, stops = tab_through(page)
     assert wanted >= 3 and stops, "nothing to tab through"
     reached = {s["kb"] for s in stops if s["kb"] is not None}
@@ -434,8 +455,8 @@ def test_the_skip_link_moves_focus_to_the_main_content(open_browser):
     assert "skip-link" in link["html"] and link["width"] > 100 and (link["outline"] or link["shadow"])
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main-content"
-    page.keyboard.press("Tab")
-    assert page.evaluate("!!document.activeElement.closest('main') && document.activeElement.tagName") == "INPUT"
+    page.keyboard.press("Tab")   # the first control in the page: the line that unfolds the controls
+    assert page.evaluate("!!document.activeElement.closest('main') && document.activeElement.tagName") == "SUMMARY"
 
 
 def test_chart_card_tabs_switch_with_arrow_keys_home_end_and_enter(open_browser):

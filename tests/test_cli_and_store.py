@@ -212,7 +212,7 @@ def test_fit_with_tuning_saves_a_new_version_with_time_aware_scores(demo_store, 
         source.backup(target)
     result = run("fit", "uc_caseload", "--kind", "linear", "--tune", "--db", db)
     assert result.exit_code == 0, result.output
-    assert "model version" in result.output and "time-aware CV" in result.output and "naive baseline" in result.output
+    assert "model version" in result.output and "time-aware CV" in result.output and "naive forecast" in result.output
     with sqlite3.connect(db) as conn:
         spec = json.loads(conn.execute("select spec from model_versions where metric_code='uc_caseload' "
                                        "order by version desc").fetchone()[0])

@@ -174,7 +174,10 @@ def test_narrative_is_plain_english_with_vintage_and_model(demo_store):
     assert " rose by " in text and "associated" in text
     assert not any(word in text.lower() for word in (" caused ", " because of ", " due to ", " drove "))
     assert f"Data vintage {result.data_vintage}" in text and f"model version {result.model.version}" in text
-    assert "beyond normal variation" in text or "within normal variation" in text
+    assert "This is an unusual change" in text or "This change is within the usual range" in text
+    assert "in April 2019 to " in text and "in April 2021" in text        # periods in words, not "2019-04"
+    for jargon in ("normal variation", "special cause", "common cause", "2019-04", "2021-04"):
+        assert jargon not in text, jargon
 
 
 def test_precomputed_entries_are_never_served_stale(tmp_path):

@@ -124,7 +124,8 @@ def test_waterfall_bars_run_from_value_a_to_value_b_with_the_unexplained_bar():
     bar = figure.data[0]
     assert bar.orientation == "h" and figure.layout.yaxis.autorange == "reversed"   # A at the top, B at the bottom
     heights, bases = list(bar.x), list(bar.base)
-    assert list(bar.y) == ["2026-08", "Driver one", "X2", "Unexplained", "2026-09"]
+    # the two levels first and last, written as short period names; the parts between, largest first
+    assert list(bar.y) == ["Aug 2026", "Driver one", "X2", "Unexplained", "Sep 2026"]
     assert heights[0] == e.value_from and bases[0] == 0
     assert heights[-1] == e.value_to and bases[-1] == 0
     # each change bar starts where the previous one ended; the last one ends at value B
@@ -135,6 +136,29 @@ def test_waterfall_bars_run_from_value_a_to_value_b_with_the_unexplained_bar():
     assert running == pytest.approx(e.value_to, abs=1e-9)
     assert heights[3] == pytest.approx(e.unexplained)
     assert e.value_from + math.fsum(heights[1:-1]) == pytest.approx(e.value_to, abs=1e-9)
+    assert math.fsum(heights[1:-1]) == pytest.approx(e.change, abs=1e-12)   # the bars between sum to the change
+    assert list(bar.hovertext) == ["August 2026: 1,000 households", "Driver one: +30 households (range +25 "
+                                   "households to +35 households)", "X2: -12 households (range -15 households to "
+                                   "-9 households)", "Unexplained: +7 households", "September 2026: 1,020 households"]
+
+
+def test_waterfall_fits_a_phone_labels_outside_the_bars_unit_in_the_subtitle_few_distinct_ticks():
+    e = explanation(value_from=3_463_933.0, change=7_812.0,
+                    drivers=(("x1", 13_359.7, 13_353.5, 13_369.1), ("x2", 545.0, 544.8, 545.3)))
+    figure = fg.waterfall_figure(pp.driver_parts(e, {}), start=(e.period_from, e.value_from),
+                                 end=(e.period_to, e.value_to), title="t", subtitle="Bars", unit=e.unit)
+    bar = figure.data[0]
+    assert bar.textposition == "outside" and bar.cliponaxis is False
+    assert list(bar.text) == ["3.46m", "+13.4k", "+545", "-6,093", "3.47m"]
+    assert figure.layout.margin.r >= fg.BAR_LABEL_MARGIN            # room for the label beyond the longest bar
+    assert figure.layout.title.subtitle.text == "Bars; values in households"
+    assert not figure.layout.xaxis.title.text                        # no axis title under the ticks to clip
+    ticks = list(figure.layout.xaxis.ticktext)
+    assert 2 <= len(ticks) <= 4 and len(set(ticks)) == len(ticks)   # few, and never two the same
+    low, high = figure.layout.xaxis.range
+    assert all(low <= v <= high for v in figure.layout.xaxis.tickvals)
+    assert all(len(t) <= 6 for t in ticks)                           # '3.465m', not '3,465,000'
+    assert figure.layout.yaxis.automargin is True                    # long driver names push the margin
 
 
 def test_waterfall_error_bars_come_from_the_intervals():
@@ -193,12 +217,16 @@ def test_waterfall_starts_at_zero_when_the_change_is_large():
 def test_trend_lines_at_the_xmr_centre_and_limits_with_direct_labels():
     t = trend([9, 10, 11, 10, 12])
     figure = fg.trend_figure(t, title="t", freq="M")
-    for name, value in (("Centre", 10.0), ("Upper process limit", 14.0), ("Lower process limit", 6.0)):
+    for name, value in (("Average", 10.0), ("Upper limit of the usual range", 14.0),
+                        ("Lower limit of the usual range", 6.0)):
         line = by_name(figure, name)
         assert set(line.y) == {value}
         assert line.line.dash in ("dash", "dot")
     labels = [a.text for a in figure.layout.annotations]
-    assert any("Upper 14" in text for text in labels) and any("Mean" in text for text in labels)
+    assert {"Average 10", "Upper 14", "Lower 6"} <= set(labels)
+    assert list(figure.data[0].hovertext) == ["January 2025: 9 cases", "February 2025: 10 cases",
+                                              "March 2025: 11 cases", "April 2025: 10 cases", "May 2025: 12 cases"]
+    assert list(figure.layout.yaxis.ticktext) == ["6", "8", "10", "12", "14"]   # the data and the limits
 
 
 def test_trend_shades_each_run_of_provisional_periods():
@@ -210,13 +238,16 @@ def test_trend_shades_each_run_of_provisional_periods():
     assert fg.provisional_spans(t) == [(1, 1), (4, 5)]
 
 
-def test_trend_marks_special_causes_by_colour_shape_and_words():
-    t = trend([1, 2, 3, 9], rules=[(), (), (), (1,)], variation=["common_cause"] * 3 + ["concern"])
-    figure = fg.trend_figure(t, title="t")
-    concern = by_name(figure, "Special cause: concern")
-    assert list(concern.x) == [3] and list(concern.y) == [9]
+def test_trend_marks_unusual_points_by_colour_shape_and_words_never_rule_numbers():
+    t = trend([1, 2, 3, 19], rules=[(), (), (), (1, 4)], variation=["common_cause"] * 3 + ["concern"])
+    figure = fg.trend_figure(t, title="t", freq="M")
+    concern = by_name(figure, "Unusual: a concern")
+    assert list(concern.x) == [3] and list(concern.y) == [19]
     assert concern.marker.color == fg.BAD and concern.marker.symbol == "diamond"
-    assert all(t.name != "Special cause: improvement" for t in figure.data)
+    assert list(concern.hovertext) == ["April 2025: 19 cases. Unusual: a concern: a point above the usual range; "
+                                       "7 points in a row above the average"]
+    assert all(t.name != "Unusual: an improvement" for t in figure.data)
+    assert not any("rule" in (trace.hovertemplate or "").lower() for trace in figure.data)
 
 
 def test_trend_shows_revisions_both_ways():
@@ -247,6 +278,9 @@ def test_trend_ticks_are_few_horizontal_and_at_year_starts():
     assert list(figure.layout.xaxis.ticktext) == ["2025", "2026", "2027", "2028"]
     long = fg.trend_figure(trend(list(range(120))), title="t", freq="M")
     assert list(long.layout.xaxis.ticktext) == ["2025", "2027", "2029", "2031", "2033"]
+    short = fg.trend_figure(trend(list(range(6))), title="t", freq="M")
+    assert list(short.layout.xaxis.ticktext) == ["Jan 2025", "Feb 2025", "Mar 2025", "Apr 2025", "May 2025",
+                                                 "Jun 2025"]
     assert not figure.layout.yaxis.title.text      # the unit is written horizontally instead
     assert any(a.name == "unit" and a.text == "cases" for a in figure.layout.annotations)
 
@@ -274,9 +308,14 @@ def test_segments_bars_by_sign_grouped_to_at_most_five():
     figure = fg.segments_figure(parts, title="t", higher_is_better=True)
     bar = figure.data[0]
     assert len(bar.y) == 5 and bar.y[0].startswith("Other areas")   # largest at the top, 'Other' at the bottom
+    assert list(bar.y) == ["Other areas (2)", "Area 3", "Area 2", "Area 1", "Area 0"]
+    assert bar.orientation == "h" and bar.textposition == "outside" and bar.cliponaxis is False
     assert math.fsum(bar.x) == pytest.approx(5.25, abs=1e-12)
     colours = dict(zip(bar.y, bar.marker.color))
     assert colours["Area 0"] == fg.GOOD and colours["Area 1"] == fg.BAD
+    assert bar.hovertext[-1] == "Area 0: +5"
+    titled = fg.segments_figure(parts, title="t", subtitle="Each bar", unit="households")
+    assert titled.layout.title.subtitle.text == "Each bar; values in households" and not titled.layout.xaxis.title.text
 
 
 def test_segments_mix_and_rate_stack_to_each_contribution():
@@ -299,14 +338,40 @@ def test_cv_figure_pairs_each_fold_with_the_baseline():
 
 def test_importance_partial_dependence_and_residual_figures_carry_the_numbers():
     parts = [pp.Part("a", "A", 3.0), pp.Part("b", "B", 1.0)]
-    bar = fg.importance_figure(parts, title="t").data[0]
+    importance = fg.importance_figure(parts, title="t")
+    bar = importance.data[0]
     assert list(bar.y) == ["B", "A"] and list(bar.x) == [1.0, 3.0]
+    assert bar.name == "Average size of contribution" and "φ" not in bar.name
     frame = pd.DataFrame({"value": [1.0, 2.0], "prediction": [5.0, 7.0]})
     line = fg.partial_dependence_figure(frame, driver_label="A", title="t").data[0]
     assert list(line.x) == [1.0, 2.0] and list(line.y) == [5.0, 7.0]
     res = pd.DataFrame({"period": ["2025-01", "2025-02"], "residual": [1.5, -0.5]})
-    bars = fg.residuals_figure(res, title="t").data[0]
+    bars = fg.residuals_figure(res, title="t", unit="cases", freq="M").data[0]
     assert list(bars.y) == [1.5, -0.5] and list(bars.customdata) == ["2025-01", "2025-02"]
+    assert list(bars.hovertext) == ["January 2025: +1.5 cases", "February 2025: -0.5 cases"]
+
+
+def test_long_axis_titles_are_wrapped_so_a_phone_never_clips_them():
+    frame = pd.DataFrame({"value": [1.0, 2.0], "prediction": [5.0, 7.0]})
+    label = "Claimant count in the local authority, seasonally adjusted"
+    figure = fg.partial_dependence_figure(frame, driver_label=label, title="t")
+    lines = figure.layout.xaxis.title.text.split("<br>")
+    assert len(lines) >= 2 and all(len(line) <= fg.AXIS_TITLE_WIDTH for line in lines)
+    assert " ".join(lines) == label and figure.layout.xaxis.automargin is True
+
+
+def test_a_seasonal_partial_dependence_names_its_months():
+    frame = pd.DataFrame({"value": [float(m) for m in range(1, 13)], "prediction": [float(m % 5) for m in range(1, 13)]})
+    figure = fg.partial_dependence_figure(frame, driver_label="Seasonality", title="t", unit="cases", seasonal=True,
+                                          freq="M")
+    # every other month: twelve names side by side collide at 375 px
+    assert list(figure.layout.xaxis.ticktext) == ["Jan", "Mar", "May", "Jul", "Sep", "Nov"]
+    assert list(figure.layout.xaxis.tickvals) == [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]
+    assert figure.data[0].hovertext[6] == "July: 2 cases"
+    quarters = fg.partial_dependence_figure(frame.head(4), driver_label="Seasonality", title="t", seasonal=True,
+                                            freq="FQ")
+    assert list(quarters.layout.xaxis.ticktext) == ["Apr–Jun", "Jul–Sep", "Oct–Dec", "Jan–Mar"]
+    assert quarters.data[0].hovertext[0] == "April to June: 1"
 
 
 def test_figures_serialise_to_json():

@@ -19,9 +19,10 @@ def info(unit="households", better=None):
     return MetricInfo("m", "Households on Universal Credit", "DWP", unit, "sum", better, "", "", "M")
 
 
-WITHIN = Verdict("within", "neutral", 1.0, "This movement is within normal variation: judged against the 30 earlier "
-                 "changes over 1 month from 2024-01 to 2026-07, a change over 1 month would normally lie between "
-                 "−9,000 and +12,000 (expected +1,500; 98% range).").to_dict()
+WITHIN = Verdict("within", "neutral", 1.0, "This change is within the usual range: compared with the 30 earlier "
+                 "changes over 1 month from January 2024 to July 2026, a change over 1 month would usually be from "
+                 "−9,000 to +12,000 households, around +1,500 households (a range that holds 98% of usual "
+                 "changes).").to_dict()
 
 
 def parts(**kw):
@@ -49,10 +50,41 @@ def test_from_to_and_by_agree_under_one_rounding(a, b, unit, expected):
 
 def test_the_movement_sentence():
     assert parts()["movement"] == ("Households on Universal Credit rose by 140,000 households (4.3%) from "
-                                   "3.33 million households in 2026-08 to 3.47 million households in 2026-09.")
+                                   "3.33 million households in August 2026 to 3.47 million households in "
+                                   "September 2026.")
+    # levels keep 3 significant figures (never '3.4621 million'); the change, too small for them, its own 3
     small = parts(value_from=3_462_100.0, value_to=3_469_910.0)
-    assert small["movement"] == ("Households on Universal Credit rose by 7,800 households (0.2%) from 3.4621 million "
-                                 "households in 2026-08 to 3.4699 million households in 2026-09.")
+    assert small["movement"] == ("Households on Universal Credit rose by 7,810 households (0.2%) from 3.46 million "
+                                 "households in August 2026 to 3.47 million households in September 2026.")
+    # levels that round to one number: the sentence gives the change between the periods and the level reached
+    tiny = parts(value_from=8_680_650.0, value_to=8_681_000.0)
+    assert tiny["movement"] == ("Households on Universal Credit rose by 350 households (less than 0.1%) between "
+                                "August 2026 and September 2026, to 8.68 million households.")
+    assert parts(provisional=True)["provisional"] == "The September 2026 value is provisional and may be revised."
+
+
+def test_quarters_financial_years_and_temperatures():
+    quarterly = MetricInfo("q", "Mean temperature", "MO", "°C", "mean", None, "", "", "Q")
+    assert parts(info=quarterly, period_from="2025-Q4", period_to="2026-Q1", value_from=8.4, value_to=5.1)[
+        "movement"] == ("Mean temperature fell by 3.3°C from 8.4°C in October to December 2025 to 5.1°C in "
+                        "January to March 2026.")                          # no '(39.3%)' for a temperature
+    yearly = MetricInfo("fy", "Spending", "HMT", "£m", "sum", None, "", "", "FY")
+    assert parts(info=yearly, period_from="2010-11", period_to="2011-12", value_from=1_200.0, value_to=1_260.0)[
+        "movement"] == "Spending rose by £60m (5.0%) from £1.20bn in 2010-11 to £1.26bn in 2011-12."
+    rate = parts(info=info("%"), value_from=85.312, value_to=85.117)
+    assert rate["movement"] == ("Households on Universal Credit fell by 0.19 percentage points from 85.31% in "
+                                "August 2026 to 85.12% in September 2026.")
+
+
+def test_the_verdict_sentence_in_plain_words():
+    assert parts()["verdict"] == WITHIN["detail"]
+    poisson = Verdict("beyond", "concern", 35.0, "The count moved by +35 (from 1,465 to 1,500). Allowing for chance "
+                      "in counts this size, the change is likely (95%) to be from +12 to +58, which does not include "
+                      "zero: an unusual change", method="poisson").to_dict()
+    assert parts(significance=poisson)["verdict"] == poisson["detail"] + ". The change is a concern."
+    unknown = Verdict("insufficient", "none", 1.0, "").to_dict()
+    assert parts(significance=unknown)["verdict"] == ("There is not enough history to say whether this change is "
+                                                      "unusual.")
 
 
 def test_tiny_residuals_are_less_than_the_display_precision():
@@ -75,8 +107,8 @@ def test_driver_intervals_for_every_driver_or_none_and_never_nested():
     both = (DriverContribution("unemployment", 90_000.0, 80_000.0, 100_000.0),
             DriverContribution("population", 40_000.0, 30_000.0, 50_000.0))
     assert parts(drivers=both, unexplained=11_818.0)["drivers"] == (
-        "The movement is associated most with unemployment (+90,000 households, range +80,000 households to "
-        "+100,000 households) and population (+40,000 households, range +30,000 households to +50,000 households).")
+        "The movement is associated most with unemployment (+90,000 households, range +80,000 to "
+        "+100,000 households) and population (+40,000 households, range +30,000 to +50,000 households).")
     one = (both[0], DriverContribution("population", 40_000.0))
     assert parts(drivers=one, unexplained=11_818.0)["drivers"] == (
         "The movement is associated most with unemployment (+90,000 households) and population "

@@ -87,17 +87,29 @@ def _headline(**overrides):
 def test_headline_view_texts_and_tones():
     view = p.headline_view(_headline())
     assert view.value == "140,000 households"
-    assert view.period == "2026-09" and view.provisional
+    assert view.period == "September 2026" and view.provisional          # months in prose
+    assert previous_label_is_prose(view)
     previous, year = view.changes
     assert (previous.arrow, previous.tone) == ("▲", "bad")       # lower is better, it rose
     assert (year.arrow, year.tone) == ("▼", "good")
-    assert previous.text == ("Increase of 4,210 households (3.1%) compared with the previous month (2026-08)")
+    assert previous.text == ("Increase of 4,210 households (3.1%) compared with the previous month (August 2026)")
     assert year.text.startswith("Decrease of 10,000 households (6.7%) compared with the same month a year earlier")
-    assert view.spc_label == "Concern" and view.spc == "concern"
+    assert view.spc_label == "Unusual change: worse" and view.spc == "concern"
     assert view.href == "/explain?metric=uc_caseload&area=ALL&from=2026-08&to=2026-09"
     assert view.updated == "21 November 2026 20:55 UTC"
     assert view.sparkline.count(",") == 3                          # the missing value is skipped
     assert "rose, from 1 households to 4 households" in view.sparkline_text
+
+
+def previous_label_is_prose(view) -> bool:
+    return view.changes[0].label == "on August 2026"
+
+
+def test_a_temperature_gets_no_percentage_change():
+    info = MetricInfo("t", "Mean temperature", "ONS", "°C", "mean", None, "", "", "M")
+    view = p.headline_view(_headline(metric=info))
+    assert all("%" not in c.amount and "%" not in c.text for c in view.changes)
+    assert view.changes[0].amount.startswith("+")
 
 
 def test_headline_view_annual_metric_shows_one_comparison():

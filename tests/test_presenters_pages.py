@@ -98,7 +98,12 @@ def test_explain_query_defaults_and_validation():
 
 def test_choose_periods_after_each_control():
     pairs = {"previous": ("2026-05", "2026-06"), "year": ("2025-06", "2026-06")}
+    # a new metric keeps the comparison, or the typed periods where the series has them
     assert pq.choose_periods("metric", "year", "2025-01", "2025-02", pairs, MONTHS) == (
+        "2025-06", "2026-06", "year", [])
+    assert pq.choose_periods("metric", "custom", "2025-01", "2025-02", pairs, MONTHS) == (
+        "2025-01", "2025-02", "custom", [])
+    assert pq.choose_periods("metric", "custom", "2019-01", "2025-02", pairs, MONTHS) == (
         "2026-05", "2026-06", "previous", [])
     assert pq.choose_periods("comparison", "year", None, None, pairs, MONTHS)[:3] == ("2025-06", "2026-06", "year")
     assert pq.choose_periods("apply", "custom", "2025-01", "2025-04", pairs, MONTHS)[:3] == (
@@ -113,7 +118,7 @@ def test_choose_periods_after_each_control():
 def test_comparison_options_name_the_periods():
     options = pq.comparison_options({"previous": ("2026-05", "2026-06"), "year": ("2025-06", "2026-06")}, "M")
     assert [o["value"] for o in options] == ["previous", "year", "custom"]
-    assert options[0]["label"] == "The previous month: 2026-05 to 2026-06"
+    assert options[0]["label"] == "The previous month: May 2026 to June 2026"
     assert [o["value"] for o in pq.comparison_options({"previous": ("a", "b")}, "FY")] == ["previous", "custom"]
 
 
@@ -165,6 +170,11 @@ def test_driver_parts_add_up_to_the_change_and_end_with_unexplained():
     assert parts[-1].value == e.unexplained
     assert parts[0].ci_low == 9.0 and parts[0].ci_high == 11.0
     assert pp.display_name("seasonality", {}) == "Seasonality"
+    # internal codes never reach a label: the pseudo-drivers' columns and codes in words
+    assert pp.display_name("season", {}) == "Seasonality" and pp.display_name("period_ordinal", {}) == "Trend"
+    assert pp.display_name("dept_type", {}) == "Department type"
+    assert pp.dimension_label("dept_type") == "department type" and pp.dimension_label("world_region") == \
+        "world region"
 
 
 def test_segment_parts_and_mix_rate_detection():
@@ -195,24 +205,27 @@ def test_trend_caption_counts_a_run_and_names_the_special_cause():
     t = trend([5, 4, 5, 6, 7, 8, 9, 10, 11], rules=[()] * 8 + [(2, 4)], variation=["common_cause"] * 8 + ["concern"],
               verdict=movement("within"))
     caption = pt.trend_caption(t, metric_name="Households on Universal Credit", freq="M")
-    # the verdict on the latest movement first; the level chart's signal in its own sentence
+    # the verdict on the latest movement first; the level chart's signal in its own sentence, in words
     assert caption == ("Households on Universal Credit in North East rose for 7 months in a row to September 2024 "
-                       "(11 households) (latest change: within normal variation). On the level chart the latest "
-                       "point is a special cause: rising trend.")
+                       "(11 households); the latest change is within the usual range. On the chart the latest "
+                       "point is unusual: 7 points in a row each higher than the one before.")
     assert pt.trend_headline(t, freq="M").startswith("Rose for 7 months in a row")
 
 
 def test_trend_caption_single_moves_limits_and_common_cause():
     caption = pt.trend_caption(trend([5, 21], rules=[(), (1,)], variation=["common_cause", "improvement"],
                                      verdict=movement("beyond", "improvement")), metric_name="M", freq="M")
-    assert "rose by 16 households to 21 households in February 2024" in caption
-    assert "(latest change: beyond normal variation: an improvement)" in caption
-    assert "special cause: above the upper process limit" in caption
+    assert caption == ("M in North East rose by 16 households to 21 households in February 2024; the latest change "
+                       "is unusual, an improvement. On the chart the latest point is unusual: a point above the usual "
+                       "range.")
     caption = pt.trend_caption(trend([5, 4], area=WHOLE_AREA_NAME, code=WHOLE_AREA, verdict=movement("within")),
                                metric_name="M", freq="M")
-    assert caption == "M fell by 1 households to 4 households in February 2024 (latest change: within normal variation)."
-    assert "not enough history" in pt.trend_caption(trend([5, 4]), metric_name="M", freq="M")
-    assert "too few points" in pt.trend_caption(trend([1, 2], centre=None), metric_name="M", freq="M")
+    assert caption == "M fell by 1 households to 4 households in February 2024; the latest change is within the usual range."
+    assert pt.trend_caption(trend([5, 4]), metric_name="M", freq="M") == (
+        "M in North East fell by 1 households to 4 households in February 2024; there is not enough history to "
+        "judge the latest change.")
+    assert pt.trend_caption(trend([1, 2], centre=None), metric_name="M", freq="M").endswith(
+        " There are too few points to set the usual range on the chart.")
     assert "no values" in pt.trend_caption(trend([None, None]), metric_name="M", freq="M")
 
 
@@ -224,9 +237,18 @@ def test_a_run_never_spans_a_gap():
     assert "was 9 households in May 2024 (there is no value for April 2024)" in after
 
 
+def test_trend_subtitle_gives_the_usual_range_with_its_unit():
+    assert pt.trend_subtitle(trend([5, 6, 7])) == "Usual range 0 to 20 households (average 10 households; 3 points)"
+    tentative = Trend("m", "E1", "North East", "£m", trend([1]).points, 866.123, 900.0, 830.6, True)
+    assert pt.trend_subtitle(tentative) == "Tentative usual range £831m to £900m (average £866m; 1 point)"
+    assert pt.trend_subtitle(trend([1, 2], centre=None)) == "Too few points to set the usual range"
+
+
 def test_period_names_numbers_and_plurals():
     assert pp.period_name("2026-09", "M") == "September 2026"
     assert pp.period_name("2023-24", "FY") == "2023-24"
+    assert pp.period_name("2026-Q1", "Q") == "January to March 2026"
+    assert pp.period_name("2010-11", "FY") == "2010-11" and pp.period_name("2010-11") == "November 2010"
     assert pp.plural(1, "month") == "1 month" and pp.plural(7, "month") == "7 months"
 
 
@@ -237,7 +259,12 @@ def test_trend_table_has_both_values_and_flags_revisions():
     table = pt.trend_table(t)
     assert table["revised"].tolist() == ["", "yes"] and table["provisional"].tolist() == ["", "yes"]
     assert table["first_published"].tolist() == [10.0, 11.0] and table["latest"].tolist() == [10.0, 12.0]
-    assert table["variation"].tolist() == ["common cause", "concern (rules 1)"]
+    assert table["variation"].tolist() == ["Within the usual range", "Unusual: a concern (a point above the usual range)"]
+    assert table["period"].tolist() == ["2026-01", "2026-02"]      # the raw data keeps canonical labels
+    both = Trend("m", "E1", "North East", "cases", (points[0], TrendPoint("2026-02", "2026-02-01", 7.0, "", 7.0, 7,
+                                                                          "improvement", (1, 4))), 10.0, 11.5, 8.5, True)
+    assert pt.trend_table(both)["variation"].tolist()[1] == (
+        "Unusual: an improvement (a point below the usual range; 7 points in a row below the average)")
     first = Trend("m", "E1", "North East", "cases", tuple(p.__class__(**{**p.__dict__, "value": p.first_published})
                                                           for p in points), 10.0, 11.5, 8.5, True)
     assert pt.trend_table(first, t)["latest"].tolist() == [10.0, 12.0]
@@ -245,15 +272,49 @@ def test_trend_table_has_both_values_and_flags_revisions():
 
 def test_verdict_trace_and_change_sentences():
     e = explanation([("a", 30.0)], 50.0, significance={"beyond_normal_variation": True, "verdict": "concern"})
-    assert pe.verdict(e.significance) == ("Beyond normal variation: a concern", "danger")
+    assert pe.verdict(e.significance) == ("Unusual change: a concern", "danger")
     assert pe.verdict({"beyond_normal_variation": None}) == ("Not enough history to judge", "secondary")
-    assert pe.verdict({"beyond_normal_variation": False}) == ("Within normal variation", "secondary")
-    assert pe.trace_line(e) == "Data vintage 9 · driver model version 2 (gradient boosting, CV R² 0.87)"
+    assert pe.verdict({"beyond_normal_variation": False}) == ("Within the usual range", "secondary")
+    assert pe.trace_line(e) == "Data vintage 9 · driver model version 2 (gradient boosting, out-of-sample R² 0.87)"
     assert pe.trace_line(explanation([], 1.0, model=False)) == "Data vintage 9 · no driver model"
-    assert pe.change_sentence(e) == ("Rose by 50 households (5.0%) from 1,000 households in 2026-05 to 1,050 "
-                                     "households in 2026-06.")
+    assert pe.change_sentence(e) == ("Rose by 50 households (5.0%) from 1,000 households in May 2026 to 1,050 "
+                                     "households in June 2026.")
+    assert pe.periods_text(e, "M") == "May 2026 to June 2026"
     parts = pp.driver_parts(e, {"a": "Claimant count"})
-    assert pe.waterfall_caption(e, parts).startswith("Claimant count is associated with the largest part")
+    assert pe.waterfall_caption(e, parts) == ("Claimant count is associated with the largest part of the change "
+                                              "(+30 households); +20 households (40% of the change) is left unexplained.")
+
+
+def test_change_sentences_round_once_and_skip_meaningless_percentages():
+    award = SimpleNamespace(period_from="2026-08", period_to="2026-09", value_from=866.123, value_to=870.5,
+                            change=870.5 - 866.123, unit="£ per month", drivers=(), unexplained=0.0)
+    assert pe.change_sentence(award, "M") == ("Rose by £4.4 per month (0.5%) from £866.1 per month in August 2026 to "
+                                              "£870.5 per month in September 2026.")
+    assert pe.part_words(award, 0.0621) == "+£0.1 per month"        # never '+£0.0621 per month'
+    cold = SimpleNamespace(period_from="2025-Q4", period_to="2026-Q1", value_from=8.4, value_to=5.1, change=-3.3,
+                           unit="°C")
+    assert pe.change_sentence(cold, "Q") == ("Fell by 3.3°C from 8.4°C in October to December 2025 to 5.1°C in "
+                                             "January to March 2026.")                     # no percentage
+    flat = SimpleNamespace(period_from="2026-08", period_to="2026-09", value_from=8_680_650.0, value_to=8_681_000.0,
+                           change=350.0, unit="households")
+    assert pe.change_sentence(flat) == ("Rose by 350 households (less than 0.1%) between August 2026 and September "
+                                        "2026, to 8.68 million households.")
+
+
+def test_explain_subtitles_keep_method_names_for_the_about_tab():
+    e = explanation([("a", 30.0)], 50.0)
+    assert pe.drivers_subtitle(e, "M") == ("May 2026 1,000 → Jun 2026 1,050. Each driver's share of the change, "
+                                           "with a 90% range; hatched = not explained by the drivers")
+    assert pe.components_subtitle("caseload * award") == ("Each component's share of the change (an exact split) of "
+                                                          "caseload * award")
+    segments = explanation([], 1.0, segments=[SegmentPart("A", "A", 1.0)], by="dept_type")
+    assert pe.segments_subtitle(segments, False) == ("Each bar is the change in one of the values of department "
+                                                     "type; together they add up to the change")
+    assert pe.segments_caption(segments, pp.segment_parts(segments)) == (
+        "The value of department type that moved it most is A (+1 households).")
+    for text in (pe.drivers_subtitle(e), pe.components_subtitle("x"), pe.segments_subtitle(segments, True)):
+        assert "shap" not in text.lower()
+    assert "Shapley" in pe.COMPONENTS_ABOUT["Method"] and "SHAP" in pe.DRIVERS_ABOUT["Method"]
 
 
 def test_compare_caption_names_the_area_that_moved_most():
@@ -272,17 +333,20 @@ def version(n, active=False):
 
 def test_versions_scores_and_folds_tables():
     frame = pm.versions_frame([version(1), version(2, active=True)])
-    assert frame.columns.tolist() == ["version", "kind", "drivers", "cv_r2", "baseline_r2", "cv_mae", "data_vintage",
-                                      "created", "active"]
+    assert frame.columns.tolist() == ["version", "kind", "drivers", "Out-of-sample R²", "Naive forecast's out-of-sample R²",
+                                      "Out-of-sample mean absolute error", "Naive forecast's mean absolute error",
+                                      "Better than the naive forecast", "data_vintage", "created", "active"]
     assert frame["active"].tolist() == ["", "yes"] and frame["drivers"][0] == "x1, seasonality"
-    assert frame["cv_r2"][0] == 0.9123
+    assert frame["Out-of-sample R²"][0] == 0.9123
+    assert frame["Better than the naive forecast"][0] == "cannot tell"  # no naive forecast's error saved
     scores = {"r2": 0.9, "mae": 2.0, "explained_variance": 0.91, "baseline_r2": 0.5, "baseline_mae": 3.0,
               "folds": [{"fold": 0, "train_periods": [1, 12], "test_periods": [13, 14], "n_train": 120, "n_test": 20,
                          "r2": 0.8, "mae": 2.5, "baseline_r2": 0.4, "baseline_mae": 3.5}]}
-    assert pm.scores_frame(scores)["naive baseline"].tolist()[:2] == [0.5, 3.0]
+    assert pm.scores_frame(scores)["Naive forecast"].tolist()[:2] == [0.5, 3.0]
     folds = pm.folds_frame(scores)
     assert folds.iloc[0]["fold"] == 1 and folds.iloc[0]["test_periods"] == "13–14"
-    assert "beats" in pm.scores_caption(scores) and "does not beat" in pm.scores_caption({**scores, "mae": 4.0})
+    assert "better than the naive forecast on both" in pm.scores_caption(scores)
+    assert "not better than the naive forecast" in pm.scores_caption({**scores, "mae": 4.0})
 
 
 def test_lab_fit_arguments_are_checked_against_the_candidates_offered():
@@ -309,10 +373,19 @@ def test_partial_dependence_and_residual_captions():
     import pandas as pd
 
     frame = pd.DataFrame({"value": [1.0, 2.0, 3.0], "prediction": [10.0, 30.0, 20.0]})
-    assert "highest in season 2 (30 cases) and lowest in season 1 (10 cases)" in pm.partial_dependence_caption(
-        frame, driver_label="Seasonality", unit="cases", seasonal=True)
+    assert pm.partial_dependence_caption(frame, driver_label="Seasonality", unit="cases", seasonal=True,
+                                         freq="Q") == (
+        "Holding the other drivers at their recent values, the average prediction is highest in April to June "
+        "(30 cases) and lowest in January to March (10 cases).")
+    months = pd.DataFrame({"value": [float(m) for m in range(1, 13)], "prediction": [float(m % 8) for m in range(1, 13)]})
+    assert "highest in July (7 cases) and lowest in August (0 cases)" in pm.partial_dependence_caption(
+        months, driver_label="Seasonality", unit="cases", seasonal=True)          # 12 seasons: months, not 'season 7'
     text = pm.partial_dependence_caption(frame, driver_label="Claimant count", unit="cases", slope=5.0)
-    assert "from 1 to 3" in text and "5 per unit, the model's coefficient" in text
+    assert text == ("Holding the other drivers at their recent values, moving Claimant count from 1 to 3 moves the "
+                    "average prediction from 10 cases to 20 cases (a straight line: each 1 more of Claimant count "
+                    "raises the prediction by about 5 cases, the model's coefficient).")
+    award = pm.partial_dependence_caption(frame, driver_label="Claimant count", unit="£ per month", slope=-0.0621)
+    assert "lowers the prediction by about £0.062 per month" in award
     residuals = pd.DataFrame({"period": ["2026-01", "2026-02"], "residual": [2.0, -6.0]})
     assert pm.residuals_caption(residuals, unit="cases", freq="M") == (
         "Over the last 2 months, the model's prediction of the whole was off by 4 cases on average; most in "
@@ -326,4 +399,5 @@ def test_short_chart_headlines():
     assert pe.waterfall_headline(explanation([], 1.0), pp.driver_parts(explanation([], 1.0), {})) == (
         "Not split into drivers")
     assert pe.components_headline([pp.Part("x", "Caseload", -12_300.0)]) == "Largest component: Caseload (-12.3k)"
+    assert pe.components_headline([pp.Part("x", "Unit cost", 30.0)], "£m") == "Largest component: Unit cost (+£30m)"
     assert pe.segments_headline(e, []) == "No segments"

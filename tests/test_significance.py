@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from explain.errors import ExplainError
-from explain.numbers import format_number
+from explain.numbers import format_interval, format_limit, signed_text
 from explain.significance import (
     assess_movement,
     bootstrap_change_interval,
@@ -200,10 +200,13 @@ def test_assess_point_beyond_the_upper_limit() -> None:
     chart = result.chart
     assert chart.baseline == (0, 24) and len(chart.values) == 25  # the chart starts at the baseline (point 5)
     assert result.detail == (
-        f"June 2022 is above the upper process limit ({format_number(chart.upper_limit)}) "
-        "set on the 24 periods from June 2020 to May 2022."
+        f"June 2022 is above the usual range (upper limit {format_limit(chart.upper_limit, '', 4)}, set on the 24 "
+        "periods from June 2020 to May 2022): an unusual change."
     )
-    assert "," in format_number(chart.upper_limit)
+    assert format_limit(chart.upper_limit, "", 4) == f"{round(chart.upper_limit, -1):,.0f}"   # 4 figures, e.g. 12,780
+    with_unit = assess_movement(values, labels, 28, 29, higher_is_better=False, unit="households")
+    assert with_unit.detail.startswith(f"June 2022 is above the usual range (upper limit "
+                                       f"{format_limit(chart.upper_limit, '', 4)} households, set on")
     data = json.loads(json.dumps(result.to_dict()))
     assert data["chart"]["baseline"] == [0, 24] and data["chart"]["trial_limits"] is False
     assert "values" not in data["chart"]
@@ -214,14 +217,18 @@ def test_assess_common_cause() -> None:
     values[29] = values[28]
     result = assess_movement(values, labels, 28, 29, higher_is_better=True)
     assert (result.beyond_normal_variation, result.verdict) == (False, "common_cause")
-    assert result.detail.startswith("The change is within normal variation (common cause): June 2022 lies within")
+    chart = result.chart
+    assert result.detail == (
+        f"The change is within the usual range: June 2022 lies between {format_limit(chart.lower_limit, '', 4)} and "
+        f"{format_limit(chart.upper_limit, '', 4)}, the limits set on the 24 periods from June 2020 to May 2022.")
 
 
 def test_assess_trial_limits_are_said() -> None:
     values, labels = stable_series(), monthly(30)
     result = assess_movement(values, labels, 8, 9)
     assert result.chart.trial_limits
-    assert "trial limits" in result.detail and "the 9 periods from January 2020 to September 2020" in result.detail
+    assert result.detail.endswith("the 9 periods from January 2020 to September 2020 (tentative limits, as there "
+                                  "are fewer than 12).")
 
 
 def test_assess_run_ending_at_the_later_period() -> None:
@@ -229,7 +236,8 @@ def test_assess_run_ending_at_the_later_period() -> None:
     labels = monthly(len(values))
     result = assess_movement(values, labels, 11, 18, higher_is_better=True)
     assert (result.beyond_normal_variation, result.verdict) == (True, "improvement")
-    assert "ends a run of 7 points in a row above the centre line (10)" in result.detail
+    assert result.detail == ("July 2021 ends a run of 7 points in a row above the average (10) set on the 12 periods "
+                             "from January 2020 to December 2020, an unusual shift.")
     six = assess_movement(values[:18], labels[:18], 11, 17, higher_is_better=True)
     assert (six.beyond_normal_variation, six.verdict) == (False, "common_cause")
 
@@ -237,19 +245,24 @@ def test_assess_run_ending_at_the_later_period() -> None:
 def test_assess_trend_and_near_band_details() -> None:
     values = BASE + RISING_7
     trend = assess_movement(values, monthly(len(values)), 11, 18)
-    assert trend.verdict == "neutral" and "ends 7 points in a row that each rise" in trend.detail
+    assert trend.verdict == "neutral" and trend.detail == (
+        "July 2021 ends 7 points in a row each higher than the one before (January 2021 to July 2021), an unusual "
+        "trend.")
     near = BASE + [14.0, 10.0, 14.0]
     result = assess_movement(near, monthly(15), 11, 14, higher_is_better=False)
     assert result.verdict == "concern"
-    assert result.detail.startswith("March 2021 and January 2021 are 2 of 3 points in a row close to the upper")
+    assert result.detail.startswith("March 2021 and January 2021 are 2 of 3 points in a row near the top of the usual "
+                                    "range (above 13.54) set on")
 
 
 def test_assess_without_enough_history() -> None:
     values, labels = stable_series(), monthly(30)
     result = assess_movement(values, labels, 0, 5)
     assert (result.method, result.beyond_normal_variation, result.verdict) == ("none", None, "unknown")
+    assert result.detail == ("There are too few values up to January 2020 (1) to set the usual range, so whether "
+                             "the change is unusual is not known.")
     gap = assess_movement([1.0, 2.0, float("nan")], ["a", "b", "c"], 1, 2)
-    assert gap.method == "none" and "no value for c" in gap.detail
+    assert gap.method == "none" and gap.detail == "There is no value for c, so its change cannot be judged."
 
 
 def test_assess_user_errors() -> None:
@@ -281,7 +294,8 @@ def test_count_interval_matches_garwood_limits_via_chi_square(a: int, b: int) ->
     low, high = mover_by_hand(a, b)
     assert result.ci_low == pytest.approx(low, rel=1e-9, abs=1e-9)
     assert result.ci_high == pytest.approx(high, rel=1e-9)
-    assert result.method == "poisson" and "MOVER" in result.detail and "exact Poisson" in result.detail
+    assert result.method == "poisson" and "Allowing for chance in counts this size" in result.detail
+    assert "MOVER" not in result.detail      # the method's name is for the About tab (explain.wording)
 
 
 def test_count_interval_approaches_the_normal_interval_for_large_counts() -> None:
@@ -290,7 +304,14 @@ def test_count_interval_approaches_the_normal_interval_for_large_counts() -> Non
     assert result.ci_low == pytest.approx(222 - half, rel=0.02)
     assert result.ci_high == pytest.approx(222 + half, rel=0.02)
     assert (result.beyond_normal_variation, result.verdict) == (True, "improvement")
-    assert result.detail.startswith("The count moved by +222 (1,234 to 1,456)")
+    # one rounding: 3 significant figures for the counts, the change their difference
+    assert result.detail == (f"The count rose by 230 (from 1,230 to 1,460). Allowing for chance in counts this "
+                             f"size, the change is likely (95%) to be from {format_interval(result.ci_low, result.ci_high, '')}"
+                             ", which does not include zero: an unusual change.")
+    assert format_interval(result.ci_low, result.ci_high, "") == "+120 to +324"
+    cases = count_change_interval(250, 180, unit="cases")
+    assert cases.detail.startswith("The count fell by 70 cases (from 250 cases to 180 cases).") and \
+        "from \u2212112 to \u221229 cases, which does not include zero" in cases.detail
 
 
 def test_count_interval_coverage_by_simulation() -> None:
@@ -324,6 +345,11 @@ def test_bootstrap_is_deterministic_for_a_seed() -> None:
     assert first != bootstrap_change_interval(before, after, random_state=4)
     assert first.ci_low <= float(np.sum(after - before)) <= first.ci_high
     assert first.method == "bootstrap" and "2,000 resamples of 60 segments, paired" in first.detail
+    low, high = format_interval(first.ci_low, first.ci_high, "households"), signed_text(float(np.sum(after - before)),
+                                                                                        "households")
+    assert bootstrap_change_interval(before, after, random_state=3, unit="households").detail == (
+        f"The change in the total, {high}, is likely (95%) to be from {low}, judging by how its segments vary "
+        "(2,000 resamples of 60 segments, paired), which does not include zero: an unusual change.")
 
 
 def test_bootstrap_width_matches_the_standard_error() -> None:

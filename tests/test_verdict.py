@@ -47,10 +47,18 @@ def test_a_steady_trend_is_normal_and_a_break_in_it_is_not():
     points[29] += 10
     beyond = judge_movement(points, 28, 29, label=label, freq="Y", higher_is_better=False)
     assert beyond.outcome == "beyond" and beyond.direction == "concern" and beyond.kind == "concern"
-    assert beyond.headline == "Beyond normal variation: a concern"
-    assert beyond.reason == ("This movement is beyond normal variation, a concern: judged against the 28 earlier "
-                             "changes over 1 year from 2020-01 to 2022-05, a change over 1 year would normally lie "
-                             "between +0.462 and +3.54 (expected +2; 98% range).")
+    assert beyond.headline == "Unusual change: a concern"
+    # plain words, periods in words, one precision and the unit on the range
+    assert beyond.reason == ("This is an unusual change, and a concern: compared with the 28 earlier changes over 1 "
+                             "year from January 2020 to May 2022, a change over 1 year would usually be from +0.46 to "
+                             "+3.54, around +2 (a range that holds 98% of usual changes).")
+    households = judge_movement(points, 28, 29, label=label, freq="Y", unit="households")
+    assert households.headline == "Unusual change" and households.reason.startswith("This is an unusual change: ")
+    assert "would usually be from +0.46 to +3.54 households, around +2 households (" in households.reason
+    assert within.headline == "Within the usual range" and within.reason == (
+        "This change is within the usual range: compared with the 28 earlier changes over 1 year from January 2020 to "
+        "May 2022, a change over 1 year would usually be from +0.46 to +3.54, around +2 (a range that holds 98% of "
+        "usual changes).")   # the same 28 changes (t = 1..28) as the unusual one, which changed only the last point
 
 
 @pytest.mark.parametrize("change, better, expected", [
@@ -68,7 +76,7 @@ def test_a_year_on_year_change_is_judged_against_earlier_year_on_year_changes():
     assert yoy.outcome == "within" and not yoy.seasonal and yoy.expected == pytest.approx(6.0, abs=0.2)
     # month on month, each month's change is compared with the same month's change in earlier years
     mom = judge_movement(points, 58, 59, label=label, freq="M")
-    assert mom.seasonal and mom.outcome == "within" and "season by season" in mom.reason
+    assert mom.seasonal and mom.outcome == "within" and "(each compared with the same month in earlier years)" in mom.reason
     assert mom.expected == pytest.approx(points[59] - points[58], abs=0.5)
 
 
@@ -76,9 +84,13 @@ def test_too_little_history_is_said_and_a_short_history_gives_a_trial_verdict():
     points = {0: 1.0, 1: 2.0, 2: 2.5}
     few = judge_movement(points, 1, 2, label=label, freq="M")
     assert few.outcome == "insufficient" and few.beyond is None and few.kind == "unknown"
-    assert f"only 1 earlier change over 1 month up to {label(1)}" in few.reason and f"({MIN_CHANGES} are needed)" in few.reason
+    assert few.headline == "Not enough history to judge"
+    assert few.reason == (f"There is only 1 earlier change over 1 month up to February 2020, too few to say whether "
+                          f"this one is unusual ({MIN_CHANGES} are needed).")
     short = judge_movement({t: float(t % 3) for t in range(8)}, 6, 7, label=label, freq="Y")
-    assert short.outcome != "insufficient" and short.trial and "trial verdict" in short.reason
+    assert short.outcome != "insufficient" and short.trial
+    assert short.reason.endswith(f" This is a tentative judgement: there are fewer than {TRIAL_CHANGES} earlier "
+                                 "changes to compare with.")
     assert short.n_changes < TRIAL_CHANGES
 
 
@@ -89,13 +101,16 @@ def test_gaps_are_never_bridged():
     assert verdict.n_changes == 19 + 8  # ending at 1..19 before the gap and at 31..38 after it: none spans it
     assert judge_movement(points, 19, 30, label=label, freq="Y").span == 11
     missing = judge_movement(points, 24, 39, label=label, freq="Y")
-    assert missing.outcome == "insufficient" and f"no value for {label(24)}" in missing.reason
+    assert missing.outcome == "insufficient" and missing.reason == ("There is no value for January 2022, so the "
+                                                                     "change cannot be judged.")
 
 
 def test_a_break_in_the_series_starts_it_again():
     points = {t: float(t) + (50 if t >= 20 else 0) for t in range(40)}
     across = judge_movement(points, 15, 25, label=label, freq="Y", breaks=[20])
-    assert across.outcome == "insufficient" and f"break in {label(20)}" in across.reason
+    assert across.outcome == "insufficient" and across.reason == (
+        "The series has a break in September 2021 (a change of definition) between the two periods, so the change is "
+        "not comparable and is not judged.")
     after = judge_movement(points, 38, 39, label=label, freq="Y", breaks=[20])
     assert after.outcome == "within" and after.n_changes == 18  # 21..38: none from before the break
 
@@ -207,7 +222,7 @@ def test_a_definition_break_in_the_manifest_is_never_compared_across(tmp_path, d
         return json.loads(out.output)["significance"]
 
     across = judged("2022-06", "2022-07")
-    assert across["outcome"] == "insufficient" and "break in 2022-07" in across["detail"]
+    assert across["outcome"] == "insufficient" and "break in July 2022" in across["detail"]
     after = judged("2023-11", "2023-12")
     assert after["outcome"] == "within" and after["n_changes"] == 16  # 2022-08 .. 2023-11: none from before
     # without the break the +300 step is an earlier special cause, left out of the spread

@@ -17,7 +17,7 @@ import logging
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashapp import analysis_components as ac
@@ -25,12 +25,13 @@ from dashapp import analysis_ids as aid
 from dashapp import auth, ids, state
 from dashapp import figures as fg
 from dashapp import presenters_explain as pe
+from dashapp import presenters_model_lab as pm
 from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
 from dashapp.components import area_picker, chart_card, error_boundary, frozen, message, page_header, radio_fieldset
 from dashapp.jobs import JobRefused
 from dashapp.presenters import area_from_picker
-from explain.numbers import short_number
+from explain.numbers import period_text
 from loaders.errors import AccessDenied, WhytrendError
 from loaders.vocabulary import is_whole
 
@@ -96,9 +97,9 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
     where = e.area_name if e.area is not None else "all areas"
     parts = [
         html.Section([
-            html.H2(f"{info.name}, {where}: {e.period_from} to {e.period_to}"),
-            html.P(pe.change_sentence(e), className="lead"),
-            html.P([html.Span("Is it beyond normal variation? ", className="visually-hidden"),
+            html.H2(f"{info.name}, {where}: {pe.periods_text(e, info.frequency)}"),
+            html.P(pe.change_sentence(e, info.frequency), className="lead"),
+            html.P([html.Span("Is it an unusual change? ", className="visually-hidden"),
                     dbc.Badge(badge_text, color=badge_colour, class_name="verdict-badge")], className="verdict"),
             html.P(e.significance.get("detail") or "", className="verdict__detail"),
         ], className="explain-summary"),
@@ -106,6 +107,8 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
     if hide_drivers:
         parts.append(message(HIDDEN_SPLIT, "info"))
     elif e.model is not None:
+        share = e.unexplained / e.change if e.change else None
+        parts.append(html.P(pm.model_in_use_text(e.model, unexplained_share=share), className="model-in-use"))
         parts.append(drivers_card(e, info, names))
     else:
         parts.append(message("This metric has no driver model, so the change is not split into drivers; "
@@ -128,7 +131,7 @@ def named_caption(e, info, finding: str) -> str:
     """A chart caption (the chart's accessible name) that says which metric, area and periods it is about
     before stating the finding."""
     where = f" in {e.area_name}" if e.area is not None else ""
-    return f"{info.name}{where}, {e.period_from} to {e.period_to}. {finding}"
+    return f"{info.name}{where}, {pe.periods_text(e, info.frequency)}. {finding}"
 
 
 def _about(e, info, **extra) -> dict:
@@ -142,41 +145,34 @@ def _about(e, info, **extra) -> dict:
 
 def drivers_card(e, info, names):
     parts = pp.driver_parts(e, names)
-    subtitle = (f"{e.period_from} {short_number(e.value_from)} → {e.period_to} {short_number(e.value_to)}; "
-                "bars are contributions with 90% bootstrap intervals; hatched = unexplained")
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
-                                 title=pe.waterfall_headline(e, parts), subtitle=subtitle, unit=e.unit,
-                                 higher_is_better=info.higher_is_better)
+                                 title=pe.waterfall_headline(e, parts), subtitle=pe.drivers_subtitle(e, info.frequency),
+                                 unit=e.unit, higher_is_better=info.higher_is_better, freq=info.frequency)
     return chart_card(card_id=aid.EXPLAIN_DRIVERS_CARD, title="What the change is associated with",
                       caption=named_caption(e, info, pe.waterfall_caption(e, parts)), figure=figure,
                       table=pe.parts_table(parts, unit=e.unit),
-                      about=_about(e, info, Method="Paired baseline SHAP: each area's row in the later period "
-                                                   "against its own row in the earlier one; intervals from an "
-                                                   "area bootstrap. Small drivers are grouped as 'Other drivers'."),
+                      about=_about(e, info, **pe.DRIVERS_ABOUT),
                       download_name=f"{e.metric}-{e.period_from}-{e.period_to}-drivers")
 
 
 def components_card(e, info, names):
     parts = pp.component_parts(e, names)
     figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
-                                 title=pe.components_headline(parts),
-                                 subtitle=f"Exact Shapley split of {info.formula}", unit=e.unit,
-                                 higher_is_better=info.higher_is_better)
+                                 title=pe.components_headline(parts, e.unit),
+                                 subtitle=pe.components_subtitle(info.formula), unit=e.unit,
+                                 higher_is_better=info.higher_is_better, freq=info.frequency)
     return chart_card(card_id=aid.EXPLAIN_COMPONENTS_CARD, title="Formula components",
                       caption=named_caption(e, info, pe.components_caption(e, parts)), figure=figure,
                       table=pe.parts_table(parts, unit=e.unit),
-                      about=_about(e, info, Method="Exact Shapley values over the formula's components; they add "
-                                                   "up to the change."),
+                      about=_about(e, info, **pe.COMPONENTS_ABOUT),
                       download_name=f"{e.metric}-{e.period_from}-{e.period_to}-components")
 
 
 def segments_card(e, info):
     parts = pp.segment_parts(e)
     mix_rate = pp.has_mix_rate(e)
-    what = f"values of {e.by.replace('_', ' ')}" if e.by else "areas"
-    subtitle = ("Mix (changing shares) and rate (changing values within each segment) add up to each bar"
-                if mix_rate else f"Each bar is the change in one of the {what}; together they add up to the change")
-    figure = fg.segments_figure(parts, title=pe.segments_headline(e, parts), subtitle=subtitle,
+    what = f"values of {pp.dimension_label(e.by)}" if e.by else "areas"
+    figure = fg.segments_figure(parts, title=pe.segments_headline(e, parts), subtitle=pe.segments_subtitle(e, mix_rate),
                                 unit=e.unit, higher_is_better=info.higher_is_better, mix_rate=mix_rate)
     return chart_card(card_id=aid.EXPLAIN_SEGMENTS_CARD, title=f"Which {what} moved it",
                       caption=named_caption(e, info, pe.segments_caption(e, parts)), figure=figure,
@@ -245,6 +241,7 @@ def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: s
     periods = ac.metric_periods(metric)
     pairs = _pairs(periods, info.frequency)
     dims = pq.breakdown_dimensions(ac.breakdown_keys(metric))
+    example_from, example_to = pq.period_examples(periods, pairs)
     return frozen(html.Section([
         html.H2("Choose a change", className="visually-hidden", id=aid.EXPLAIN_CONTROLS_TITLE),
         ac.metric_picker(aid.EXPLAIN_METRIC, [known[c] for c in codes if c in known], metric),
@@ -253,8 +250,10 @@ def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: s
                        pq.comparison_options(pairs, info.frequency), comparison),
         html.Fieldset([
             html.Legend("Other periods", className="fieldset__legend"),
-            ac.period_input(aid.EXPLAIN_FROM, "From", a, aid.EXPLAIN_PERIODS, "for example 2025-09"),
-            ac.period_input(aid.EXPLAIN_TO, "To", b, aid.EXPLAIN_PERIODS, "for example 2026-09"),
+            ac.period_input(aid.EXPLAIN_FROM, "From", a, aid.EXPLAIN_PERIODS, f"for example {example_from}",
+                            hint_id=aid.EXPLAIN_FROM_HINT, error_id=aid.EXPLAIN_FROM_ERROR),
+            ac.period_input(aid.EXPLAIN_TO, "To", b, aid.EXPLAIN_PERIODS, f"for example {example_to}",
+                            hint_id=aid.EXPLAIN_TO_HINT, error_id=aid.EXPLAIN_TO_ERROR),
             html.Div(ac.period_datalist(aid.EXPLAIN_PERIODS, periods), id=aid.EXPLAIN_PERIODS_SLOT),
             html.Button("Explain these periods", id=aid.EXPLAIN_APPLY, type="button", n_clicks=0,
                         className="button button--secondary"),
@@ -281,18 +280,27 @@ def layout(**query):
         # starts the background job once when there is nothing precomputed to show (a callback that
         # fired on load would drag the background job into Dash's initial chain on every page view)
         dcc.Interval(id=aid.EXPLAIN_KICK, interval=50, max_intervals=1, disabled=cached),
-        page_header("Explain a change", "Is the movement real, and what is it associated with: drivers, formula "
-                                        "components and areas. Every part adds up exactly to the change."),
-        controls(codes, sel["metric"], sel["area"], sel["from"], sel["to"], sel["by"], sel["comparison"]),
+        page_header("Explain a change"),
+        ac.controls_panel(aid.EXPLAIN_PANEL, aid.EXPLAIN_SELECTION_TEXT, selection_text(sel),
+                          controls(codes, sel["metric"], sel["area"], sel["from"], sel["to"], sel["by"],
+                                   sel["comparison"])),
         ac.progress_block(aid.EXPLAIN_PROGRESS, "Working out the explanation", cancel_id=aid.EXPLAIN_CANCEL),
         html.Div([message(n, "warning") for n in sel["notes"]], id=aid.EXPLAIN_MESSAGES, **{"aria-live": "polite"}),
-        html.Div(result, id=aid.EXPLAIN_RESULT, **{"aria-live": "polite", "aria-busy": "false"}),
+        html.Div(result, id=aid.EXPLAIN_RESULT, className="js-answer", **{"aria-busy": "false"}),
     ], className="page page--explain")
+
+
+def selection_text(sel: dict) -> str:
+    """What the page explains, for the controls panel's summary line."""
+    area = ac.area_tree().name(sel["area"]) if sel["area"] else "all areas"
+    split = f"split by {pp.dimension_label(sel['by'])}" if sel["by"] else "split by areas"
+    freq = sel["info"].frequency
+    return f"{sel['info'].name} · {area} · {period_text(sel['from'], freq)} to {period_text(sel['to'], freq)} · {split}"
 
 
 def by_options(dims) -> list[dict]:
     return [{"label": "Areas (the parts of the area chosen)", "value": AREAS}] + [
-        {"label": f"Values of {d.replace('_', ' ')}", "value": d} for d in dims]
+        {"label": f"Values of {pp.dimension_label(d)}", "value": d} for d in dims]
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -325,6 +333,13 @@ _TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "compar
     Output(aid.EXPLAIN_BY, "options"),
     Output(aid.EXPLAIN_BY, "value"),
     Output(aid.EXPLAIN_REQUEST, "data"),
+    Output(aid.EXPLAIN_SELECTION_TEXT, "children"),
+    Output(aid.EXPLAIN_FROM_HINT, "children"),
+    Output(aid.EXPLAIN_TO_HINT, "children"),
+    Output(aid.EXPLAIN_FROM_ERROR, "children"),
+    Output(aid.EXPLAIN_TO_ERROR, "children"),
+    Output(aid.EXPLAIN_FROM, "invalid"),
+    Output(aid.EXPLAIN_TO, "invalid"),
     Input(aid.EXPLAIN_METRIC_STORE, "data"),
     Input(ids.area_scope(aid.EXPLAIN_AREA), "value"),
     Input(ids.area_search(aid.EXPLAIN_AREA), "value"),
@@ -338,22 +353,47 @@ _TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "compar
 @error_boundary
 def select(metric, scope, search, comparison, _apply, by, start, end):
     trigger = _TRIGGERS.get(ctx.triggered_id, "other")
+    problems = typed_period_problems(metric, start, end) if trigger == "apply" else {}
+    if problems:  # keep what the reader typed and the answer shown; say what is wrong beside each field
+        return (*[no_update] * 13, ac.field_error(problems.get("from")), ac.field_error(problems.get("to")),
+                "from" in problems, "to" in problems)
     sel, notes = selection_from_controls(metric, scope, search, comparison, by, start, end, trigger)
     request = request_of(sel)
+    examples = pq.period_examples(sel["periods"], sel["pairs"])
     return ([message(n, "warning") for n in notes + sel["notes"]], pq.query_string(request),
             pq.comparison_options(sel["pairs"], sel["info"].frequency), sel["comparison"], sel["from"], sel["to"],
             ac.period_datalist(aid.EXPLAIN_PERIODS, sel["periods"]), by_options(sel["dims"]), sel["by"] or AREAS,
-            request)
+            request, selection_text(sel), f" – for example {examples[0]}", f" – for example {examples[1]}",
+            [], [], False, False)
+
+
+def typed_period_problems(metric: str, start: str | None, end: str | None) -> dict[str, str]:
+    """What is wrong with the periods typed for ``metric`` (by field), {} when both can be explained."""
+    auth.require_metric(metric)
+    info, periods = ac.metric_info(metric), ac.metric_periods(metric)
+    examples = pq.period_examples(periods, _pairs(periods, info.frequency))
+    return pq.read_period_pair(start, end, periods, info.frequency, examples)[2]
 
 
 def selection_from_controls(metric, scope, search, comparison, by, start, end, trigger) -> tuple[dict, list[str]]:
+    """The selection the controls ask for. A new metric keeps the area, the comparison (or the typed
+    periods, where the new series has them) and the split, where the new metric has that breakdown."""
     notes = []
     area = area_from_picker(ac.area_tree(), scope, search)
     if area is None:
         notes.append(f"No region or area is called '{search}'; explaining all areas. Choose a name from the list.")
-    fresh = trigger == "metric"  # a new metric starts from its defaults
-    query = {"metric": metric, "area": area, "from": None if fresh else start, "to": None if fresh else end,
-             "comparison": comparison, "by": None if fresh or by == AREAS else by}
+    if trigger == "apply":
+        info, periods = ac.metric_info(metric), ac.metric_periods(metric)
+        examples = pq.period_examples(periods, _pairs(periods, info.frequency))
+        start, end, _ = pq.read_period_pair(start, end, periods, info.frequency, examples)
+    if trigger == "metric":  # what the new series lacks is dropped quietly (the reader did not ask for it)
+        periods = ac.metric_periods(metric)
+        if start not in periods or end not in periods:
+            start = end = None
+        if by and by != AREAS and by not in pq.breakdown_dimensions(ac.breakdown_keys(metric)):
+            by = None
+    query = {"metric": metric, "area": area, "from": start, "to": end, "comparison": comparison,
+             "by": None if by == AREAS else by}
     return selection({k: v for k, v in query.items() if v}, trigger=trigger), notes
 
 

@@ -2,11 +2,15 @@
 
 For a metric with a model spec: choose candidate drivers, the model kind and pseudo-drivers;
 "Fit" or "Tune" runs :func:`explain.fit_driver_model` as a background job with a progress bar
-and a Cancel button, saving a new version that is NOT active. Each version shows time-aware
-cross-validation against the naive baseline (with the per-fold table), driver importance, the
-partial dependence of one driver and the residuals of the whole over time; "Make active" calls
-:func:`explain.activate_and_refresh` (which refreshes the precomputed explanations), also in the
-background.
+and a Cancel button, saving a new version that is NOT active. Each version shows its
+out-of-sample (time-aware cross-validation) scores against the naive forecast, each area's last
+value carried forward (with the per-fold table and the verdict of :func:`explain.judge`), driver
+importance, the partial dependence of one driver and the residuals of the whole over time; "Make
+this version active" calls :func:`explain.activate_and_refresh` (which refreshes the precomputed
+explanations), also in the background. For a version that is not better than the naive forecast
+it first shows a confirmation with the figures and an "Activate anyway" button
+(:func:`dashapp.presenters_model_lab.activation_step`): an activate job's ticket is only issued
+for a better version, the active one, or after "Activate anyway", so the job forces the activation.
 
 Every component id starts with ``lab-``: the server refuses those callbacks to non-analysts.
 """
@@ -28,6 +32,8 @@ from dashapp import presenters_queries as pq
 from dashapp.components import card_table, chart_card, checklist_fieldset, error_boundary, message, page_header, radio_fieldset
 from dashapp.jobs import JobRefused
 from dashapp.presenters import date_text
+from explain.model_quality import judge
+from explain.wording import DRIVERS_METHOD
 from loaders.errors import AccessDenied, WhytrendError
 
 log = logging.getLogger(__name__)
@@ -137,8 +143,7 @@ def driver_options(candidates) -> list[dict]:
 
 
 def version_options(items) -> list[dict]:
-    return [{"label": f"Version {v.version} ({v.kind.replace('_', ' ')}{', active' if v.active else ''})",
-             "value": v.version} for v in items]
+    return [{"label": pm.version_label(v), "value": v.version} for v in items]
 
 
 def versions_block(metric: str) -> html.Div:
@@ -174,20 +179,22 @@ def diagnostics_view(metric: str, version: int) -> list:
         "Model version": f"{meta.version} ({meta.kind.replace('_', ' ')}), fitted {date_text(meta.created_at)}",
         "Drivers": ", ".join(pp.display_name(d, names) for d in meta.drivers + meta.pseudo_drivers),
         "Training data hash": meta.training_hash[:16]})
-    cv = chart_card(card_id=aid.LAB_CV_CARD, title="Out-of-sample accuracy against the naive baseline",
-                    caption=pm.scores_caption(meta.scores),
-                    figure=fg.cv_figure(meta.scores, title="Mean absolute error by time-aware fold",
-                                        subtitle="Expanding-window splits by period; baseline = each area's last "
-                                                 "value carried forward"),
+    quality = judge(meta.scores, unit=info.unit)
+    cv = chart_card(card_id=aid.LAB_CV_CARD, title="Out-of-sample accuracy against the naive forecast",
+                    caption=pm.scores_caption(meta.scores, unit=info.unit),
+                    figure=fg.cv_figure(meta.scores, title="Out-of-sample mean absolute error by time-aware fold",
+                                        subtitle="Expanding-window splits by period; naive forecast = each area's "
+                                                 "last value carried forward"),
                     table=pm.folds_frame(meta.scores), about=about, download_name=f"{metric}-v{version}-cv")
     imp = importance(metric, version)
     parts = pm.importance_parts(imp, names)
     importance_card = chart_card(
         card_id=aid.LAB_IMPORTANCE_CARD, title="Driver importance", caption=pm.importance_caption(imp, names),
         figure=fg.importance_figure(parts, title="What moves the prediction most",
-                                    subtitle=f"Mean |φ| per area over the last {int(imp['n_pairs'].iloc[0])} "
-                                             "period-on-period pairs (paired baseline SHAP)", unit=info.unit),
-        table=imp, about=about, download_name=f"{metric}-v{version}-importance")
+                                    subtitle=f"Average size of each driver's contribution to an area's change, over "
+                                             f"the last {int(imp['n_pairs'].iloc[0])} period-on-period pairs",
+                                    unit=info.unit),
+        table=imp, about={**about, "Method": DRIVERS_METHOD}, download_name=f"{metric}-v{version}-importance")
     res = residuals(metric, version)
     residuals_card = chart_card(
         card_id=aid.LAB_RESIDUALS_CARD, title="Residuals of the whole over time",
@@ -196,8 +203,10 @@ def diagnostics_view(metric: str, version: int) -> list:
                                    subtitle="In-sample: the fitted model on the latest data", unit=info.unit,
                                    freq=info.frequency),
         table=res, about=about, download_name=f"{metric}-v{version}-residuals")
-    summary = card_table(pm.scores_frame(meta.scores), caption=f"Version {version}: scores over all test folds")
-    return [html.H2(f"Version {version}: how good is it?"), summary, cv, importance_card, residuals_card]
+    summary = card_table(pm.scores_frame(meta.scores),
+                         caption=f"Version {version}: out-of-sample scores over all test folds")
+    verdict = message(quality.sentence, pm.quality_tone(quality))
+    return [html.H2(f"Version {version}: how good is it?"), verdict, summary, cv, importance_card, residuals_card]
 
 
 def pd_view(metric: str, version: int, driver: str) -> list:
@@ -215,15 +224,16 @@ def pd_view(metric: str, version: int, driver: str) -> list:
 
         slope = linear_slope(frame)
     seasonal = driver == "seasonality"
-    axis = "Month or quarter of the year (1 = the first)" if seasonal else label
+    axis = "Month or quarter of the year" if seasonal else label
     subtitle = ("Each season present, over the last 12 periods' rows" if seasonal else
                 "Over the last 12 periods' rows; from the 5th to the 95th percentile of the driver")
     card = chart_card(card_id=aid.LAB_PD_CARD, title=f"Partial dependence on {label}",
                       caption=pm.partial_dependence_caption(frame, driver_label=label, unit=info.unit, slope=slope,
-                                                            seasonal=seasonal),
+                                                            seasonal=seasonal, freq=info.frequency),
                       figure=fg.partial_dependence_figure(frame, driver_label=axis,
                                                           title=f"Average prediction as {label.lower()} varies",
-                                                          subtitle=subtitle, unit=info.unit),
+                                                          subtitle=subtitle, unit=info.unit, seasonal=seasonal,
+                                                          freq=info.frequency),
                       table=frame, about=ac.about_metric(info, vintage=meta.data_vintage),
                       download_name=f"{metric}-v{version}-pd-{driver}")
     return [card]
@@ -272,6 +282,11 @@ def layout(**query):
             html.Button("Make this version active", id=aid.LAB_ACTIVATE, type="button", n_clicks=0,
                         className="button button--warning"),
             html.Div(id=aid.LAB_ACTIVATE_ERRORS, **{"aria-live": "polite"}),
+            html.Div([  # shown instead of activating a version that is not better than the naive forecast
+                html.Div(id=aid.LAB_ACTIVATE_CONFIRM_TEXT),
+                html.Button("Activate anyway", id=aid.LAB_ACTIVATE_ANYWAY, type="button", n_clicks=0,
+                            className="button button--warning"),
+            ], id=aid.LAB_ACTIVATE_CONFIRM, hidden=True, className="lab-confirm"),
             ac.progress_block(aid.LAB_ACTIVATE_PROGRESS, "Making the version active and refreshing explanations",
                               cancel_id=aid.LAB_ACTIVATE_CANCEL),
             html.Div(id=aid.LAB_ACTIVATE_RESULT, **{"aria-live": "polite"}),
@@ -418,29 +433,59 @@ def fit_job(request: dict, set_progress=None) -> tuple:
                                   activate=False, progress=lambda stage: report(ac.progress_values(stage))).version
     except WhytrendError as exc:
         return message(str(exc), "error"), None
-    scores = version.scores
-    text = (f"Saved version {version.version} ({version.kind.replace('_', ' ')}): out-of-sample R² "
-            f"{scores.get('r2', float('nan')):.3f} against {scores.get('baseline_r2', float('nan')):.3f} for the naive "
-            "baseline. It is not active: inspect it below, then make it active if it is better.")
-    return message(text, "success"), {"metric": version.metric, "version": version.version}
+    tone = "success" if judge(version.scores).better_than_naive else "warning"
+    return message(pm.fit_result_text(version), tone), {"metric": version.metric, "version": version.version}
 
 
 @callback(
     Output(aid.LAB_ACTIVATE_ERRORS, "children"),
     Output(aid.LAB_ACTIVATE_REQUEST, "data"),
+    Output(aid.LAB_ACTIVATE_CONFIRM, "hidden"),
+    Output(aid.LAB_ACTIVATE_CONFIRM_TEXT, "children"),
     Input(aid.LAB_ACTIVATE, "n_clicks"),
+    Input(aid.LAB_VERSION, "value"),
+    State(aid.LAB_METRIC, "value"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def request_activation(n_clicks, version, metric):
+    metric = check_metric(metric)
+    if ctx.triggered_id == aid.LAB_VERSION:  # another version chosen: a confirmation shown was for the last one
+        return [], dash.no_update, True, []
+    if not n_clicks:
+        raise PreventUpdate
+    return activation_outputs(metric, version, confirmed=False)
+
+
+@callback(
+    Output(aid.LAB_ACTIVATE_ERRORS, "children", allow_duplicate=True),
+    Output(aid.LAB_ACTIVATE_REQUEST, "data", allow_duplicate=True),
+    Output(aid.LAB_ACTIVATE_CONFIRM, "hidden", allow_duplicate=True),
+    Output(aid.LAB_ACTIVATE_CONFIRM_TEXT, "children", allow_duplicate=True),
+    Input(aid.LAB_ACTIVATE_ANYWAY, "n_clicks"),
     State(aid.LAB_METRIC, "value"),
     State(aid.LAB_VERSION, "value"),
     prevent_initial_call=True,
 )
 @error_boundary
-def request_activation(n_clicks, metric, version):
+def activate_anyway(n_clicks, metric, version):
     metric = check_metric(metric)
     if not n_clicks:
         raise PreventUpdate
-    if not version or int(version) not in {v.version for v in versions(metric)}:
-        return message("Choose a version to make active.", "error"), None
-    return [], ac.issue_job("activate", {"metric": metric, "version": int(version)})
+    return activation_outputs(metric, version, confirmed=True)
+
+
+def activation_outputs(metric: str, version, *, confirmed: bool) -> tuple:
+    """(errors, activate ticket, confirmation hidden, confirmation) for a click: a ticket for a
+    version better than the naive forecast, the active one, or one ``confirmed`` with "Activate
+    anyway"; else the confirmation with the figures (:func:`pm.activation_step`)."""
+    chosen = next((v for v in versions(metric) if version is not None and v.version == int(version)), None)
+    if chosen is None:
+        return message("Choose a version to make active.", "error"), dash.no_update, True, []
+    quality = judge(chosen.scores, unit=ac.metric_info(metric).unit)
+    if pm.activation_step(quality, active=chosen.active, confirmed=confirmed) == "confirm":
+        return [], dash.no_update, False, message(pm.confirm_text(chosen.version, quality), "warning")
+    return [], ac.issue_job("activate", {"metric": metric, "version": chosen.version}), True, []
 
 
 @callback(
@@ -449,7 +494,8 @@ def request_activation(n_clicks, metric, version):
     Input(aid.LAB_ACTIVATE_REQUEST, "data"),
     background=True,
     running=[(Output(ACTIVATE_PROGRESS["block"], "hidden"), False, True),
-             (Output(aid.LAB_ACTIVATE, "disabled"), True, False)],
+             (Output(aid.LAB_ACTIVATE, "disabled"), True, False),
+             (Output(aid.LAB_ACTIVATE_ANYWAY, "disabled"), True, False)],
     progress=[Output(ACTIVATE_PROGRESS["bar"], "style"), Output(ACTIVATE_PROGRESS["bar"], "aria-valuenow"),
               Output(ACTIVATE_PROGRESS["status"], "children")],
     cancel=[Input(aid.LAB_ACTIVATE_CANCEL, "n_clicks")],
@@ -466,7 +512,11 @@ def activate(set_progress, ticket):
 
 
 def activate_job(request: dict, set_progress=None) -> tuple:
-    """Make a version active and refresh the metric's precomputed explanations."""
+    """Make a version active and refresh the metric's precomputed explanations.
+
+    Forced: the page issues an activate ticket only for a version better than the naive forecast,
+    the active one, or after the analyst's "Activate anyway" (:func:`activation_outputs`), so the
+    library's guard has been applied, with the confirmation, before the job starts."""
     from explain import Plan, activate_and_refresh
 
     report = set_progress or (lambda value: None)
@@ -474,9 +524,10 @@ def activate_job(request: dict, set_progress=None) -> tuple:
                  ("refresh", "Refreshing explanations", 9.0)], lambda stage: report(ac.progress_values(stage)))
     plan.report("activate", 0, 1)
     try:
-        change = activate_and_refresh(state.get_store(), request["metric"], int(request["version"]),
+        change = activate_and_refresh(state.get_store(), request["metric"], int(request["version"]), force=True,
                                       progress=lambda stage: plan.report("refresh", stage.done, stage.total, stage.label))
     except WhytrendError as exc:
         return message(str(exc), "error"), None
-    return (message(f"Version {request['version']} is now active; {change.refreshed}.", "success"),
+    quality = change.quality
+    return (message(pm.activated_text(int(request["version"]), change.refreshed, quality), pm.quality_tone(quality)),
             {"metric": request["metric"], "version": int(request["version"])})

@@ -30,11 +30,12 @@ from dashapp.components import (
     radio_fieldset,
 )
 from dashapp.presenters import area_from_picker, date_text
+from explain.numbers import period_text
 from loaders.errors import AccessDenied
 from loaders.vocabulary import is_whole
 
 dash.register_page(__name__, path="/trends", name="Trends", title="Trends – whytrend", order=1,
-                   description="A metric over time with process limits, special causes, provisional periods, "
+                   description="A metric over time with its usual range, unusual points, provisional periods, "
                                "events and revisions.")
 
 VINTAGE_OPTIONS = [{"label": "Latest figures (including revisions)", "value": "latest"},
@@ -90,6 +91,7 @@ def trend_cards(metric: str, area: str | None, start: str | None, end: str | Non
     cards, notes = [], []
     latest = ac.trend(metric, q.area, q.start, q.end, False)
     shown = ac.trend(metric, q.area, q.start, q.end, True) if q.as_first_published else latest
+    cards.append(answer(shown, info))
     cards.append(trend_card(shown, latest, info, q))
     if q.compare:
         trends = [ac.trend(metric, code, q.start, q.end, q.as_first_published) for code in q.compare]
@@ -102,6 +104,16 @@ def trend_cards(metric: str, area: str | None, start: str | None, end: str | Non
     return [frozen(card) for card in cards], notes
 
 
+def answer(shown, info) -> html.Section:
+    """The page's answer, before any chart: which series, and what its latest movement was (with the
+    verdict) in one sentence."""
+    return html.Section([
+        html.H2(f"{info.name}, {'all areas' if is_whole(shown.area) else shown.area_name}",
+                id=aid.TRENDS_ANSWER + "-title"),
+        html.P(pt.trend_caption(shown, metric_name=info.name, freq=info.frequency), className="lead answer__headline"),
+    ], id=aid.TRENDS_ANSWER, className="answer", **{"aria-labelledby": aid.TRENDS_ANSWER + "-title"})
+
+
 def trend_card(shown, latest, info, q: pq.TrendsQuery):
     headline = pt.trend_headline(shown, freq=info.frequency)
     figure = fg.trend_figure(shown, title=headline, subtitle=pt.trend_subtitle(shown), freq=info.frequency,
@@ -109,11 +121,11 @@ def trend_card(shown, latest, info, q: pq.TrendsQuery):
     vintage = max((p.vintage for p in shown.points), default="")
     about = ac.about_metric(info, vintage=vintage, **{
         "Figures shown": "As first published" if q.as_first_published else "Latest (including revisions)",
-        "Process limits": "Mean ± 2.66 × mean moving range of the points shown (NHS Making Data Count); "
-                          "trial limits below 12 points." if shown.centre is not None else "Too few points",
+        **(pt.XMR_ABOUT if shown.centre is not None else {"Usual range": "Too few points to set one"}),
         "Shaded periods": "Provisional figures, which may be revised",
     })
-    return chart_card(card_id=aid.TRENDS_CARD, title=f"{info.name} – {shown.area_name}",
+    return chart_card(card_id=aid.TRENDS_CARD, title=f"{info.name} over time, with its usual range",
+                      heading_level=3,
                       caption=pt.trend_caption(shown, metric_name=info.name, freq=info.frequency),
                       figure=figure, table=pt.trend_table(shown, latest if q.as_first_published else None),
                       about=about, download_name=f"{info.code}-{shown.area}-trend")
@@ -145,32 +157,55 @@ def freshness(metric: str) -> str:
 def layout(**query):
     view = build_view(query)  # a user error is shown by the layout guard (dashapp.auth.guard_layout)
     q = view.query
-    tree = ac.area_tree()
-    regions = ac.root_children(tree)
     return html.Div([
         dcc.Location(id=aid.TRENDS_URL, refresh=False),
         dcc.Store(id=aid.TRENDS_METRIC_STORE, data=q.metric),
-        page_header("Trends", "A metric over time: is the latest movement beyond normal variation? "
-                              "Shaded periods are provisional; dashed lines are the process limits."),
-        html.Section([
-            html.H2("Choose a series", className="visually-hidden", id=aid.TRENDS_CONTROLS_TITLE),
-            ac.metric_picker(aid.TRENDS_METRIC, auth.visible_metrics(), q.metric),
-            area_picker(aid.TRENDS_AREA, tree, q.area or ""),
-            html.Fieldset([
-                html.Legend("Periods shown", className="fieldset__legend"),
-                ac.period_input(aid.TRENDS_FROM, "From", q.start, aid.TRENDS_PERIODS, "For example 2024-01"),
-                ac.period_input(aid.TRENDS_TO, "To", q.end, aid.TRENDS_PERIODS, "Leave empty for the latest"),
-                html.Div(ac.period_datalist(aid.TRENDS_PERIODS, view.periods), id=aid.TRENDS_PERIODS_SLOT),
-            ], className="fieldset"),
-            radio_fieldset(aid.TRENDS_VINTAGE, "Figures", VINTAGE_OPTIONS, q.vintage),
-            checklist_fieldset(aid.TRENDS_COMPARE, "Compare areas (up to 4)",
-                               [{"label": tree.name(code), "value": code} for code in regions], list(q.compare),
-                               hint="Draws the chosen areas on one chart."),
-        ], className="controls", **{"aria-labelledby": aid.TRENDS_CONTROLS_TITLE}),
+        page_header("Trends"),
+        ac.controls_panel(aid.TRENDS_PANEL, aid.TRENDS_SELECTION_TEXT, selection_text(q), controls(view)),
         html.Div(notes_block(view.notes), id=aid.TRENDS_MESSAGES, **{"aria-live": "polite"}),
+        html.Div(view.cards, id=aid.TRENDS_RESULT, className="js-answer"),
         html.P(freshness(q.metric), id=aid.TRENDS_FRESHNESS, className="freshness"),
-        html.Div(view.cards, id=aid.TRENDS_RESULT),
     ], className="page page--trends")
+
+
+def controls(view: TrendsView) -> html.Section:
+    q = view.query
+    tree = ac.area_tree()
+    regions = ac.root_children(tree)
+    return html.Section([
+        html.H2("Choose a series", className="visually-hidden", id=aid.TRENDS_CONTROLS_TITLE),
+        ac.metric_picker(aid.TRENDS_METRIC, auth.visible_metrics(), q.metric),
+        area_picker(aid.TRENDS_AREA, tree, q.area or ""),
+        html.Fieldset([
+            html.Legend("Periods shown", className="fieldset__legend"),
+            ac.period_input(aid.TRENDS_FROM, "From", q.start, aid.TRENDS_PERIODS, from_hint(view.periods),
+                            hint_id=aid.TRENDS_FROM_HINT, error_id=aid.TRENDS_FROM_ERROR),
+            ac.period_input(aid.TRENDS_TO, "To", q.end, aid.TRENDS_PERIODS, "leave empty for the latest",
+                            error_id=aid.TRENDS_TO_ERROR),
+            html.Div(ac.period_datalist(aid.TRENDS_PERIODS, view.periods), id=aid.TRENDS_PERIODS_SLOT),
+        ], className="fieldset"),
+        radio_fieldset(aid.TRENDS_VINTAGE, "Figures", VINTAGE_OPTIONS, q.vintage),
+        checklist_fieldset(aid.TRENDS_COMPARE, f"Compare areas (up to {pq.MAX_COMPARE})",
+                           [{"label": tree.name(code), "value": code} for code in regions], list(q.compare),
+                           hint="Draws the chosen areas on one chart."),
+        html.P("", id=aid.TRENDS_COMPARE_MESSAGE, className="field-error", role="status"),
+    ], className="controls", **{"aria-labelledby": aid.TRENDS_CONTROLS_TITLE})
+
+
+def from_hint(periods) -> str:
+    """'for example 2024-09': a period of the series itself, about two years before its end."""
+    return f"for example {periods[max(0, len(periods) - 25)]}" if periods else "for example the first period"
+
+
+def selection_text(q: pq.TrendsQuery) -> str:
+    """What the page shows, for the controls panel's summary line."""
+    info = ac.metric_info(q.metric)
+    area = ac.area_tree().name(q.area) if q.area else "all areas"
+    span = (f"{period_text(q.start, info.frequency) if q.start else 'the start'} to "
+            f"{period_text(q.end, info.frequency) if q.end else 'the latest'}")
+    figures = "as first published" if q.as_first_published else "latest figures"
+    compared = f" · {len(q.compare)} areas compared" if q.compare else ""
+    return f"{info.name} · {area} · {span} · {figures}{compared}"
 
 
 @callback(
@@ -197,6 +232,14 @@ def pick_metric(values, groups, current):
     Output(aid.TRENDS_FROM, "value"),
     Output(aid.TRENDS_TO, "value"),
     Output(aid.TRENDS_FRESHNESS, "children"),
+    Output(aid.TRENDS_SELECTION_TEXT, "children"),
+    Output(aid.TRENDS_FROM_HINT, "children"),
+    Output(aid.TRENDS_FROM_ERROR, "children"),
+    Output(aid.TRENDS_TO_ERROR, "children"),
+    Output(aid.TRENDS_FROM, "invalid"),
+    Output(aid.TRENDS_TO, "invalid"),
+    Output(aid.TRENDS_COMPARE, "value"),
+    Output(aid.TRENDS_COMPARE_MESSAGE, "children"),
     Input(aid.TRENDS_METRIC_STORE, "data"),
     Input(ids.area_scope(aid.TRENDS_AREA), "value"),
     Input(ids.area_search(aid.TRENDS_AREA), "value"),
@@ -209,12 +252,40 @@ def pick_metric(values, groups, current):
 @error_boundary
 def update(metric, scope, search, start, end, vintage, compare):
     new_metric = ctx.triggered_id == aid.TRENDS_METRIC_STORE
-    query, notes = selection_query(metric, scope, search, None if new_metric else start, None if new_metric else end,
-                                   vintage, compare)
+    compare, too_many = pq.limit_compare(compare)
+    start, end, problems = typed_periods(metric, start, end, keep_quiet=new_metric)
+    if problems:  # keep what the reader typed and the chart shown; say what is wrong beside the field
+        return (*[no_update] * 9, ac.field_error(problems.get("from")), ac.field_error(problems.get("to")),
+                "from" in problems, "to" in problems, compare if too_many else no_update, too_many)
+    query, notes = selection_query(metric, scope, search, start, end, vintage, compare)
     view = build_view(query)
-    reset = "" if new_metric else no_update
+    q = view.query
     return (notes_block(notes + view.notes), view.search, view.cards,
-            ac.period_datalist(aid.TRENDS_PERIODS, view.periods), reset, reset, freshness(view.query.metric))
+            ac.period_datalist(aid.TRENDS_PERIODS, view.periods), q.start or "", q.end or "",
+            freshness(q.metric), selection_text(q), f" – {from_hint(view.periods)}", [], [], False, False,
+            list(q.compare), too_many)
+
+
+def typed_periods(metric: str, start: str | None, end: str | None, *, keep_quiet: bool
+                  ) -> tuple[str | None, str | None, dict[str, str]]:
+    """The typed From and To as the series' labels (empty = the whole series) and what is wrong with
+    them by field. After a change of metric a period the new series lacks is dropped quietly."""
+    auth.require_metric(metric)
+    info, periods = ac.metric_info(metric), ac.metric_periods(metric)
+    out: dict[str, str | None] = {}
+    problems: dict[str, str] = {}
+    for key, typed, example in (("from", start, periods[max(0, len(periods) - 25)] if periods else ""),
+                                ("to", end, periods[-1] if periods else "")):
+        if not (typed or "").strip():
+            out[key] = None
+            continue
+        label, problem = pq.read_period(typed, periods, info.frequency, example)
+        out[key] = label
+        if problem and not keep_quiet:
+            problems[key] = problem
+    if out["from"] and out["to"] and periods.index(out["from"]) > periods.index(out["to"]) and not keep_quiet:
+        problems["to"] = f"'To' ({out['to']}) is before 'From' ({out['from']}): choose a later period."
+    return out["from"], out["to"], problems
 
 
 def selection_query(metric, scope, search, start, end, vintage, compare) -> tuple[dict, list[str]]:

@@ -96,6 +96,13 @@ EVENTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("2024-04", "Managed migration to Universal Credit",
      "Migration notices sent to remaining legacy benefit claimants; more people count as "
      "claimants on Universal Credit.", ("claimant_count",)),
+    ("2026-09", "Closure of a West Midlands car maker and its suppliers",
+     "Tens of thousands of jobs lost across the West Midlands in September 2026; the region's claimant "
+     "count rose by about half.",
+     ("claimant_count", "uc_caseload", "uc_spend")),
+    ("2026-09", "New urgent treatment centres open",
+     "Urgent treatment centres beside major A&E departments take minor cases from September 2026.",
+     ("ae_4h_pct", "ae_within_4h")),
 )
 
 

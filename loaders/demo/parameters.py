@@ -104,7 +104,10 @@ FLU_SEASONS = (  # (peak month, national peak ILI rate per 100,000, width in mon
 FLU_BASELINE, FLU_BASELINE_COVID = 3.0, 1.0  # summer level; during 2020-04..2021-11
 AE_TYPE1_BASE = {"2017-01": 82.0, "2018-01": 78.5, "2019-01": 76.0, "2020-02": 72.5,
                  "2021-06": 70.0, "2022-06": 63.0, "2023-01": 60.0, "2024-01": 60.5,
-                 "2025-01": 62.0, "2026-09": 64.0}
+                 "2025-01": 62.0, "2026-08": 63.9, "2026-09": 69.0}  # September 2026: the new UTCs open
+#: a large employer closes in the West Midlands in September 2026: the region's claimant rate rises by half
+#: that month (the briefing's planted concern; the A&E type 1 jump above is its improvement)
+CLAIMANT_CLOSURE = ("E12000005", "2026-09", 0.5)
 ASYLUM_APPLICATIONS = {"2017-01": 2200, "2018-06": 2300, "2019-06": 2900, "2020-02": 2900,
                        "2020-04": 1100, "2020-05": 1300, "2020-07": 2000, "2020-10": 2500,
                        "2021-06": 3600, "2021-12": 4800, "2022-06": 5600, "2022-10": 7600,

@@ -57,6 +57,7 @@ from .parameters import (
     CASELOAD_NOISE,
     CHILD_SHARE,
     CLAIMANT_BASE,
+    CLAIMANT_CLOSURE,
     CLAIMANT_COVID,
     COVID_CLAIMANT_SENSITIVITY,
     FINANCIAL_YEARS,
@@ -172,6 +173,9 @@ def _simulate_ons(seed: int) -> dict[str, np.ndarray]:
     wobble = _ar1(rng, (N_LA, N_MONTHS), rho=0.85, sd=0.012)
     rate = (rate2019[:, None] * (_anchored(CLAIMANT_BASE) + kappa[:, None] * _anchored(CLAIMANT_COVID))
             * (1 + drift[:, None] * years_from_2019) * np.exp(wobble))
+    closure_region, closure_month, closure_rise = CLAIMANT_CLOSURE
+    in_region = np.array([REGIONS[r].code == closure_region for r in region])
+    rate[in_region, _MONTH_INDEX[closure_month]:] *= 1 + closure_rise
     claimant = np.rint(pop16 * rate / 100)
     unemployment = _decimals(1.9 + 0.45 * 100 * claimant / pop16
                              + rng.normal(0.0, 0.15, (N_LA, N_MONTHS)), 1)

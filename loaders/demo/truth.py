@@ -263,8 +263,9 @@ RECOMMENDED_WINDOWS: tuple[PlantedWindow, ...] = (
                   (("population_16_64", 0.01), ("claimant_count", 0.99), ("noise", 0.0)),
                   "Birmingham, as above (change +60,983)"),
     PlantedWindow("uc_caseload", None, "2022-09", "2026-09",
-                  (("population_16_64", 0.13), ("claimant_count", 0.87), ("noise", 0.0)),
-                  "population growth and managed migration (change +405,631)"),
+                  (("population_16_64", 0.10), ("claimant_count", 0.90), ("noise", 0.0)),
+                  "population growth, managed migration and the September 2026 West Midlands closure "
+                  "(change +534,359)"),
     PlantedWindow("uc_caseload", "E10000016", "2022-09", "2026-09",
                   (("population_16_64", 0.13), ("claimant_count", 0.90), ("noise", -0.03)),
                   "Kent, as above (change +13,207)"),
