@@ -125,6 +125,8 @@ def _print_outcome(outcome) -> None:
         if outcome.report is not None:
             for problem in outcome.report.problems[:20]:
                 click.echo(f"        - {problem.message}", err=True)
+            for hint in outcome.report.hints.values():   # said once, not in every row
+                click.echo(f"        hint: {hint}", err=True)
         return
     if outcome.status == "unchanged":
         click.echo(f"same    {outcome.message}")
@@ -144,6 +146,8 @@ def _print_outcome(outcome) -> None:
         click.echo(f"        warning: {problem.message}")
     if len(warnings) > 10:
         click.echo(f"        … and {len(warnings) - 10} more warnings (whytrend loads {outcome.source_id})")
+    for hint in (outcome.report.hints.values() if outcome.report is not None else ()):
+        click.echo(f"        hint: {hint}")
 
 
 @main.command()

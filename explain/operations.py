@@ -114,10 +114,13 @@ def load_and_refresh(store: Store, manifest: Manifest | str | Path, *, only: Seq
 
 
 def load_file_and_refresh(store: Store, manifest: Manifest, source: Source, location: str, *,
-                          progress: Report | None = None, allow_withdrawals: bool = False) -> LoadResult:
+                          progress: Report | None = None, allow_withdrawals: bool = False,
+                          shown_as: str | None = None) -> LoadResult:
     """Load one file as a new vintage of ``source`` (an upload), then refresh what it made stale.
-    ``allow_withdrawals``: the user confirmed that the file may withdraw values (see load_source)."""
-    outcome = load_source(store, manifest, source, location=location, allow_withdrawals=allow_withdrawals)
+    ``allow_withdrawals``: the user confirmed that the file may withdraw values (see load_source);
+    ``shown_as``: the file's own name, for the problems and quarantine reasons."""
+    outcome = load_source(store, manifest, source, location=location, allow_withdrawals=allow_withdrawals,
+                          shown_as=shown_as)
     return _refreshed(store, (outcome,), True, 1, progress)
 
 

@@ -7,11 +7,11 @@ or ``dashapp``.
 """
 from .errors import ManifestError, PeriodError, ReadError, StoreError, StructuralError, WhytrendError
 from .manifest import Manifest, load_manifest
-from .pipeline import SourceOutcome, load_manifest_file, load_source, preview_source
+from .pipeline import SourceOutcome, load_manifest_file, load_source, preview_source, upload_preview
 from .store import Store, database_url
 
 __all__ = [
     "Manifest", "ManifestError", "PeriodError", "ReadError", "SourceOutcome", "Store", "StoreError",
     "StructuralError", "WhytrendError", "database_url", "load_manifest", "load_manifest_file", "load_source",
-    "preview_source",
+    "preview_source", "upload_preview",
 ]

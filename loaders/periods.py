@@ -47,10 +47,13 @@ _FREQ_WORDS = {code: name.replace("_", " ") for name, code in FREQUENCY_NAMES.it
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)  # 1900 date system, valid for serials >= 61
 _EXCEL_MIN, _EXCEL_MAX = 20000, 80000
-_ACCEPTED = ("accepted spellings include 2024-01, January 2024, Jan-24, 2024-Q1, Q1 2024, 2024, "
-             "2023-24, 2023/24, FY 2023-24, 2023-24 Q2, 2024-W05, 2024-01-15, 15/01/2024 "
-             "(day first) and Excel dates")
-_EMPTY_MESSAGE = f"Missing period: the cell is empty ({_ACCEPTED})."
+#: the spellings a period cell may take, said once per report (loaders.validate.HINTS) and in full
+#: in the error of a single value (a manifest setting, a typed period)
+ACCEPTED_SPELLINGS = ("2024-01, January 2024, Jan-24, 2024-Q1, Q1 2024, 2024, 2023-24, 2023/24, FY 2023-24, "
+                      "2023-24 Q2, 2024-W05, 2024-01-15, 15/01/2024 (day first) and Excel dates")
+_ACCEPTED = f"accepted spellings include {ACCEPTED_SPELLINGS}"
+#: a cell of a period column: the row's own problem only (the report lists the spellings once)
+_EMPTY_MESSAGE = "Missing period: the cell is empty"
 
 
 def _align(freq: str, d: _dt.date) -> _dt.date:
@@ -563,7 +566,7 @@ def parse_period_series(values: pd.Series, *, prefer: str | None = None) -> Peri
     freq_u, start_u, error_u = (np.empty(n + 1, dtype=object) for _ in range(3))
     for i, reading in enumerate(readings):
         if isinstance(reading, PeriodError):
-            error_u[i] = str(reading)
+            error_u[i] = str(reading).replace(f"; {_ACCEPTED}.", "")  # per row: the problem, not the spellings
         else:
             p = _resolve(reading, code, lean)
             freq_u[i], start_u[i] = p.freq, p.start.isoformat()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -58,7 +58,7 @@ BATCH = 100_000
 
 @dataclass(frozen=True)
 class SourceOutcome:
-    """What happened to one source; ``status`` is 'loaded', 'unchanged' or 'failed'."""
+    """What happened to one source; ``status`` is 'loaded', 'unchanged', 'failed' or 'preview' (a dry run)."""
 
     source_id: str
     status: str
@@ -79,6 +79,9 @@ class SourceOutcome:
     #: the load was refused only because it would withdraw values: loading again with
     #: ``allow_withdrawals`` (the user's confirmation) would write it
     needs_confirmation: bool = False
+    #: a dry run's leaf values by kind ('new', 'revised', 'withdrawn'): metric, area, breakdown, period,
+    #: old, new (upload_preview); empty for a real load
+    changes: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in (
@@ -126,8 +129,13 @@ def load_manifest_file(
 
 
 def load_source(store: Store, manifest: Manifest, source: Source, *, location: str | None = None,
-                allow_withdrawals: bool = False) -> SourceOutcome:
+                allow_withdrawals: bool = False, shown_as: str | None = None, dry_run: bool = False) -> SourceOutcome:
     """Load one source as a new vintage, atomically; structural failures return status 'failed'.
+    ``shown_as``: the file's name for people (an upload's own name), used in every problem and
+    quarantine reason instead of ``location``. ``dry_run``: do everything a load does, then roll it
+    back: the outcome (status 'preview') says what the load would do, with the values it would add,
+    revise and withdraw (``SourceOutcome.changes``), by the loader's own rules (see
+    :func:`upload_preview`).
 
     While another process loads the same source this fails at once ("being loaded by another
     process"), writing nothing."""
@@ -147,15 +155,15 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
                 return SourceOutcome(source.id, "unchanged", f"{source.id}: file and mapping unchanged since vintage "
                                      f"{previous.load_id} (same SHA-256); nothing loaded.", previous.load_id)
         options = _read_options(source)
-        if parallel_worth_it(location, source):
+        if not dry_run and parallel_worth_it(location, source):
             try:
                 with store.writing(LOAD_LOCK) as conn:
                     return _Loader(store, conn, manifest, source, location, sha or "", streaming=True,
                                    allow_withdrawals=allow_withdrawals).run(
-                        parallel_events(location, source, manifest, options))
+                        parallel_events(location, source, manifest, options, shown_as))
             except _RepeatedKeys:
                 log.info("%s repeats keys: loading again without streaming to report them", source.id)
-        stream = events(location, source, manifest, options)
+        stream = events(location, source, manifest, options, shown_as)
         info: Any = next(stream)[1]
         sha = sha or info.sha256 or ""
         if source.url and sha:
@@ -165,8 +173,10 @@ def load_source(store: Store, manifest: Manifest, source: Source, *, location: s
                 return SourceOutcome(source.id, "unchanged", f"{source.id}: response unchanged since vintage "
                                      f"{previous.load_id}; nothing loaded.", previous.load_id)
         with store.writing(LOAD_LOCK) as conn:
-            return _Loader(store, conn, manifest, source, location, sha,
-                           allow_withdrawals=allow_withdrawals).run(_prepend(("info", info), stream))
+            return _Loader(store, conn, manifest, source, location, sha, allow_withdrawals=allow_withdrawals,
+                           dry_run=dry_run).run(_prepend(("info", info), stream))
+    except _DryRun as done:  # raised inside the transaction, which rolled back: nothing was written
+        return done.outcome
     except StructuralError as exc:
         report = exc.report if isinstance(exc.report, ValidationReport) else None
         return SourceOutcome(source.id, "failed", f"{source.id}: {exc} Nothing of this source was written.",
@@ -199,21 +209,38 @@ def _prepend(first, rest):
     yield from rest
 
 
-def preview_source(store: Store, manifest: Manifest, source: Source, location: str) -> tuple[ValidationReport, pd.DataFrame]:
-    """Validate a file for a source without writing anything (the app's upload preview)."""
+def preview_source(store: Store, manifest: Manifest, source: Source, location: str, *,
+                   shown_as: str | None = None) -> tuple[ValidationReport, pd.DataFrame]:
+    """Validate a file for a source without writing anything (the app's upload preview): the report,
+    and the rows as they would be loaded (every clean row, for :func:`loaders.diff.upload_changes`)."""
     info, chunks = open_table(location, _read_options(source))
-    report = ValidationReport(source.id, location, info.sheet)
+    report = ValidationReport(source.id, shown_as or location, info.sheet)
     columns = check_header(info, source, report)
     sample: list[pd.DataFrame] = []
     if not report.failed():
         wide = period_columns(info, source) if source.layout == "wide_by_period" else None
         for chunk in chunks:
-            clean = normalise_chunk(chunk, info, source, manifest, columns, report, wide)
-            if sum(len(x) for x in sample) < 50:
-                sample.append(clean.rows.head(50))
+            sample.append(normalise_chunk(chunk, info, source, manifest, columns, report, wide).rows)
         add_late_warnings(info, report)
     rows = pd.concat(sample, ignore_index=True) if sample else pd.DataFrame()
     return report, rows
+
+
+def upload_preview(store: Store, manifest: Manifest, source: Source, location: str, *,
+                   shown_as: str | None = None) -> SourceOutcome:
+    """What loading ``location`` as the next vintage of ``source`` would do, writing nothing: the load
+    itself run to its end inside a transaction that is then rolled back. So the counts and the values
+    new, revised and withdrawn (``changes``) are exactly those of the load, and ``needs_confirmation``
+    says whether it would withdraw too many values to go ahead without the user's say-so."""
+    return load_source(store, manifest, source, location=location, shown_as=shown_as, dry_run=True)
+
+
+class _DryRun(Exception):
+    """Carries a dry run's outcome out of the load's transaction (so it rolls back)."""
+
+    def __init__(self, outcome: SourceOutcome):
+        super().__init__("dry run")
+        self.outcome = outcome
 
 
 #: a load may withdraw at most this share of its source's live values without --allow-withdrawals
@@ -257,10 +284,13 @@ class _Loader:
     """The steps of one source's load inside one transaction (state kept between steps)."""
 
     def __init__(self, store: Store, conn: Connection, manifest: Manifest, source: Source, location: str, sha: str,
-                 *, streaming: bool = False, allow_withdrawals: bool = False):
+                 *, streaming: bool = False, allow_withdrawals: bool = False, dry_run: bool = False):
         self.store, self.conn, self.manifest, self.source, self.location, self.sha = (
             store, conn, manifest, source, location, sha)
         self.allow_withdrawals = allow_withdrawals
+        self.dry_run = dry_run
+        self.would_refuse = False  # a dry run that a real load would refuse for its withdrawals
+        self.changes: dict[str, pd.DataFrame] = {}  # a dry run's leaf values: new, revised, withdrawn
         self.areas = AreaResolver(source.department)  # labels -> areas, the same way for every chunk
         self._file_periods: np.ndarray | None = None  # period keys the new file has (replace = "periods")
         self.streaming = streaming  # insert each chunk as it arrives (a worker process reads ahead)
@@ -362,14 +392,19 @@ class _Loader:
             grade=grade.grade, grade_reasons=json.dumps(list(grade.reasons)),
             report=json.dumps(report.to_dict() | {"quality": grade.to_dict()}),
         ))
-        log.info("loaded %s as vintage %d: %d values, %d quarantined rows", source.id, self.load_id,
-                 len(leaves), quarantined)
-        return SourceOutcome(
+        outcome = SourceOutcome(
             source.id, "loaded", f"{source.id}: loaded as vintage {self.load_id}.", self.load_id,
             rows_read=report.rows_read, values_loaded=len(leaves), rows_quarantined=quarantined,
             values_new=counts["new"], values_revised=counts["revised"], values_withdrawn=counts["withdrawn"],
             grade=grade.grade, grade_reasons=grade.reasons, report=report, affected_metrics=affected,
         )
+        if self.dry_run:
+            raise _DryRun(replace(outcome, status="preview", load_id=None,
+                                  message=f"{source.id}: what loading this file would do (nothing was written).",
+                                  needs_confirmation=self.would_refuse, changes=self._readable_changes()))
+        log.info("loaded %s as vintage %d: %d values, %d quarantined rows", source.id, self.load_id,
+                 len(leaves), quarantined)
+        return outcome
 
     # ------------------------------------------------------------------ steps
     def _upsert_source(self) -> None:
@@ -500,6 +535,8 @@ class _Loader:
         if kind.empty:
             changed = current
             counts["new"] = len(current)
+            if self.dry_run and not derived:
+                self.changes["new"] = current.assign(old=np.nan)
         else:
             old = kind.set_index(pack_keys(kind))
             keys = pack_keys(current)
@@ -521,6 +558,12 @@ class _Loader:
                 gone = kind[~np.isin(pack_keys(kind), keys) & kind["metric_id"].isin(self._single_source_metrics(kind))]
                 if keep is not None and len(gone):
                     gone = gone[~np.isin(pack_keys(gone), keep)]
+            if self.dry_run and not derived:
+                revised = np.flatnonzero(known)[~same]
+                self.changes["new"] = current[~known].assign(old=np.nan)
+                self.changes["revised"] = current.iloc[revised].assign(
+                    old=prior["value"].to_numpy()[~same])
+                self.changes["withdrawn"] = gone.assign(old=gone["value"], value=np.nan)
             if not gone.empty:
                 counts["withdrawn"] = len(gone)
                 self._insert(gone.assign(value=np.nan, status="withdrawn"), derived_codes=gone["derived"].to_numpy())
@@ -606,13 +649,36 @@ class _Loader:
             select(s.load_metrics.c.metric_id).join(s.loads, s.loads.c.id == s.load_metrics.c.load_id)
             .where(s.loads.c.source_id == self.source.id).distinct()).scalars()}
 
+    def _readable_changes(self) -> dict[str, pd.DataFrame]:
+        """A dry run's leaf changes with codes and period labels: metric, area, breakdown, period, old, new."""
+        metrics = {v: k for k, v in self.store.metric_ids(self.conn).items()}
+        areas = {v: k for k, v in self.store.area_ids(self.conn).items()}
+        breakdowns = {r.id: r.key for r in self.conn.execute(select(s.breakdowns.c.id, s.breakdowns.c.key))}
+        columns = ["metric", "area", "breakdown", "period", "old", "new"]
+        out = {}
+        for kind in ("new", "revised", "withdrawn"):
+            frame = self.changes.get(kind)
+            if frame is None or frame.empty:
+                out[kind] = pd.DataFrame(columns=columns)
+                continue
+            periods = [self.period_keys_inv[int(pk)] for pk in frame["pk"]]
+            out[kind] = pd.DataFrame({
+                "metric": frame["metric_id"].map(metrics).to_numpy(), "area": frame["area_id"].map(areas).to_numpy(),
+                "breakdown": frame["breakdown_id"].map(breakdowns).fillna("").to_numpy(),
+                "period": [from_key(f, p).label for f, p in periods],
+                "old": frame["old"].astype(float).to_numpy(), "new": frame["value"].astype(float).to_numpy(),
+            }).sort_values(["metric", "area", "breakdown", "period"], kind="stable").reset_index(drop=True)
+        return out
+
     def _check_withdrawals(self, previous: pd.DataFrame | None, withdrawn: int) -> None:
         """Refuse (writing nothing) a load that would withdraw more than WITHDRAW_SHARE of the source's live
         values, unless the user confirmed it: a partial or wrong file must not hide values silently."""
         if self.allow_withdrawals or not withdrawn or previous is None or previous.empty:
             return
         live = int(((previous["derived"] == 0) & (previous["source_id"] == self.source.id)).sum())
-        if live and withdrawn > WITHDRAW_SHARE * live:
+        if live and withdrawn > WITHDRAW_SHARE * live and self.dry_run:
+            self.would_refuse = True
+        elif live and withdrawn > WITHDRAW_SHARE * live:
             raise WithdrawalsRefused(
                 f"This file would withdraw {withdrawn:,} of the {live:,} values {self.source.id} has now "
                 f"({withdrawn / live:.0%}): they are in periods the file covers (or, with replace = \"all\", "

@@ -26,11 +26,13 @@ PARALLEL_BYTES = 16 * 1024 * 1024
 _CATEGORICAL = ("metric", "area", "area_name", "breakdown", "freq", "period", "status")
 
 
-def events(location: str, source: Source, manifest: Manifest, options: ReadOptions) -> Iterator[tuple[str, object]]:
-    """Read, validate and reshape in this process."""
+def events(location: str, source: Source, manifest: Manifest, options: ReadOptions,
+           shown_as: str | None = None) -> Iterator[tuple[str, object]]:
+    """Read, validate and reshape in this process. ``shown_as``: the file's name for people, in every
+    problem and quarantine reason (an upload is saved under a private path the user never chose)."""
     info, chunks = open_table(location, options)
     yield "info", info
-    report = ValidationReport(source.id, location, info.sheet)
+    report = ValidationReport(source.id, shown_as or location, info.sheet)
     columns = check_header(info, source, report)
     if not report.failed():
         wide = period_columns(info, source) if source.layout == "wide_by_period" else None
@@ -50,12 +52,13 @@ def parallel_worth_it(location: str, source: Source) -> bool:
 
 
 def parallel_events(location: str, source: Source, manifest: Manifest,
-                    options: ReadOptions) -> Iterator[tuple[str, object]]:
+                    options: ReadOptions, shown_as: str | None = None) -> Iterator[tuple[str, object]]:
     """The same events, produced by a forked worker process (bounded queue: at most a few
     chunks in flight, so memory stays flat)."""
     context = mp.get_context("fork")
     channel = context.Queue(maxsize=3)
-    worker = context.Process(target=_produce, args=(channel, location, source, manifest, options), daemon=True)
+    worker = context.Process(target=_produce, args=(channel, location, source, manifest, options, shown_as),
+                             daemon=True)
     worker.start()
     try:
         while True:
@@ -77,9 +80,10 @@ def parallel_events(location: str, source: Source, manifest: Manifest,
         worker.join(timeout=10)
 
 
-def _produce(channel, location: str, source: Source, manifest: Manifest, options: ReadOptions) -> None:
+def _produce(channel, location: str, source: Source, manifest: Manifest, options: ReadOptions,
+             shown_as: str | None = None) -> None:
     try:
-        for kind, payload in events(location, source, manifest, options):
+        for kind, payload in events(location, source, manifest, options, shown_as):
             if kind == "chunk":
                 payload = _compact(cast(CleanChunk, payload))
             channel.put((kind, payload))

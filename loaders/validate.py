@@ -20,7 +20,7 @@ import pandas as pd
 from .categories import describe_overlap, describe_partial, overlaps, partial_presence
 from .labels import normalise, strip_markers, strip_series, total_mask
 from .manifest import Manifest, Source
-from .periods import from_key, parse_period, parse_period_series
+from .periods import ACCEPTED_SPELLINGS, from_key, parse_period, parse_period_series
 from .readers import TableChunk, TableInfo
 from .readers.header import column_reference
 from .values import parse_value_series
@@ -62,6 +62,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                               "last) day of a month, such as {value}, so they were read as months. Set "
                               "period_frequency = \"day\" for this source if they are single days."),
     "parent-mismatch": (WARNING, "{where}: the published value for {value} differs from the sum of its areas by {reason}."),
+}
+
+
+#: what a report says once for all its problems of a code, instead of in every row
+HINTS = {
+    "bad-period": f"Periods can be written as {ACCEPTED_SPELLINGS}. Correct the cells named above and load the "
+                  "file again.",
 }
 
 
@@ -175,12 +182,18 @@ class ValidationReport:
                 f"{n} {code}" for code, n in sorted(self.counts.items())) + ")"
         return shown
 
+    @property
+    def hints(self) -> dict[str, str]:
+        """What to know once about the problems found (:data:`HINTS`), by problem code."""
+        return {code: HINTS[code] for code in sorted(self.counts) if code in HINTS}
+
     def to_dict(self, limit: int = 200) -> dict[str, Any]:
         return {
             "source": self.source_id, "location": self.location, "sheet": self.sheet,
             "rows_read": self.rows_read, "rows_filtered": self.rows_filtered,
             "rows_quarantined": self.rows_quarantined, "values_loaded": self.values_loaded,
             "counts": dict(self.counts), "problems": [p.to_dict() for p in self.problems[:limit]],
+            "hints": self.hints,
         }
 
 

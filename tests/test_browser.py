@@ -271,12 +271,20 @@ def test_a_bad_upload_shows_the_validation_report_and_writes_nothing(open_browse
     bs.settle(page)
     report = page.inner_text("#upload-report")
     assert "Nothing has been written" in report
-    problems = _table(page, "#upload-report table")
+    problems = _table(page, "#upload-report .upload-problems table")
     assert {"Row": "3", "Column": "Asylum applications (main applicants)", "Value": "lots"}.items() <= \
         next(p for p in problems if p["Row"] == "3").items()
     assert {"Row": "4", "Column": "Month", "Value": "Notamonth 2017"}.items() <= \
         next(p for p in problems if p["Row"] == "4").items()
     assert all(p["Severity"] == "quarantine" for p in problems)
+    # every reason names the file the user chose, never the server's saved copy; the spellings once
+    assert all(p["Message"].startswith("asylum-bad-values.csv, row ") for p in problems)
+    assert "upload.csv" not in report and report.count("Periods can be written as") == 1
+    # what loading it would change, from the load itself rolled back: February 2017's applications are
+    # quarantined ('lots'), so the value the store has for that month would be withdrawn
+    assert "What loading this file would change" in report
+    withdrawn = _table(page, "#upload-report .upload-changes table")
+    assert withdrawn and {"Metric": "Asylum applications", "Period": "2017-02"}.items() <= withdrawn[0].items()
     assert bs.vintage_count(live_app.db) == vintages
 
     broken = tmp_path / "asylum-missing-columns.csv"

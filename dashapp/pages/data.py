@@ -29,10 +29,12 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashapp import analysis_components as ac
 from dashapp import auth, ids, state
+from dashapp import presenters_data as pdata
 from dashapp.components import card_table, error_boundary, message, page_header, radio_fieldset, summary_list
 from dashapp.presenters import date_text, grade_reasons, problem_rows, source_from_spec, upload_suffix
-from loaders.errors import AccessDenied, LimitError, ReadError, WhytrendError
+from loaders.errors import AccessDenied, LimitError, ReadError
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +312,10 @@ def _tidy(value, path: str, shown: str):
     return value
 
 
-def report_view(report: dict, sample: pd.DataFrame | None = None) -> html.Div:
-    """A validation report as a summary and a table of every problem kept (row, column, value)."""
+def report_view(report: dict, changes=None) -> html.Div:
+    """A validation report as a summary and a table of every problem kept (row, column, value); what a
+    report says once for all its problems of a kind (the accepted spellings of a period) follows it.
+    ``changes``: what loading the file would change (:func:`changes_view`), shown before the problems."""
     counts = report.get("counts", {})
     failed = any(p.get("severity") == "structural" for p in report.get("problems", []))
     items = [("Rows read", f"{report.get('rows_read', 0):,}"),
@@ -319,24 +323,46 @@ def report_view(report: dict, sample: pd.DataFrame | None = None) -> html.Div:
              ("Problems", ", ".join(f"{n:,} {code}" for code, n in sorted(counts.items())) or "None")]
     parts = [
         message("This file cannot be loaded: fix the problems below and upload it again. Nothing has been written."
-                if failed else "The file can be loaded. Check the problems below (if any), then choose "
-                               "\"Load this file\". Nothing has been written yet.",
+                if failed else "The file can be loaded. Check what it would change and the problems below (if "
+                               "any), then choose \"Load this file\". Nothing has been written yet.",
                 "error" if failed else "success", title="Check before loading"),
         summary_list(items),
     ]
+    if changes is not None:
+        parts.append(changes)
     rows = problem_rows(report)
     if rows:
         table = pd.DataFrame(rows).rename(columns=str.capitalize)
-        parts.append(card_table(table, caption="Every problem found, with the row, column and value",
-                                row_headers=False))
+        parts.append(html.Div(card_table(table, caption="Every problem found, with the row, column and value",
+                                         row_headers=False), className="upload-problems"))
         shown = len(rows)
         total = sum(counts.values())
         if total > shown:
             parts.append(html.P(f"{shown:,} of {total:,} problems are listed; the counts above cover all of them."))
-    if sample is not None and not sample.empty and not failed:
-        parts.append(card_table(sample.head(10).astype(str), caption="The first rows as they would be loaded",
-                                row_headers=False))
+    parts += [html.P(hint, className="report-hint") for hint in (report.get("hints") or {}).values()]
     return html.Div(parts)
+
+
+def changes_view(outcome) -> html.Div:
+    """What loading the checked file would change: counts, then the values revised, withdrawn and new
+    (the first of each), with the value now and the value in the file."""
+    metric_names = {code: name for code, name in ac.metric_names().items()}
+    tree = ac.area_tree()
+    area_names = {code: tree.name(code) for code in tree.by_code}
+    parts: list = [html.H3("What loading this file would change"), html.P(pdata.change_counts(outcome))]
+    if outcome.needs_confirmation:
+        parts.append(message(f"It would withdraw {outcome.values_withdrawn:,} values, more than a partial or wrong "
+                             "file should: loading it will ask you to confirm the withdrawals.", "warning"))
+    for kind, heading, meaning in pdata.KINDS:
+        frame = outcome.changes.get(kind)
+        if frame is None or frame.empty:
+            continue
+        caption = f"{heading} ({len(frame):,}): {meaning}"
+        if len(frame) > pdata.SHOWN:
+            caption += f"; the first {pdata.SHOWN} are listed"
+        parts.append(card_table(pdata.changes_table(frame, metric_names=metric_names, area_names=area_names),
+                                caption=caption, row_headers=False))
+    return html.Div(parts, className="upload-changes")
 
 
 @callback(
@@ -450,15 +476,22 @@ def checked_file(pending: dict) -> Path | None:
 
 
 def preview_view(source, path: Path, shown: str) -> tuple[html.Div, bool]:
-    """The validation report of a saved upload, and whether it can be loaded (nothing is written)."""
-    from loaders import preview_source
+    """What loading a saved upload would do, from the load itself rolled back (nothing is written),
+    and whether it can be loaded. Every message names the uploaded file, never the saved copy."""
+    from loaders import upload_preview
 
-    try:
-        report, sample = preview_source(state.get_store(), _manifest_for(path.parent), source, str(path))
-    except WhytrendError as exc:
-        return message(str(exc).replace(str(path), shown), "error",
+    outcome = upload_preview(state.get_store(), _manifest_for(path.parent), source, str(path), shown_as=shown)
+    if outcome.status == "unchanged":
+        return message(f"{shown} is the same file as the one already loaded (vintage {outcome.load_id}): loading it "
+                       "would change nothing.", "info"), False
+    if outcome.status == "failed":
+        report = _tidy(outcome.report.to_dict(limit=2000), str(path), shown) if outcome.report is not None else None
+        if report is not None:
+            return report_view(report), False
+        return message(_tidy(outcome.message, str(path), shown), "error",
                        title="This file cannot be loaded. Nothing has been written."), False
-    return report_view(_tidy(report.to_dict(limit=2000), str(path), shown), sample), not report.failed()
+    report = _tidy(outcome.report.to_dict(limit=2000), str(path), shown) if outcome.report is not None else {}
+    return report_view(report, changes_view(outcome)), True
 
 
 def load_view(source, path: Path, shown: str, *, allow_withdrawals: bool = False) -> tuple[html.Div, bool]:
@@ -468,7 +501,7 @@ def load_view(source, path: Path, shown: str, *, allow_withdrawals: bool = False
     from explain import load_file_and_refresh
 
     result = load_file_and_refresh(state.get_store(), _manifest_for(path.parent), source, str(path),
-                                   allow_withdrawals=allow_withdrawals)
+                                   allow_withdrawals=allow_withdrawals, shown_as=shown)
     outcome = result.outcomes[0]
     if outcome.needs_confirmation:
         return html.Div([message(
