@@ -92,7 +92,10 @@ def test_a_wrong_password_shows_an_error_summary_and_does_not_sign_in(open_brows
     assert "There is a problem" in summary.inner_text()
     assert "The user name or password is not right" in summary.inner_text()
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.id") == "error-summary"   # focus moves to the summary
+    # focus moves to the summary (autofocus: the browser applies it once the page is parsed, a moment
+    # after the response, so wait for it rather than read it at once)
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'error-summary'",
+                           timeout=5_000)
     assert summary.locator("a").get_attribute("href") == "#username"
     assert page.get_attribute("#username", "aria-invalid") == "true"
     assert page.input_value("#username") == "treasury" and page.input_value("#password") == ""
