@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlencode
 
-from explain.numbers import format_change, format_value, percent_change, percent_change_text, period_text
+from explain.numbers import (
+    change_beside,
+    format_change,
+    format_value,
+    percent_change,
+    percent_change_text,
+    period_text,
+)
 from explain.wording import VERDICT_LABELS
 from loaders.vocabulary import WHOLE_AREA
 
@@ -143,12 +150,14 @@ def comparison_phrase(freq: str, kind: str) -> str:
     return f"the previous {word}"
 
 
-def change_text(change: float | None, pct: float | None, period_word: str, unit: str = "") -> str:
+def change_text(change: float | None, pct: float | None, period_word: str, unit: str = "",
+                shown: str | None = None) -> str:
     """The text alternative of a change arrow.
 
     ``period_word`` is a period noun ('month' -> "compared with the previous month") or, when it
     has a space, the whole comparison ('the same month a year earlier'). ``unit`` (optional)
-    formats the magnitude as :func:`explain.narrative.format_change` does.
+    formats the magnitude as :func:`explain.numbers.format_change` does; ``shown`` is the magnitude
+    already written at the precision of the levels (:func:`explain.numbers.movement_numbers`).
 
     >>> change_text(4210, 3.1, "month")
     'Increase of 4,210 (3.1%) compared with the previous month'
@@ -159,7 +168,7 @@ def change_text(change: float | None, pct: float | None, period_word: str, unit:
     if change == 0:
         return f"No change compared with {against}"
     word = "Increase" if change > 0 else "Decrease"
-    amount = format_change(abs(change), unit)
+    amount = shown or format_change(abs(change), unit)
     share = f" ({_pct_words(pct, unit)})" if _pct_words(pct, unit) else ""
     return f"{word} of {amount}{share} compared with {against}"
 
@@ -244,13 +253,15 @@ def headline_view(headline, *, department_name: str = "") -> HeadlineView:
         arrow, tone = arrow_and_colour(change, info.higher_is_better)
         phrase = comparison_phrase(info.frequency, kind)
         pct = percent_change(headline.latest_value, old_value)
-        amount = "no change" if not change else (("+" if change > 0 else "−") + format_change(abs(change), info.unit))
+        # the change at the precision of the level beside it ('+£0.06', never '+£0.0621')
+        shown_change = change_beside(change, headline.latest_value, info.unit) if change else ""
+        amount = "no change" if not change else ("+" if change > 0 else "−") + shown_change
         share = percent_change_text(old_value, headline.latest_value, info.unit) if change else None
         if share:
             amount += f" ({share})"
         when = period_text(old_period, info.frequency)
         changes.append(ChangeView(f"on {when}", arrow, tone, amount,
-                                  change_text(change, pct, phrase, info.unit) + f" ({when})"))
+                                  change_text(change, pct, phrase, info.unit, shown_change or None) + f" ({when})"))
     spc = headline.spc_status if headline.spc_status in SPC_LABELS else "unknown"
     label, spc_text = SPC_LABELS[spc]
     href = explain_href(info.code, headline.previous_period, headline.latest_period) if headline.latest_period else ""

@@ -317,6 +317,16 @@ def at_precision(value: float, step: float) -> float:
     return round(value / quantum) * quantum
 
 
+def change_beside(change: float, level: float | None, unit: str) -> str:
+    """The size of a change shown beside one level (a summary card: '£866 per month', '+£0.06'):
+    3 significant figures, and never more than two digits finer than the level's own 3 significant
+    figures, so +0.0621 beside £866 is +£0.06 and +4,210 beside 140,000 stays +4,210."""
+    if level is None or not level or not math.isfinite(level):
+        return format_change(abs(change), unit)
+    step = 10.0 ** (_leading(level) - 2) / 100
+    return format_change(at_precision(abs(change), step), unit)
+
+
 def part_text(value: float, unit: str, step: float) -> str:
     """A signed part of a change ('+£1.2m') at the precision of its sentence (:func:`at_precision`),
     or 'less than …' when it is below half the smallest difference its sentence shows (never

@@ -226,3 +226,12 @@ def test_xmr_rules_are_described_not_numbered():
 ])
 def test_dimension_codes_as_words(code, words):
     assert w.dimension_words(code) == words
+
+
+def test_a_change_beside_one_level_is_never_more_than_two_digits_finer_than_it():
+    from explain.numbers import change_beside
+
+    assert change_beside(0.0621, 866.0621, "£ per month") == "£0.06 per month"
+    assert change_beside(-4210.0, 140_000.0, "households") == "4,210 households"
+    assert change_beside(71_823.0, 3_535_756.0, "households") == "71,800 households"
+    assert change_beside(0.0621, None, "£ per month") == "£0.0621 per month"   # no level: its own 3 figures

@@ -105,6 +105,14 @@ def previous_label_is_prose(view) -> bool:
     return view.changes[0].label == "on August 2026"
 
 
+def test_a_change_is_written_at_the_precision_of_the_levels():
+    info = MetricInfo("award", "Average award", "DWP", "£ per month", "mean", None, "", "", "M")
+    view = p.headline_view(_headline(metric=info, latest_value=866.0621, previous_value=866.0, year_ago_value=840.0))
+    assert view.value == "£866 per month"
+    assert view.changes[0].amount == "+£0.06 per month (less than 0.1%)"          # never '+£0.0621'
+    assert view.changes[0].text.startswith("Increase of £0.06 per month (less than 0.1%)")
+
+
 def test_a_temperature_gets_no_percentage_change():
     info = MetricInfo("t", "Mean temperature", "ONS", "°C", "mean", None, "", "", "M")
     view = p.headline_view(_headline(metric=info))
