@@ -12,6 +12,8 @@ from typing import Mapping
 
 import pandas as pd
 
+from explain.wording import dimension_words
+
 #: how many values of each kind the preview lists (the counts cover them all)
 SHOWN = 50
 
@@ -55,11 +57,11 @@ def changes_table(frame: pd.DataFrame, *, metric_names: Mapping[str, str], area_
 
 
 def _breakdown(key: str) -> str:
-    """'dept_type=Type 1;sex=F' -> 'dept type: Type 1, sex: F' ('' for the total)."""
+    """'dept_type=Type 1;sex=F' -> 'department type: Type 1, sex: F' ('' for the total)."""
     if not key:
         return ""
     parts = [p.split("=", 1) for p in str(key).split(";") if "=" in p]
-    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in parts)
+    return ", ".join(f"{dimension_words(k)}: {v}" for k, v in parts)
 
 
 def _number(value) -> str:

@@ -147,4 +147,4 @@ def test_changes_table_names_metrics_and_areas_and_shows_breakdowns_only_when_th
                                      ["UC caseload", "A2", "2024-04", "–", "50"]]
     with_breakdown = pdata.changes_table(frame.assign(breakdown=["dept_type=Type 1", ""]), metric_names={},
                                          area_names={}, limit=1)
-    assert with_breakdown["Breakdown"].tolist() == ["dept type: Type 1"] and len(with_breakdown) == 1
+    assert with_breakdown["Breakdown"].tolist() == ["department type: Type 1"] and len(with_breakdown) == 1
