@@ -8,23 +8,12 @@ import math
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from test_vintages import MANIFEST  # one source "uc": month, area, Caseload
 
 from dashapp import presenters_data as pdata
 from dashapp.cli import main
 from loaders import Store, load_manifest, load_manifest_file, load_source, upload_preview
 from loaders.periods import ACCEPTED_SPELLINGS
-
-from store_urls import SMALL_HIERARCHY
-
-MANIFEST = SMALL_HIERARCHY + """
-[[source]]
-id = "uc"
-department = "DWP"
-path = "uc.csv"
-period_column = "month"
-area_column = "area"
-value_columns = { "Caseload" = "caseload" }
-"""
 
 
 def csv(rows: list[tuple[str, str, object]]) -> str:
