@@ -163,12 +163,15 @@ def pattern_ids(page_type: str) -> Rule:
     return rule
 
 
-def shaped(fields: Mapping[str, Rule], *, required: bool = False) -> Rule:
-    """A dict (``dcc.Store`` data) with exactly ``fields`` (each checked by its rule), or nothing."""
+def shaped(fields: Mapping[str, Rule], *, required: bool = False, optional: frozenset[str] = frozenset()) -> Rule:
+    """A dict (``dcc.Store`` data) with exactly ``fields`` (each checked by its rule; those in
+    ``optional`` may be left out), or nothing."""
     def rule(value: Any, viewer: Viewer) -> None:
         if value is None:
             return
-        if not isinstance(value, dict) or (set(value) != set(fields) if required else not set(value) <= set(fields)):
+        keys = set(value) if isinstance(value, dict) else set()
+        wrong = not keys <= set(fields) or (required and not set(fields) - optional <= keys)
+        if not isinstance(value, dict) or wrong:
             raise _bad(f"expected the fields {', '.join(sorted(fields))}")
         for key, item in value.items():
             fields[key](item, viewer)
@@ -189,8 +192,11 @@ def bounded_json(limit: int = MAX_JSON_BYTES) -> Rule:
     return rule
 
 
-EXPLAIN_REQUEST = {"metric": metric, "area": text(64), "from": text(32), "to": text(32), "by": text(64)}
-explain_request = shaped(EXPLAIN_REQUEST, required=True)
+EXPLAIN_REQUEST = {"metric": metric, "area": text(64), "from": text(32), "to": text(32), "by": text(64),
+                   "vs": text(64), "measure": text(16)}
+#: a comparison with a plan, forecast or first-published figure, and the measure, are optional (the
+#: background job's request has only the five others: dashapp.pages.explain.JOB_KEYS)
+explain_request = shaped(EXPLAIN_REQUEST, required=True, optional=frozenset({"vs", "measure"}))
 
 
 def explain_computed(value: Any, viewer: Viewer) -> None:
@@ -262,12 +268,15 @@ RULES: dict[tuple[str, str], Rule] = {
     **_selection_rules(aid.TRENDS_METRIC, aid.TRENDS_METRIC_STORE, aid.TRENDS_AREA, aid.TRENDS_FROM, aid.TRENDS_TO),
     (aid.TRENDS_VINTAGE, "value"): one_of("latest", "first", None),
     (aid.TRENDS_COMPARE, "value"): text_list(),
+    (aid.TRENDS_MEASURE, "value"): one_of("cash", "real", "per_head", None),
     # Explain
     **_selection_rules(aid.EXPLAIN_METRIC, aid.EXPLAIN_METRIC_STORE, aid.EXPLAIN_AREA, aid.EXPLAIN_FROM,
                        aid.EXPLAIN_TO),
     (aid.EXPLAIN_COMPARISON, "value"): one_of("previous", "year", "custom", None),
     (aid.EXPLAIN_APPLY, "n_clicks"): count,
     (aid.EXPLAIN_BY, "value"): text(64),
+    (aid.EXPLAIN_VS, "value"): text(64),
+    (aid.EXPLAIN_MEASURE, "value"): one_of("cash", "real", "per_head", None),
     (aid.EXPLAIN_REQUEST, "data"): explain_request,
     (aid.EXPLAIN_COMPUTED, "data"): explain_computed,
     (aid.EXPLAIN_PENDING, "data"): ticket("explain"),

@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from loaders.errors import AccessDenied
 
+from . import presenters_queries as pq
 from . import state
 from .analysis_ids import metric_group, progress_parts
 from .components import radio_fieldset
@@ -91,11 +92,13 @@ def breakdown_keys(metric: str) -> tuple[str, ...]:
     return tuple(sorted(set(frame["breakdown"].dropna())))
 
 
-@state.cached(lambda metric, area, start, end, first: ("analysis-trend", metric, area, start, end, first))
-def trend(metric: str, area: str | None, start: str | None, end: str | None, first: bool):
+@state.cached(lambda metric, area, start, end, first, measure=None: ("analysis-trend", metric, area, start, end, first,
+                                                                    measure))
+def trend(metric: str, area: str | None, start: str | None, end: str | None, first: bool, measure: str | None = None):
     from explain import trend as read
 
-    return read(state.get_store(), metric, area=area, start=start, end=end, as_first_published=first)
+    return read(state.get_store(), metric, area=area, start=start, end=end, as_first_published=first,
+                measure=measure or "cash")
 
 
 class _Miss(Exception):
@@ -119,6 +122,41 @@ def cached_explanation(metric: str, a: str, b: str, area: str | None, by: str | 
         return _cached_hit(metric, a, b, area, by)
     except _Miss:
         return None
+
+
+@state.cached(lambda metric: ("analysis-compare-choices", metric))
+def compare_choices(metric: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(plan and forecast series, measures with their words) the metric can be explained with."""
+    from explain import measures_of, series_of
+
+    store = state.get_store()
+    return series_of(store, metric), measures_of(store, metric)
+
+
+@state.cached(lambda metric, a, b, area, by, vs, measure: ("analysis-special", metric, a, b, area, by, vs, measure),
+              max_entries=64)
+def special_explanation(metric: str, a: str, b: str, area: str | None, by: str | None, vs: str | None,
+                        measure: str | None):
+    """An explanation against a plan, forecast or the first-published figure, or in real terms or per
+    head: computed on request (a tenth of a second; not in the precomputed cache), memoised per vintage."""
+    from explain import Point, explain_change, explain_points
+
+    store = state.get_store()
+    points = pq.vs_points(vs, b)
+    if points is None:
+        return explain_change(store, metric, a, b, area=area, by=by, measure=measure or "cash", use_cache=False,
+                              fit_if_missing=False)
+    first, second = (Point.from_dict(p) for p in points)
+    return explain_points(store, metric, first, second, area=area, by=by, measure=measure or "cash")
+
+
+@state.cached(lambda metric, period, area: ("analysis-revision", metric, period, area), max_entries=64)
+def revision(metric: str, period: str, area: str | None):
+    """How the latest figure for ``period`` differs from the first published one, split by areas
+    (explain.revision_of), memoised per vintage."""
+    from explain import revision_of
+
+    return revision_of(state.get_store(), metric, period, area=area)
 
 
 def root_children(tree) -> list[str]:

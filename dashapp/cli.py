@@ -152,19 +152,54 @@ def _print_outcome(outcome) -> None:
 
 @main.command()
 @click.argument("metric")
-@click.option("--from", "period_from", required=True, help="Start period, e.g. 2024-01, 2023-24, 2024-Q1.")
-@click.option("--to", "period_to", required=True, help="End period.")
+@click.option("--from", "period_from", default=None, help="Start period, e.g. 2024-01, 2023-24, 2024-Q1.")
+@click.option("--to", "period_to", default=None, help="End period.")
+@click.option("--period", default=None,
+              help="One period for both points: compare its forecast with its outturn, or its first-published "
+                   "figure with the latest (with --from-series/--to-series or --from-vintage/--to-vintage).")
+@click.option("--from-series", default="outturn", show_default=True,
+              help="Series of the first point: outturn, or a plan or forecast the department sent (forecast, plan …).")
+@click.option("--to-series", default="outturn", show_default=True, help="Series of the second point.")
+@click.option("--from-vintage", default="latest", show_default=True,
+              help="Vintage of the first point: latest, first (as first published) or a load number.")
+@click.option("--to-vintage", default="latest", show_default=True, help="Vintage of the second point.")
+@click.option("--measure", type=click.Choice(["cash", "real", "per_head"]), default="cash", show_default=True,
+              help="Cash, real terms (the metric's deflator) or per head (its population).")
+@click.option("--prices-of", default=None, help="Real terms in the prices of this year (default: the manifest's).")
 @click.option("--area", default=None, help="Area code (default: the whole).")
 @click.option("--by", default=None, help="Split segments by this breakdown dimension instead of child areas.")
 @click.option("--as-at", "as_at", default=None, type=int, help="Use the data as at this vintage.")
 @click.option("--db", default=None, help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON object.")
-def explain(metric: str, period_from: str, period_to: str, area: str | None, by: str | None, as_at: int | None,
-            db: str | None, as_json: bool) -> None:
-    """Explain the movement of METRIC between two periods."""
-    from explain import explain_change
+def explain(metric: str, period_from: str | None, period_to: str | None, period: str | None, from_series: str,
+            to_series: str, from_vintage: str, to_vintage: str, measure: str, prices_of: str | None,
+            area: str | None, by: str | None, as_at: int | None, db: str | None, as_json: bool) -> None:
+    """Explain the movement of METRIC between two periods, or the gap between two points (a period's
+    forecast and outturn, its first-published and latest figures).
 
-    result = explain_change(_store(db), metric, period_from, period_to, area=area, by=by, as_at=as_at)
+    \b
+    whytrend explain uc_caseload --from 2026-08 --to 2026-09
+    whytrend explain uc_spend --period 2026-09 --from-series forecast --to-series outturn
+    whytrend explain uc_caseload --period 2026-06 --from-vintage first --to-vintage latest
+    whytrend explain uc_spend --from 2025-09 --to 2026-09 --measure real --prices-of 2025-26
+    """
+    from explain import Point, explain_change, explain_points
+
+    first, second = period_from or period, period_to or period
+    if not first or not second:
+        raise click.UsageError("Give --from and --to (two periods), or --period (one period, two series or vintages).")
+    if period and (period_from or period_to):
+        raise click.UsageError("Give either --period or --from/--to, not both.")
+    compare = (from_series, to_series, from_vintage, to_vintage) != ("outturn", "outturn", "latest", "latest")
+    if compare and as_at is not None:
+        raise click.UsageError("--as-at applies to a movement; for points use --from-vintage/--to-vintage.")
+    if compare:
+        result = explain_points(_store(db), metric, Point(first, from_series, from_vintage),
+                                Point(second, to_series, to_vintage), area=area, by=by, measure=measure,
+                                prices_of=prices_of)
+    else:
+        result = explain_change(_store(db), metric, first, second, area=area, by=by, as_at=as_at,
+                                measure=measure, prices_of=prices_of)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -176,6 +211,10 @@ def explain(metric: str, period_from: str, period_to: str, area: str | None, by:
     drivers = [(d.driver, d.contribution) for d in result.drivers]
     if drivers:  # the part the drivers leave unexplained belongs with them, not with the segments
         drivers.append(("unexplained", result.unexplained))
+    if result.measure_parts:
+        click.echo("\nCash change split:")
+        for part in result.measure_parts:
+            click.echo(f"  {part.component:<40} {signed(part.contribution, result.cash_unit or result.unit)}")
     for title, rows in (("Drivers", drivers),
                         ("Formula components", [(c.component, c.contribution) for c in result.components]),
                         ("Segments", [(sg.name, sg.contribution) for sg in result.segments[:10]])):
@@ -183,6 +222,12 @@ def explain(metric: str, period_from: str, period_to: str, area: str | None, by:
             click.echo(f"\n{title}:")
             for name, value in rows:
                 click.echo(f"  {name:<40} {signed(value, result.unit)}")
+    if result.events:
+        click.echo("\nKnown events in this span (candidate causes):")
+        for ev in result.events:
+            where = f" — {', '.join(ev.area_names)}: {signed(ev.contribution, result.unit)}" \
+                if ev.contribution is not None else ""
+            click.echo(f"  {ev.period}  {ev.title}{where}")
 
 
 @main.command()

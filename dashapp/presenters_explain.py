@@ -19,10 +19,12 @@ from explain.numbers import (
     period_short_text,
     period_text,
     short_value,
+    signed,
     signed_short_value,
 )
 from explain.verdict import Verdict
 from explain.wording import COMPONENTS_METHOD, COMPONENTS_SUBTITLE, DRIVERS_METHOD, DRIVERS_SUBTITLE, VERDICT_METHOD
+from loaders.vocabulary import WHOLE_AREA_NAME
 
 from .presenters_parts import Part, dimension_label, has_mix_rate
 
@@ -50,11 +52,49 @@ def trace_line(explanation) -> str:
     return f"{text} · driver model version {model.version} ({model.kind.replace('_', ' ')}, out-of-sample R² {r2})"
 
 
+def point_texts(explanation, freq: str | None = None) -> tuple[str, str]:
+    """The two figures compared, in words: 'August 2026' and 'September 2026', or for a comparison of
+    points (explain.comparison) 'the forecast for September 2026' and 'September 2026'."""
+    e = explanation
+    if getattr(e, "points", ()):
+        from explain import Point
+
+        first, second = (Point.from_dict(p).text(freq) for p in e.points)
+        return first, second
+    return period_text(e.period_from, freq), period_text(e.period_to, freq)
+
+
+def end_labels(explanation) -> tuple[str, str]:
+    """The labels of a waterfall's first and last bars: the periods, or for a comparison of points
+    their short names ('Forecast' and 'Outturn', 'First published' and 'Latest')."""
+    e = explanation
+    if not getattr(e, "points", ()):
+        return e.period_from, e.period_to
+    from explain import Point
+
+    first, second = (Point.from_dict(p) for p in e.points)
+    later = "Outturn" if first.series != second.series and second.series == "outturn" else second.short_text()
+    return first.short_text(), later
+
+
 def periods_text(explanation, freq: str | None = None) -> str:
     """'August 2026 to September 2026': the two periods of an explanation in words, for headings and
-    captions (pass the metric's frequency: without it '2010-11' is read as a month)."""
+    captions (pass the metric's frequency: without it '2010-11' is read as a month); 'September 2026
+    against the forecast for September 2026' for a comparison of points."""
+    first, second = point_texts(explanation, freq)
+    return f"{second} against {first}" if getattr(explanation, "points", ()) else f"{first} to {second}"
+
+
+def measure_table(explanation) -> pd.DataFrame:
+    """Real terms or per head: the cash change split exactly into the measured change and prices or
+    population, with the two values of each factor (explain.measures)."""
     e = explanation
-    return f"{period_text(e.period_from, freq)} to {period_text(e.period_to, freq)}"
+    unit = e.cash_unit or e.unit
+    rows = [{"Part of the cash change": p.component, "Contribution": signed(p.contribution, unit)}
+            for p in e.measure_parts]
+    rows.append({"Part of the cash change": "Cash change",
+                 "Contribution": signed(math.fsum(p.contribution for p in e.measure_parts), unit)})
+    return pd.DataFrame(rows, columns=["Part of the cash change", "Contribution"])
 
 
 def _step(explanation) -> float:
@@ -74,6 +114,8 @@ def change_sentence(explanation, freq: str | None = None) -> str:
     households in September 2026.' One rounding for the levels and the change (explain.numbers
     .movement_numbers); no percentage for a % or a temperature."""
     e = explanation
+    if getattr(e, "points", ()):  # a comparison of two figures for one period: the narrative's own first sentence
+        return e.narrative_part("movement")
     when_from, when_to = period_text(e.period_from, freq), period_text(e.period_to, freq)
     if e.change == 0:
         return f"No change between {when_from} and {when_to} ({format_value(e.value_to, e.unit)})."
@@ -90,8 +132,10 @@ def drivers_subtitle(explanation, freq: str | None = None) -> str:
     """The driver waterfall's subtitle: the two levels with their periods, then what the bars are
     (no method names: those are in :data:`DRIVERS_ABOUT`)."""
     e = explanation
-    return (f"{period_short_text(e.period_from, freq)} {short_value(e.value_from, e.unit)} → "
-            f"{period_short_text(e.period_to, freq)} {short_value(e.value_to, e.unit)}. {DRIVERS_SUBTITLE}")
+    first, second = (point_texts(e, freq) if e.points else
+                     (period_short_text(e.period_from, freq), period_short_text(e.period_to, freq)))
+    return (f"{first} {short_value(e.value_from, e.unit)} → "
+            f"{second} {short_value(e.value_to, e.unit)}. {DRIVERS_SUBTITLE}")
 
 
 def components_subtitle(formula: str = "") -> str:
@@ -172,3 +216,18 @@ def parts_table(parts: Sequence[Part], *, unit: str = "") -> pd.DataFrame:
     return pd.DataFrame([{"part": p.label, "contribution": p.value, "ci_low": p.ci_low, "ci_high": p.ci_high,
                           "mix": p.mix, "rate": p.rate, "unit": unit, "includes": ", ".join(p.members)}
                          for p in parts])
+
+
+def events_table(e, freq: str | None = None) -> pd.DataFrame:
+    """The known events inside the span (candidate causes), one row each, in words: when, what, the
+    areas it touches and the part of the change in them."""
+    rows = []
+    for ev in e.events:
+        rows.append({
+            "Event": ev.title, "When": period_text(ev.period),
+            "Areas it touches": ", ".join(ev.area_names) or WHOLE_AREA_NAME,
+            "Change in those areas": signed(ev.contribution, e.unit) if ev.contribution is not None else "",
+            "Share of the change": f"{ev.share:.0%}" if ev.share is not None else "",
+        })
+    return pd.DataFrame(rows, columns=["Event", "When", "Areas it touches", "Change in those areas",
+                                       "Share of the change"])

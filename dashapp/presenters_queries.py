@@ -75,6 +75,8 @@ class TrendsQuery:
     compare: tuple[str, ...] = ()
     vintage: str = "latest"
     notes: tuple[str, ...] = ()
+    #: None for cash, else 'real' or 'per_head' (checked against the metric's manifest by the page)
+    measure: str | None = None
 
     @property
     def as_first_published(self) -> bool:
@@ -82,7 +84,8 @@ class TrendsQuery:
 
     def to_query(self) -> dict[str, Any]:
         return {"metric": self.metric, "area": self.area, "from": self.start, "to": self.end,
-                "compare": list(self.compare), "vintage": None if self.vintage == "latest" else self.vintage}
+                "compare": list(self.compare), "vintage": None if self.vintage == "latest" else self.vintage,
+                "measure": self.measure}
 
 
 def default_metric(requested: str | None, visible: Sequence[str]) -> str | None:
@@ -127,7 +130,9 @@ def parse_trends_query(query: Mapping[str, Any], *, visible: Sequence[str], area
     if vintage not in VINTAGES:
         notes.append(f"Vintage '{vintage}' is not 'latest' or 'first'; showing the latest figures.")
         vintage = "latest"
-    return TrendsQuery(metric, area, start, end, compare, vintage, tuple(notes))
+    measure = first_value(query, "measure")
+    return TrendsQuery(metric, area, start, end, compare, vintage, tuple(notes),
+                       measure if measure in ("real", "per_head") else None)
 
 
 def parse_compare(value: str | list | None, known: set[str], notes: list[str] | None = None) -> tuple[str, ...]:
@@ -319,3 +324,46 @@ def limit_compare(chosen: Sequence[str] | None) -> tuple[list[str], str]:
         return chosen, ""
     return chosen[:MAX_COMPARE], (f"At most {MAX_COMPARE} areas can be compared on one chart: untick one "
                                   f"before choosing another.")
+
+
+# ------------------------------------------------------------------ compare with, and the measure
+#: the "compare with" radio's value for "an earlier period" (the ordinary movement) and for the
+#: figure first published (a revision); any other value names a plan or forecast series
+VS_PERIOD, VS_FIRST = "period", "first"
+
+
+def vs_options(series: Sequence[str], period_to: str, freq: str) -> list[dict[str, str]]:
+    """'Compare with' choices: an earlier period, the figure for the same period first published, and
+    each plan or forecast series the metric has ('The forecast for September 2026')."""
+    when = period_text(period_to, freq)
+    out = [{"label": "An earlier period (choose below)", "value": VS_PERIOD},
+           {"label": f"The figure for {when} as first published (what revisions changed)", "value": VS_FIRST}]
+    out += [{"label": f"The {name.replace('_', ' ')} for {when}", "value": name} for name in series]
+    return out
+
+
+def clean_vs(value: str | None, series: Sequence[str]) -> str | None:
+    """The 'compare with' choice of a URL or the radio: None for an earlier period (the default), else
+    'first' or a series the metric has (anything else falls back to the default)."""
+    if value in (VS_FIRST, *series):
+        return value
+    return None
+
+
+def clean_measure(value: str | None, measures: Mapping[str, str]) -> str | None:
+    """None for cash (the default), else a measure the metric declares."""
+    return value if value in measures and value != "cash" else None
+
+
+def measure_options(measures: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"label": label, "value": code} for code, label in measures.items()]
+
+
+def vs_points(vs: str | None, period_to: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The two points (period, series, vintage) a 'compare with' choice asks for, or None for the
+    ordinary movement between two periods."""
+    if not vs:
+        return None
+    first = {"period": period_to, "series": "outturn", "vintage": "first"} if vs == VS_FIRST else \
+        {"period": period_to, "series": vs, "vintage": "latest"}
+    return first, {"period": period_to, "series": "outturn", "vintage": "latest"}

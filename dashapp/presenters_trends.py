@@ -192,3 +192,37 @@ def compare_caption(trends: Sequence, *, metric_name: str, freq: str) -> str:
            else f"{'+' if size(best) > 0 else '-'}{abs(size(best)):.1%}")
     return (f"Of the {plural(len(trends), 'area')} compared, {t.area_name} changed most between "
             f"{period_name(a.period, freq)} and {period_name(b.period, freq)} ({how}).")
+
+
+def latest_revised_period(trend) -> str | None:
+    """The latest period of ``trend`` (the latest figures) whose value differs from the one first
+    published, or None when nothing shown has been revised."""
+    for p in reversed(trend.points):
+        if p.value is not None and p.first_published is not None and revised(p.value, p.first_published):
+            return p.period
+    return None
+
+
+def revision_caption(explanation, *, freq: str) -> str:
+    """'September 2026 was first published as 3.47 million households and is now 3.46 million: revised by
+    −2,140 households. West Midlands accounts for most of the revision (−3,090 households).'"""
+    from explain.numbers import period_text
+
+    e = explanation
+    when = period_text(e.period_to, freq)
+    first, now, change, _ = movement_numbers(e.value_from, e.value_to, e.unit)  # one rounding for all three
+    way = "up" if e.change > 0 else "down"
+    text = f"{when} was first published as {first} and is now {now}: revised {way} by {change.lstrip('+-−')}."
+    moved = [sg for sg in e.segments if sg.presence != "residual"]
+    if moved and e.change:
+        top = max(moved, key=lambda sg: abs(sg.contribution))
+        text += f" {top.name} was revised most ({signed(top.contribution, e.unit)})."
+    return text
+
+
+def measured_name(name: str, measure: str | None, label: str) -> str:
+    """'Universal Credit payments in real terms (2025-26 prices)', '… per head of population'."""
+    if not measure:
+        return name
+    words = label[0].lower() + label[1:]
+    return f"{name} in {words}" if measure == "real" else f"{name} {words}"

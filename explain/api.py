@@ -52,19 +52,28 @@ def explain_change(
     as_at: int | None = None,
     use_cache: bool = True,
     fit_if_missing: bool = True,
+    measure: str = "cash",
+    prices_of: str | None = None,
 ) -> Explanation:
     """Why ``metric`` moved from ``period_from`` to ``period_to`` for ``area`` (None = the whole).
 
     Reads a precomputed explanation when one exists for the current data vintage and model
     version; otherwise computes it (fitting version 1 of the driver model first when the
-    metric has a model spec but no fitted version) and caches it.
+    metric has a model spec but no fitted version) and caches it. ``measure``: cash (default), real
+    (real terms, in the prices of ``prices_of`` or the manifest's year) or per_head
+    (explain.measures; computed, not cached).
     """
+    from .measures import CASH, MeasureContext, check_measure
+
+    measure = check_measure(measure)
     if fit_if_missing:
         ensure_model(store, metric)
     ctx = MetricContext.load(store, metric, as_at=as_at)
     code = resolve_area(ctx.tree, area)
     a = resolve_period(ctx.info, period_from, ctx.periods).label
     b = resolve_period(ctx.info, period_to, ctx.periods).label
+    if measure != CASH:
+        return MeasureContext(ctx, measure, prices_of).explain(code, a, b, by=by)
     cacheable = use_cache and as_at is None
     if cacheable:
         hit = cache.get(store, metric=metric, area=code, period_from=a, period_to=b, by=by)
@@ -235,14 +244,24 @@ def _metric_names(store: Store) -> dict[str, str]:
 
 
 def trend(store: Store, metric: str, *, area: str | None = None, start: str | None = None, end: str | None = None,
-          as_first_published: bool = False) -> Trend:
+          as_first_published: bool = False, measure: str = "cash", prices_of: str | None = None) -> Trend:
     """A series with XmR limits over the shown window, special causes, provisional flags and
     the first-published value beside the latest one (what revisions changed)."""
+    from .measures import CASH, MeasureContext, check_measure
+
     info = metric_info(store, metric)
     tree = area_tree(store)
     code = resolve_area(tree, area)
-    latest = metric_frame(store, info, areas=[code]).sort_values("start")
-    first = metric_frame(store, info, areas=[code], first_published=True)
+    if check_measure(measure) != CASH:  # real terms or per head (explain.measures): the measured series
+        measured = MeasureContext(MetricContext.load(store, metric, tree=tree), measure, prices_of)
+        first_measured = MeasureContext(MetricContext.load(store, metric, tree=tree, first_published=True), measure,
+                                        prices_of)
+        latest = measured.values[measured.values["area"] == code].sort_values("start")
+        first = first_measured.values[first_measured.values["area"] == code]
+        info = measured.info
+    else:
+        latest = metric_frame(store, info, areas=[code]).sort_values("start")
+        first = metric_frame(store, info, areas=[code], first_published=True)
     first_values = dict(zip(first["period"], first["value"]))
     frame = latest if not as_first_published else first.sort_values("start")
     if start:

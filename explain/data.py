@@ -40,8 +40,18 @@ def list_metrics(store: Store, *, department: str | None = None) -> tuple[Metric
     return tuple(_info(row, freqs.get(row["code"], "")) for row in frame.to_dict("records"))
 
 
+def list_metrics_with_series(store: Store) -> tuple[str, ...]:
+    """Codes of the plan and forecast series (loaders.series) that hold values."""
+    from loaders.series import is_companion
+
+    frame = store.metrics_frame(include_series=True)
+    codes = [c for c in frame["code"] if is_companion(c)]
+    freqs = _main_frequencies(store, codes) if codes else {}
+    return tuple(c for c in codes if freqs.get(c))
+
+
 def metric_info(store: Store, code: str) -> MetricInfo:
-    frame = store.metrics_frame()
+    frame = store.metrics_frame(include_series=True)
     match = frame[frame["code"] == code]
     if match.empty:
         known = ", ".join(frame["code"].tolist()) or "none loaded yet"

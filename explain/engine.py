@@ -25,8 +25,19 @@ from loaders.periods import from_key
 from . import narrative
 from .accounting import account, account_many
 from .attribution import BootstrapAttribution, attribute_all
-from .data import WHOLE, AreaTree, area_tree, formula_components, list_metrics, metric_frame, metric_info, model_spec
+from .data import (
+    WHOLE,
+    AreaTree,
+    area_tree,
+    events,
+    formula_components,
+    list_metrics,
+    metric_frame,
+    metric_info,
+    model_spec,
+)
 from .errors import ExplainError
+from .known_events import EventCause, candidate_events
 from .models import build_panel, get_version, leaf_areas, load_fitted
 from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
 from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
@@ -49,18 +60,21 @@ class MetricContext:
     tree: AreaTree
     as_at: int | None = None
     _attributions: dict = field(default_factory=dict)
+    #: each value as first published instead of as at ``as_at`` (explain.comparison)
+    first_published: bool = False
 
     @classmethod
     def load(cls, store: Store, metric: str, *, as_at: int | None = None,
-             tree: AreaTree | None = None) -> "MetricContext":
+             tree: AreaTree | None = None, first_published: bool = False) -> "MetricContext":
         """Read-only: a context never fits or writes anything (call :func:`explain.models.ensure_model`
         first where a missing model should be fitted)."""
-        return cls(store, metric_info(store, metric), tree or area_tree(store), as_at)
+        return cls(store, metric_info(store, metric), tree or area_tree(store), as_at,
+                   first_published=first_published)
 
     # ------------------------------------------------------------- data
     @cached_property
     def values(self) -> pd.DataFrame:
-        frame = metric_frame(self.store, self.info, as_at=self.as_at)
+        frame = metric_frame(self.store, self.info, as_at=self.as_at, first_published=self.first_published)
         if frame.empty:
             raise ExplainError(f"{self.info.code} has no data in {self.store.url}. Load its source first.")
         return frame
@@ -97,6 +111,19 @@ class MetricContext:
         return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
     @cached_property
+    def _first_lookup(self) -> dict[tuple[str, str], float]:
+        """Each value as first published (for the revisions sentence)."""
+        frame = metric_frame(self.store, self.info, as_at=self.as_at, first_published=True)
+        return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
+
+    def first_value(self, area: str, period: str) -> float | None:
+        """The value of ``area`` in ``period`` as first published, when it has been revised since."""
+        first, latest = self._first_lookup.get((area, period)), self.value(area, period)
+        if first is None or latest is None or math.isnan(first):
+            return None
+        return float(first) if abs(latest - first) > 1e-9 * max(1.0, abs(latest)) else None
+
+    @cached_property
     def components(self) -> list[str]:
         return formula_components(self.info)
 
@@ -104,7 +131,7 @@ class MetricContext:
     def _component_lookup(self) -> dict[str, dict[tuple[str, str], float]]:
         out = {}
         for code in self.components:
-            frame = metric_frame(self.store, code, as_at=self.as_at)
+            frame = metric_frame(self.store, code, as_at=self.as_at, first_published=self.first_published)
             out[code] = dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
         return out
 
@@ -198,20 +225,52 @@ class MetricContext:
         segments = self._segments(area, period_from, period_to, change, by, notes)
         drivers, unexplained, model, warnings = self._drivers(area, period_from, period_to, change, notes)
         warnings = list(warnings) + _incomplete(segments, period_from, period_to)
+        causes = self._events(area, period_from, period_to, change, segments)
+        earlier = min((period_from, period_to), key=self.periods.index)
+        revised_from = self.first_value(area, earlier)
         names = {code: self._metric_name(code) for code in [d.driver for d in drivers] + [c.component for c in components]}
         parts = narrative.narrate(
             info=info, area_name=None if area == WHOLE else self.tree.name(area), period_from=period_from, period_to=period_to,
             value_from=value_from, value_to=value_to, change=change, significance=significance, drivers=drivers,
             unexplained=unexplained, components=components, segments=segments, model=model,
             data_vintage=self.vintage, by=by, driver_names=names, warnings=warnings,
-            provisional=self.status(area, period_to) == "p")
+            provisional=self.status(area, period_to) == "p", events=causes,
+            revised=(earlier, revised_from) if revised_from is not None else None)
         return Explanation(
             metric=info.code, area=None if area == WHOLE else area, period_from=period_from, period_to=period_to,
             value_from=value_from, value_to=value_to, change=change, significance=significance,
             drivers=drivers, unexplained=unexplained, model=model, components=components, segments=segments,
             narrative=narrative.text_of(parts), data_vintage=self.vintage, by=by, unit=info.unit,
             metric_name=info.name, area_name=self.tree.name(area), warnings=tuple(warnings), notes=tuple(notes),
-            narrative_parts=parts)
+            narrative_parts=parts, events=causes,
+            revised_from=revised_from if earlier == period_from else None)
+
+    @cached_property
+    def _event_rows(self) -> list[dict]:
+        return events(self.store, self.info.code)
+
+    def _events(self, area: str, period_from: str, period_to: str, change: float,
+                segments: tuple[SegmentPart, ...]) -> tuple[EventCause, ...]:
+        """Known events inside the span that touch this metric (explain.known_events), each with the change
+        in the areas it touches: summed from those areas' own values for an additive metric, else
+        from the segments when the touched areas are exactly some of them."""
+        if not self._event_rows:
+            return ()
+        by_segment = {sg.segment: sg.contribution for sg in segments}
+
+        def change_in(codes: list[str]) -> float | None:
+            if self.info.aggregation == "sum":
+                pairs = [(self.value(c, period_from), self.value(c, period_to)) for c in codes]
+                if pairs and all(a is not None and b is not None for a, b in pairs):
+                    return math.fsum(b - a for a, b in pairs)
+            if codes and all(c in by_segment for c in codes):
+                return math.fsum(by_segment[c] for c in codes)
+            return None
+
+        return candidate_events(
+            self._event_rows, metric=self.info.code, freq=self.info.frequency, period_from=period_from,
+            period_to=period_to, area=None if area == WHOLE else area, change=change, path=self.tree.path,
+            change_in=change_in, name=self.tree.name)
 
     @cached_property
     def _names(self) -> dict[str, str]:
@@ -352,18 +411,25 @@ class MetricContext:
                             lambda k, p: self.component_values(k, p), kids, period_from, period_to, area, notes)
         return self._to_parts(split, names, change)
 
-    def _breakdown_segments(self, area, period_from, period_to, change, by, notes) -> tuple[SegmentPart, ...]:
+    def breakdown_lookup(self, area: str, by: str) -> dict[tuple[str, str, str], float]:
+        """(metric or component code, value of ``by``, period label) -> value, for one area."""
         codes = [self.info.code] + self.components
-        frame = self.store.observations(codes, areas=[area], breakdown=None, periods=None, as_at=self.as_at)
+        frame = self.store.observations(codes, areas=[area], breakdown=None, periods=None, as_at=self.as_at,
+                                        first_published=self.first_published)
         prefix = f"{by}="
         frame = frame[frame["breakdown"].str.startswith(prefix) & ~frame["breakdown"].str.contains(";")]
         if frame.empty:
-            raise ExplainError(f"{self.info.code} has no breakdown by '{by}' for {self.tree.name(area)}.")
+            return {}
         keys = frame[["freq", "period"]].drop_duplicates()
         labels = {start: from_key(f, start).label for f, start in zip(keys["freq"].tolist(), keys["period"].tolist())}
         frame = frame.assign(label=frame["period"].map(labels), segment=frame["breakdown"].str[len(prefix):])
-        lookup = {(m, sg, p): v for m, sg, p, v in zip(frame["metric"], frame["segment"], frame["label"], frame["value"])}
-        segs = sorted(frame["segment"].unique())
+        return {(m, sg, p): v for m, sg, p, v in zip(frame["metric"], frame["segment"], frame["label"], frame["value"])}
+
+    def _breakdown_segments(self, area, period_from, period_to, change, by, notes) -> tuple[SegmentPart, ...]:
+        lookup = self.breakdown_lookup(area, by)
+        if not lookup:
+            raise ExplainError(f"{self.info.code} has no breakdown by '{by}' for {self.tree.name(area)}.")
+        segs = sorted({sg for _, sg, _ in lookup})
 
         def comps(segment, period):
             out = {c: lookup.get((c, segment, period)) for c in self.components}

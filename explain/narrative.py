@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .known_events import EventCause
 from .numbers import (
     at_precision,
+    format_change,
     format_interval,
     format_value,
     level_digits,
@@ -54,6 +56,8 @@ def narrate(
     driver_names: dict[str, str] | None = None,
     warnings: Sequence[str] = (),
     provisional: bool = False,
+    events: Sequence[EventCause] = (),
+    revised: tuple[str, float] | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """The narrative as named sentences, in reading order: (part, sentence) with part one of
     :data:`PARTS`. The full text is the sentences joined (:func:`text_of`); shells that need one
@@ -85,6 +89,15 @@ def narrate(
 
     if provisional:
         sentences.append(("provisional", f"The {when_to} value is provisional and may be revised."))
+    if revised is not None and change:
+        period, first = revised
+        later = value_from if period == period_from else value_to
+        since = value_to - first if period == period_from else first - value_from
+        sentences.append(("revisions", f"{period_text(period, info.frequency)} was first published as "
+                          f"{format_value(first, unit, digits)} and has since been revised by "
+                          f"{part(later - first)}: against the first-published figure the change is "
+                          f"{part(since)}, of which {part(later - first if period == period_from else first - later)} "
+                          "is that revision."))
     sentences.append(("verdict", _significance_sentence(significance)))
     parts = [c for c in components if not negligible(c.contribution, change)]
     if parts and change:
@@ -133,6 +146,8 @@ def narrate(
             rate = sum(sg.rate or 0.0 for sg in moved)
             sentences.append(("mix", f"Changes in mix contributed {part(mix)} and changes in rates "
                                      f"{part(rate)}."))
+    if events:
+        sentences.append(("events", _events_sentence(events, change, info.frequency, part)))
     if warnings:  # at most two, as one part
         sentences.append(("warning", " ".join(w if w.endswith(".") else w + "." for w in warnings[:2])))
     trace = f"Data vintage {data_vintage}"
@@ -142,8 +157,8 @@ def narrate(
 
 
 #: the named sentences of a narrative, in reading order (each appears at most once)
-PARTS = ("movement", "provisional", "verdict", "components", "drivers", "unexplained", "segments", "mix",
-         "warning", "trace")
+PARTS = ("movement", "provisional", "revisions", "verdict", "measure", "components", "drivers", "unexplained", "segments", "mix",
+         "events", "warning", "trace")
 
 
 def text_of(parts: Sequence[tuple[str, str]]) -> str:
@@ -164,6 +179,35 @@ def _significance_sentence(significance: dict) -> str:
     if reason:
         return reason
     return verdict_opening("insufficient") + "."
+
+
+def measure_sentence(measure: str, split: Sequence[ComponentPart], cash_change: float, unit: str) -> str:
+    """'In cash terms it rose by £2.1bn: +£1.4bn from the real change and +£0.7bn from prices (inflation).'"""
+    first, second = split
+    said = f"In cash terms it {verb(cash_change)}" + (f" by {format_change(abs(cash_change), unit)}" if cash_change else "")
+    if measure == "real":
+        return (f"{said}: {part_text(first.contribution, unit, 0.0)} from the real change and "
+                f"{part_text(second.contribution, unit, 0.0)} from prices (inflation).")
+    return (f"{said}: {part_text(first.contribution, unit, 0.0)} from the change per head and "
+            f"{part_text(second.contribution, unit, 0.0)} from the change in population.")
+
+
+def _events_sentence(events: Sequence[EventCause], change: float, freq: str, part) -> str:
+    """"The movement spans the closure of … (September 2026); West Midlands, the area it touches,
+    account for +101,000 of the change (92%)." A candidate cause, never said to be the cause."""
+    said = []
+    for ev in events[:3]:
+        when = period_text(ev.period)
+        text = f"{ev.title[0].lower() + ev.title[1:] if not ev.title[:2].isupper() else ev.title} ({when})"
+        if ev.contribution is not None and ev.area_names and change:
+            where = _join(list(ev.area_names[:3])) + (f" and {len(ev.area_names) - 3} more" if len(ev.area_names) > 3 else "")
+            noun = "the area it touches, accounts" if len(ev.area_names) == 1 else "the areas it touches, account"
+            share = f" ({ev.share:.0%})" if ev.share is not None and abs(ev.share) < 10 else ""
+            text += f"; {where}, {noun} for {part(ev.contribution)} of the change{share}"
+        said.append(text)
+    more = f" and {len(events) - 3} more known events" if len(events) > 3 else ""
+    return ("The movement spans " + "; and ".join(said) + more + ". This is a candidate cause: the dates line up, "
+            "which alone does not show the event caused the change.")
 
 
 def _join(items: list[str]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from .known_events import EventCause
 from .verdict import Verdict
 
 
@@ -134,6 +135,19 @@ class Explanation:
     #: the narrative's sentences by name ((part, sentence), see explain.narrative.PARTS): shells read
     #: a part by name instead of cutting the text
     narrative_parts: tuple[tuple[str, str], ...] = ()
+    #: known events inside the span that touch the metric: candidate causes (explain.known_events)
+    events: tuple[EventCause, ...] = ()
+    #: for a comparison of two points (explain.comparison): each point's period, series and vintage
+    points: tuple[dict[str, Any], ...] = ()
+    #: the earlier period's value as first published, when it has been revised since (else None)
+    revised_from: float | None = None
+    #: cash, real (real terms, in the prices of ``prices_of``) or per_head (explain.measures)
+    measure: str = "cash"
+    prices_of: str = ""
+    #: real terms or per head: the cash change split exactly into the measured change and prices or population
+    measure_parts: tuple[ComponentPart, ...] = ()
+    #: the unit of the cash figures ``measure_parts`` are in ('' for cash: ``unit``)
+    cash_unit: str = ""
 
     def narrative_part(self, name: str) -> str:
         """One named sentence of the narrative ('' when this explanation has none of that kind)."""
@@ -159,6 +173,11 @@ class Explanation:
             "by": self.by, "unit": self.unit, "metric_name": self.metric_name, "area_name": self.area_name,
             "data_vintage": str(self.data_vintage), "warnings": list(self.warnings), "notes": list(self.notes),
             "narrative_parts": [{"part": part, "text": text} for part, text in self.narrative_parts],
+            "events": [e.to_dict() for e in self.events],
+            "points": [dict(p) for p in self.points],
+            "revised_from": _num(self.revised_from),
+            "measure": self.measure, "prices_of": self.prices_of, "cash_unit": self.cash_unit or self.unit,
+            "measure_parts": [c.to_dict() for c in self.measure_parts],
         }
 
     @classmethod
@@ -186,6 +205,13 @@ class Explanation:
             unit=data.get("unit", ""), metric_name=data.get("metric_name", ""), area_name=data.get("area_name", ""),
             warnings=tuple(data.get("warnings", ())), notes=tuple(data.get("notes", ())),
             narrative_parts=tuple((p["part"], p["text"]) for p in data.get("narrative_parts", ())),
+            events=tuple(EventCause.from_dict(e) for e in data.get("events", ())),
+            points=tuple(dict(p) for p in data.get("points", ())),
+            revised_from=data.get("revised_from"),
+            measure=data.get("measure", "cash"), prices_of=data.get("prices_of", ""),
+            cash_unit=data.get("cash_unit", ""),
+            measure_parts=tuple(ComponentPart(c["component"], c["contribution"], c.get("value_from"), c.get("value_to"))
+                                for c in data.get("measure_parts", ())),
         )
 
 

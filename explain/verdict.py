@@ -95,7 +95,7 @@ class Verdict:
     def headline(self) -> str:
         """The verdict in a few words (explain.wording): 'Unusual change: a concern', 'Within the usual
         range', 'Not enough history to judge'."""
-        return verdict_headline(self.outcome, self.direction)
+        return verdict_headline(self.outcome, self.direction, self.cause)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the contract's keys (method, beyond_normal_variation, verdict, detail) and
@@ -106,6 +106,7 @@ class Verdict:
             "change": _finite(self.change), "expected": _finite(self.expected), "lower": _finite(self.lower),
             "upper": _finite(self.upper), "ci_low": _finite(self.lower), "ci_high": _finite(self.upper),
             "span": self.span, "n_changes": self.n_changes, "trial": self.trial, "seasonal": self.seasonal,
+            **({"cause": self.cause} if self.cause == "comparison" else {}),
         }
 
     @classmethod
@@ -122,7 +123,8 @@ class Verdict:
                    method=data.get("method") or "none", expected=data.get("expected"),
                    lower=data.get("lower", data.get("ci_low")), upper=data.get("upper", data.get("ci_high")),
                    span=int(data.get("span") or 0), n_changes=int(data.get("n_changes") or 0),
-                   trial=bool(data.get("trial")), seasonal=bool(data.get("seasonal")))
+                   trial=bool(data.get("trial")), seasonal=bool(data.get("seasonal")),
+                   cause=data.get("cause") or "")
 
 
 def _finite(value: float | None) -> float | None:

@@ -35,9 +35,16 @@ VERDICT_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def verdict_headline(outcome: str, direction: str = "") -> str:
+#: a comparison of two figures (a forecast and its outturn, two vintages): not a movement over time
+NOT_JUDGED = "A comparison, not judged"
+
+
+def verdict_headline(outcome: str, direction: str = "", cause: str = "") -> str:
     """The verdict in a few words: 'Unusual change: a concern', 'Unusual change', 'Within the usual
-    range', 'Not enough history to judge' (``outcome``: 'beyond' / 'within' / 'insufficient')."""
+    range', 'Not enough history to judge' (``outcome``: 'beyond' / 'within' / 'insufficient'), or 'A
+    comparison, not judged' (``cause`` 'comparison': explain.comparison)."""
+    if cause == "comparison":
+        return NOT_JUDGED
     if outcome == "beyond":
         tone = DIRECTION_WORDS.get(direction)
         return "Unusual change" + (f": {tone}" if tone else "")

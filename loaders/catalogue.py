@@ -40,11 +40,16 @@ def metrics_with_models(store: Store) -> list[str]:
 
 
 def event_rows(store: Store) -> list[dict]:
-    """Every event (period, title, description, metrics list), ordered by period."""
+    """Every event (period, title, description, metrics list, areas list), ordered by period; an
+    event with no areas touches every area of its metrics."""
     with store.engine.connect() as conn:
         rows = conn.execute(select(s.events).order_by(s.events.c.period)).mappings().all()
+        areas: dict[tuple[str, str], list[str]] = {}
+        for r in conn.execute(select(s.event_areas).order_by(s.event_areas.c.area_code)):
+            areas.setdefault((r.period, r.title), []).append(r.area_code)
     return [{"period": r["period"], "title": r["title"], "description": r["description"],
-             "metrics": json.loads(r["metrics"])} for r in rows]
+             "metrics": json.loads(r["metrics"]), "areas": areas.get((r["period"], r["title"]), [])}
+            for r in rows]
 
 
 def metric_changes(store: Store, metric: str) -> pd.DataFrame:

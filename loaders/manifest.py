@@ -59,6 +59,12 @@ class Metric:
     #: departments that may see this metric as a driver of their own metrics ('*' = every one);
     #: manifest key ``shared = true`` or ``shared = ["DWP", "HMT"]``
     shared_with: tuple[str, ...] = ()
+    #: a price index metric (``deflator = "gdp_deflator"``): the metric can be shown in real terms
+    deflator: str = ""
+    #: the year whose prices real terms are in (a period of the deflator, e.g. "2024-25"; default its latest)
+    prices_of: str = ""
+    #: a population metric (``per_head = "population"``): the metric can be shown per head
+    per_head: str = ""
 
     def visible_to(self, department: str | None) -> bool:
         """Whether users of ``department`` (None: unscoped) may see this metric as a driver."""
@@ -105,6 +111,11 @@ class Source:
     #: that carries section label rows, the table's first and last rows, and where it ends
     header_rows: int = 1
     section_column: str | None = None
+    #: the series of every value (``series = "forecast"``, "plan", "main_estimate" …; default the outturn):
+    #: stored under the companion metric ``code__forecast`` (loaders.series)
+    series: str = ""
+    #: or a column naming each row's series (blank or "outturn" for the outturn)
+    series_column: str | None = None
     rows: tuple[int, ...] = ()
     end: str = "auto"
     base_dir: Path = field(default=Path("."), compare=False)
@@ -143,6 +154,8 @@ class Event:
     #: ``break = true``: a change of definition; a movement across it is not judged, and the verdict on
     #: later movements uses only the points from it on (explain.verdict)
     is_break: bool = False
+    #: area codes the event touches (``areas = [...]``); empty: every area of its metrics
+    areas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,7 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "unit": ((str,), False), "aggregation": ((str,), False),
         "higher_is_better": ((bool,), False), "formula": ((str,), False),
         "description": ((str,), False), "shared": ((bool, list), False),
+        "deflator": ((str,), False), "prices_of": ((str,), False), "per_head": ((str,), False),
     },
     "source": {
         "id": ((str,), True), "department": ((str,), True), "title": ((str,), False),
@@ -189,7 +203,8 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "records_path": ((str,), False), "next_path": ((str,), False),
         "page_param": ((str,), False), "expected_lag_days": ((int,), False),
         "replace": ((str,), False), "header_rows": ((int,), False), "section_column": ((str,), False),
-        "rows": ((list,), False), "end": ((str,), False),
+        "rows": ((list,), False), "end": ((str,), False), "series": ((str,), False),
+        "series_column": ((str,), False),
     },
     "model": {
         "metric": ((str,), True), "drivers": ((list,), True), "kind": ((str,), False),
@@ -197,7 +212,7 @@ _SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     },
     "event": {
         "period": ((str,), True), "title": ((str,), True), "description": ((str,), False),
-        "metrics": ((list,), False), "break": ((bool,), False),
+        "metrics": ((list,), False), "break": ((bool,), False), "areas": ((list,), False),
     },
 }
 _PLURAL = {"department": "departments", "area": "areas", "metric": "metrics",
@@ -336,7 +351,8 @@ def parse_manifest(text: str, *, base_dir: Path, path: Path | None = None,
         ),
         events=tuple(
             Event(period=e["period"], title=e["title"], description=e.get("description", ""),
-                  metrics=tuple(e.get("metrics", ())), is_break=bool(e.get("break", False)))
+                  metrics=tuple(e.get("metrics", ())), is_break=bool(e.get("break", False)),
+                  areas=tuple(str(a) for a in e.get("areas", ())))
             for e in entries["event"]
         ),
     )
@@ -444,6 +460,14 @@ def _source(entry: dict[str, Any], base_dir: Path, problems: list[str], lines: _
             (str(k), tuple(str(x) for x in (v if isinstance(v, list) else [v])))
             for k, v in values["where"].items()
         )
+    if "series" in values:
+        from .series import OUTTURN, is_valid, normalise
+
+        name = normalise(values["series"])
+        if not is_valid(name):
+            problems.append(f"{label}: series '{values['series']}'{_at(lines.key('source', index, 'series'))} is not "
+                            "a series name: use letters, digits and underscores (forecast, plan, main_estimate)")
+        values["series"] = "" if name == OUTTURN else name
     for key in ("dimension_columns", "total_values"):
         if key in values:
             values[key] = tuple(str(x) for x in values[key])

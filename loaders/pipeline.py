@@ -426,6 +426,9 @@ class _Loader:
         bd_codes, breakdowns = pd.factorize(rows["breakdown"])
         breakdown_ids = self.store.ensure_breakdowns(self.conn, breakdowns)
         metric_codes, metrics = pd.factorize(rows["metric"])
+        if any(m not in self.metric_ids for m in metrics):  # the first plan or forecast of a metric
+            self.store.ensure_companions(self.conn, [m for m in metrics if m not in self.metric_ids])
+            self.metric_ids = self.store.metric_ids(self.conn)
         freq_codes, freqs = pd.factorize(rows["freq"])
         start_codes, starts = pd.factorize(rows["period"])
         period_codes, combined = pd.factorize(freq_codes.astype(np.int64) * max(1, len(starts)) + start_codes)

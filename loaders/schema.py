@@ -338,6 +338,26 @@ series_breaks = Table(
     Column("period", String(32), primary_key=True),
 )
 
+# ------------------------------------------------ schema version 7: events as candidate causes
+#: the areas an ``[[event]]`` touches (none: every area): an explanation of a movement spanning the
+#: event gives the share of the change in these areas (explain.events)
+event_areas = Table(
+    "event_areas", metadata,
+    Column("period", String(16), primary_key=True),
+    Column("title", Text, primary_key=True),
+    Column("area_code", String(64), primary_key=True),
+)
+
+#: how a money metric is shown in real terms and per head (the manifest's ``deflator``, ``prices_of``
+#: and ``per_head``): the deflator and population are metrics loaded like any other (explain.measures)
+metric_measures = Table(
+    "metric_measures", metadata,
+    Column("metric_code", String(64), ForeignKey("metrics.code"), primary_key=True),
+    Column("deflator", String(64), nullable=False, default=""),
+    Column("prices_of", String(32), nullable=False, default=""),
+    Column("per_head", String(64), nullable=False, default=""),
+)
+
 #: tables created by each schema version, in order; forward migrations only add
 SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     1: (schema_version, departments, areas, metrics, metric_changes, sources, loads, load_metrics,
@@ -347,5 +367,6 @@ SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     4: (metric_states,),
     5: (area_owners,),
     6: (series_breaks,),
+    7: (event_areas, metric_measures),
 }
 CURRENT_VERSION = max(SCHEMA_STEPS)

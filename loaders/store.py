@@ -49,6 +49,7 @@ from .areas import claim_declared, hierarchy_conflicts
 from .errors import ManifestError, StoreError, WhytrendError
 from .freshness import MetricState, read_states, sync_states
 from .manifest import Manifest
+from .series import companion_formula, is_companion, series_code, series_words, split_code
 from .sql import insert_if_absent
 from .vocabulary import WHOLE_AREA, WHOLE_AREA_LEVEL, WHOLE_AREA_NAME
 
@@ -380,14 +381,47 @@ class Store:
                 conn.execute(update(s.departments).where(s.departments.c.code == dept.code).values(name=dept.name))
         self._sync_areas(conn, manifest)
         self._sync_metrics(conn, manifest)
+        self._sync_companions(conn)
+        self._sync_measures(conn, manifest)
         self._sync_shares(conn, manifest)
         self._sync_model_specs(conn, manifest)
         self._sync_breaks(conn, manifest)
-        known = {(r.period, r.title) for r in conn.execute(select(s.events.c.period, s.events.c.title))}
-        insert_if_absent(conn, s.events, [
-            dict(period=ev.period, title=ev.title, description=ev.description, metrics=json.dumps(list(ev.metrics)))
-            for ev in manifest.events if (ev.period, ev.title) not in known], ["period", "title"])
+        self._sync_events(conn, manifest)
         return sync_states(conn)  # a changed formula or [[model]] changes what explanations depend on
+
+    @staticmethod
+    def _sync_events(conn: Connection, manifest: Manifest) -> None:
+        """Insert the manifest's events, update the ones whose description, metrics or areas changed,
+        and drop the stored explanations of every metric a new or changed event touches (they list
+        the events their span crosses: explain.events). An event another manifest declared is never
+        deleted."""
+        e, ea = s.events, s.event_areas
+        stored = {(r.period, r.title): r for r in conn.execute(select(e))}
+        areas: dict[tuple[str, str], set[str]] = {}
+        for r in conn.execute(select(ea)):
+            areas.setdefault((r.period, r.title), set()).add(r.area_code)
+        touched: set[str] = set()
+        for ev in manifest.events:
+            key = (ev.period, ev.title)
+            metrics = json.dumps(list(ev.metrics))
+            row = stored.get(key)
+            if row is None:
+                insert_if_absent(conn, e, [dict(period=ev.period, title=ev.title, description=ev.description,
+                                                metrics=metrics)], ["period", "title"])
+            elif (row.description, row.metrics) != (ev.description, metrics):
+                conn.execute(update(e).where(e.c.period == ev.period, e.c.title == ev.title)
+                             .values(description=ev.description, metrics=metrics))
+                touched.update(json.loads(row.metrics))
+            elif areas.get(key, set()) == set(ev.areas):
+                continue
+            if areas.get(key, set()) != set(ev.areas):
+                conn.execute(delete(ea).where(ea.c.period == ev.period, ea.c.title == ev.title))
+                if ev.areas:
+                    insert_if_absent(conn, ea, [dict(period=ev.period, title=ev.title, area_code=a)
+                                                for a in sorted(set(ev.areas))], ["period", "title", "area_code"])
+            touched.update(ev.metrics)
+        if touched:
+            conn.execute(delete(s.explanations).where(s.explanations.c.metric_code.in_(sorted(touched))))
 
     @staticmethod
     def _sync_breaks(conn: Connection, manifest: Manifest) -> None:
@@ -478,6 +512,46 @@ class Store:
                         new=None if values[f] is None else str(values[f])))
 
     @staticmethod
+    def _sync_measures(conn: Connection, manifest: Manifest) -> None:
+        """Make each manifest metric's deflator, prices year and population the stored ones; a metric
+        whose measures changed loses its stored explanations."""
+        t = s.metric_measures
+        stored = {r.metric_code: (r.deflator, r.prices_of, r.per_head) for r in conn.execute(select(t))}
+        changed = []
+        for metric in manifest.metrics:
+            wanted = (metric.deflator, metric.prices_of, metric.per_head)
+            if stored.get(metric.code, ("", "", "")) == wanted:
+                continue
+            changed.append(metric.code)
+            conn.execute(delete(t).where(t.c.metric_code == metric.code))
+            if any(wanted):
+                insert_if_absent(conn, t, [dict(metric_code=metric.code, deflator=wanted[0], prices_of=wanted[1],
+                                                per_head=wanted[2])], ["metric_code"])
+        if changed:
+            conn.execute(delete(s.explanations).where(s.explanations.c.metric_code.in_(changed)))
+
+    def measures(self, metric: str) -> dict[str, str]:
+        """The metric's deflator, prices year and population metric ('' where none)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.metric_measures).where(s.metric_measures.c.metric_code == metric)).first()
+        return {"deflator": row.deflator if row else "", "prices_of": row.prices_of if row else "",
+                "per_head": row.per_head if row else ""}
+
+    @staticmethod
+    def _sync_companions(conn: Connection) -> None:
+        """Keep each plan or forecast series (loaders.series) described as its base metric is."""
+        rows = {r.code: r for r in conn.execute(select(s.metrics))}
+        for code, row in rows.items():
+            base_code, series = split_code(code)
+            base = rows.get(base_code) if series != "outturn" else None
+            if base is None:
+                continue
+            values = dict(department_code=base.department_code, unit=base.unit, aggregation=base.aggregation,
+                          higher_is_better=base.higher_is_better, formula=companion_formula(base.formula, series))
+            if any(getattr(row, k) != v for k, v in values.items()):
+                conn.execute(update(s.metrics).where(s.metrics.c.code == code).values(**values))
+
+    @staticmethod
     def _sync_shares(conn: Connection, manifest: Manifest) -> None:
         """Make each manifest metric's ``shared`` list the stored one (the manifest is the truth)."""
         for metric in manifest.metrics:
@@ -512,6 +586,48 @@ class Store:
         return {r.code: r.id for r in conn.execute(select(s.areas.c.code, s.areas.c.id))}
 
     @staticmethod
+    def ensure_companions(conn: Connection, codes: Iterable[str]) -> list[str]:
+        """Create the companion metric rows (loaders.series) of ``codes`` that are a plan or forecast of
+        a known metric: the base metric's department, unit and aggregation, its formula over the same
+        series of its components, and so on down the formula. Returns the codes created; a code whose
+        base metric is unknown is left for the caller to report."""
+        from .formula import parse_formula
+
+        rows = {r.code: r for r in conn.execute(select(s.metrics))}
+        created: list[str] = []
+        wanted = [c for c in codes if c not in rows and is_companion(c)]
+        # upwards too: a formula over these metrics gets the same series (spend = caseload * award)
+        series_of = {split_code(c) for c in wanted}
+        formulas = {r.code: parse_formula(r.formula).components for r in rows.values()
+                    if r.formula and not is_companion(r.code)}
+        grown = True
+        while grown:
+            grown = False
+            for user, parts in formulas.items():
+                for part, series in list(series_of):
+                    if part in parts and (user, series) not in series_of:
+                        series_of.add((user, series))
+                        wanted.append(series_code(user, series))
+                        grown = True
+        while wanted:
+            code = wanted.pop()
+            base_code, series = split_code(code)
+            base = rows.get(base_code)
+            if base is None or code in rows:
+                continue
+            formula = companion_formula(base.formula, series)
+            values = dict(code=code, name=f"{base.name} ({series_words(series)})", department_code=base.department_code,
+                          unit=base.unit, aggregation=base.aggregation, higher_is_better=base.higher_is_better,
+                          formula=formula, description=f"The {series_words(series)} of {base_code}.")
+            if insert_if_absent(conn, s.metrics, [values], ["code"]):
+                created.append(code)
+            rows[code] = conn.execute(select(s.metrics).where(s.metrics.c.code == code)).first()
+            if base.formula:  # the same series of each component, so the formula can be evaluated
+                wanted += [series_code(c, series) for c in parse_formula(base.formula).components
+                           if series_code(c, series) not in rows]
+        return created
+
+    @staticmethod
     def metric_ids(conn: Connection) -> dict[str, int]:
         return {r.code: r.id for r in conn.execute(select(s.metrics.c.code, s.metrics.c.id))}
 
@@ -526,10 +642,13 @@ class Store:
             return pd.DataFrame(conn.execute(query).mappings().all(),
                                 columns=["id", "code", "name", "level", "parent", "declared"])
 
-    def metrics_frame(self) -> pd.DataFrame:
+    def metrics_frame(self, *, include_series: bool = False) -> pd.DataFrame:
+        """Every metric; the plan and forecast series of metrics (loaders.series) only with
+        ``include_series``."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(s.metrics).order_by(s.metrics.c.department_code, s.metrics.c.code)).mappings().all()
-        return pd.DataFrame(rows, columns=[c.name for c in s.metrics.columns])
+        frame = pd.DataFrame(rows, columns=[c.name for c in s.metrics.columns])
+        return frame if include_series or frame.empty else frame[~frame["code"].map(is_companion)]
 
     def latest_load_id(self) -> int:
         with self.engine.connect() as conn:

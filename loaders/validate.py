@@ -23,6 +23,9 @@ from .manifest import Manifest, Source
 from .periods import ACCEPTED_SPELLINGS, from_key, parse_period, parse_period_series
 from .readers import TableChunk, TableInfo
 from .readers.header import column_reference
+from .series import is_valid as is_valid_series
+from .series import normalise as normalise_series
+from .series import series_code
 from .values import parse_value_series
 from .vocabulary import WHOLE_AREA
 
@@ -47,6 +50,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "blank-area": (QUARANTINE, "{where}, row {row}, column '{column}': the area code is blank; the row was quarantined."),
     "blank-dimension": (QUARANTINE, "{where}, row {row}, column '{column}': the breakdown value is blank; "
                                     "the row was quarantined."),
+    "bad-series": (QUARANTINE, "{where}, row {row}, column '{column}': '{value}' is not a series name (use letters, "
+                               "digits and underscores, such as forecast, plan or main_estimate; outturn for what "
+                               "happened); the row was quarantined."),
     "blank-metric": (QUARANTINE, "{where}, row {row}, column '{column}': the metric code is blank; the row was quarantined."),
     "reader-warning": (WARNING, "{where}: {reason}"),
     "where-unmatched": (WARNING, "{where}: the filter where {column} = '{value}' matches no row, so nothing of it "
@@ -209,7 +215,7 @@ def expected_columns(source: Source) -> tuple[tuple[str, str], ...]:
     """(manifest key, column name) pairs the source needs in the header."""
     pairs: list[tuple[str, str]] = []
     for key in ("period_column", "area_column", "area_name_column", "metric_column", "value_column",
-                "provisional_column"):
+                "provisional_column", "series_column"):
         name = getattr(source, key)
         if name:
             pairs.append((key, name))
@@ -349,6 +355,14 @@ def normalise_chunk(
     provisional = (_text(frame[columns[source.provisional_column]]).str.lower().isin(TRUTHY)
                    if source.provisional_column else pd.Series(False, index=frame.index))
 
+    series_of = None  # a series column: each row's series (plan, forecast, outturn …), loaders.series
+    if source.series_column:
+        column = columns[source.series_column]
+        series_of = _text(frame[column]).map(normalise_series)
+        invalid = ~series_of.map(is_valid_series)
+        flag(invalid, "bad-series", column)
+        bad_row |= invalid
+
     # reshape to one row per value
     long = _melt(frame, source, columns, wide_periods or {})
     long = long[~long["index"].map(bad_row)]
@@ -382,6 +396,10 @@ def normalise_chunk(
     long = long[~bad_value]
 
     src = long["index"]
+    if source.series:  # values of a plan or forecast: stored under the companion metric (loaders.series)
+        long = long.assign(metric=[series_code(m, source.series) for m in long["metric"]])
+    elif series_of is not None:
+        long = long.assign(metric=[series_code(m, sr) for m, sr in zip(long["metric"], series_of.reindex(src))])
     status = long["status"].where(~(provisional.reindex(src).to_numpy() & (long["status"] == "").to_numpy()), "p")
     if source.layout == "wide_by_period":
         freq_v, period_v = long["freq"].to_numpy(), long["period"].to_numpy()

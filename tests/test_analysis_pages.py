@@ -130,7 +130,7 @@ def test_trends_layout_for_a_permitted_user(pages, as_user):
 
     layout = pages["trends"].layout(metric="uc_caseload", area="E12000001", compare="E12000002,E12000003")
     assert_accessible_controls(layout)
-    assert "Data vintage 7 · last updated" in texts(layout)
+    assert "Data vintage 9 · last updated" in texts(layout)
     figure = graph_figure(layout, aid.TRENDS_CARD)
     names = [t.name for t in figure.data]
     assert {"Average", "Upper limit of the usual range", "Lower limit of the usual range"} <= set(names)
@@ -173,7 +173,7 @@ def test_trends_as_first_published_shows_what_revisions_changed(pages, as_user):
 def test_trends_compare_is_limited_to_four_areas(pages, as_user):
     codes = ",".join(f"E1200000{i}" for i in range(1, 7))
     view = pages["trends"].build_view({"metric": "uc_caseload", "compare": codes})
-    assert len(graph_figure(view.cards[2], "trends-compare-chart").data) == 4
+    assert len(graph_figure(html.Div(view.cards), "trends-compare-chart").data) == 4
     assert any("At most 4" in n for n in view.notes)
 
 
@@ -230,10 +230,10 @@ def test_explain_without_a_precomputed_result_runs_in_the_background(pages, as_u
     waiting = explain.render(request, None)
     assert "being worked out" in texts(html.Div(waiting))
     ticket = ac.issue_job("explain", {**request, "drivers": ["ae_attendances"]})  # only the explain fields travel
-    assert ticket["user"] == "treasury" and ticket["purpose"] == "explain" and set(ticket["fields"]) == set(request)
+    assert ticket["user"] == "treasury" and ticket["purpose"] == "explain" and set(ticket["fields"]) == set(explain.JOB_KEYS)
     progress = []
     outcome = explain.compute_explanation(ac.authorise_job("explain", ticket), progress.append)
-    assert outcome == {"key": request, "done": True}
+    assert outcome == {"key": {k: v for k, v in request.items() if k in explain.JOB_KEYS}, "done": True}
     assert progress[-1][2] == "Done (100%)" and progress[-1][1] == "100"
     shown = html.Div(explain.render(request, outcome))
     segments = graph_figure(shown, aid.EXPLAIN_SEGMENTS_CARD)
@@ -418,7 +418,7 @@ def login(client, name):
 def test_trends_callback_updates_the_url_and_the_chart(client, dependencies):
     login(client, "treasury")
     response = call(client, dependencies, "..trends-messages",
-                    ["uc_caseload", "area", "North East (E12000001)", "", "", "latest", ["E12000002"]],
+                    ["uc_caseload", "area", "North East (E12000001)", "", "", "latest", ["E12000002"], "cash"],
                     changed=["trends-area-search.value"])
     assert response.status_code == 200
     data = response.get_json()["response"]
@@ -429,11 +429,12 @@ def test_trends_callback_updates_the_url_and_the_chart(client, dependencies):
 def test_explain_callbacks_select_then_show(client, dependencies):
     login(client, "treasury")
     response = call(client, dependencies, "..explain-messages",
-                    ["uc_caseload", "whole", "", "year", 0, "areas"], ["2026-08", "2026-09"],
+                    ["uc_caseload", "whole", "", "year", 0, "areas", "period", "cash"], ["2026-08", "2026-09"],
                     changed=["explain-comparison.value"])
     data = response.get_json()["response"]
     request = data["explain-request"]["data"]
-    assert request == {"metric": "uc_caseload", "area": None, "from": "2025-09", "to": "2026-09", "by": None}
+    assert request == {"metric": "uc_caseload", "area": None, "from": "2025-09", "to": "2026-09", "by": None,
+                       "vs": None, "measure": None}
     assert data["explain-url"]["search"] == "?metric=uc_caseload&from=2025-09&to=2026-09"
     shown = call(client, dependencies, "explain-result.children", [request, None], changed=["explain-request.data"])
     assert shown.status_code == 200 and "explain-drivers" in shown.get_data(as_text=True)
@@ -468,3 +469,70 @@ def test_lab_fit_request_is_checked_and_signed(client, dependencies, app):
                  changed=["lab-fit.n_clicks"]).get_json()["response"]
     assert empty["lab-fit-request"]["data"] is None
     assert "at least one driver" in json.dumps(empty["lab-fit-errors"])
+
+
+# ----------------------------------------------------------------------------- issue 10: compare with, measures
+def test_explain_compares_the_outturn_with_the_forecast_from_the_url(pages, as_user):
+    explain = pages["explain"]
+    sel = explain.selection({"metric": "uc_spend", "vs": "forecast"})
+    request = explain.request_of(sel)
+    assert request["vs"] == "forecast" and explain.is_special(request)
+    view = html.Div(explain.cached_view(request))
+    text = texts(view)
+    assert f"against the forecast for {pe_text(sel['to'])}" in text and "A comparison, not judged" in text
+    assert "above the forecast" in text or "below the forecast" in text
+    assert find(view, id="explain-components-card") or "Formula components" in text
+    # the controls offer the forecast (the metric has one) and the first-published figure
+    layout = explain.layout(metric="uc_spend", vs="forecast")
+    [radios] = [c for c in find(layout) if getattr(c, "id", None) == "explain-vs"]
+    assert {o["value"] for o in radios.options} == {"period", "first", "forecast"} and radios.value == "forecast"
+    # a metric with no forecast falls back to the ordinary movement
+    plain = explain.selection({"metric": "ae_4h_pct", "vs": "forecast"})
+    assert plain["vs"] is None
+
+
+def test_explain_in_real_terms_shows_the_cash_split(pages, as_user):
+    explain = pages["explain"]
+    sel = explain.selection({"metric": "uc_spend", "measure": "real", "from": "2025-09", "to": "2026-09"})
+    request = explain.request_of(sel)
+    view = html.Div(explain.cached_view(request))
+    text = texts(view)
+    assert "in real terms (2025-26 prices)" in text and "The cash change: real change and prices" in text
+    [table] = [t for t in find(view, html.Table) if "Real change" in texts(t)]
+    assert "Prices" in texts(table) and "Cash change" in texts(table)
+    # a measure the metric does not declare is ignored
+    assert explain.selection({"metric": "ae_4h_pct", "measure": "real"})["measure"] is None
+    assert "real terms" in explain.selection_text(sel)
+
+
+def test_explain_comparison_errors_are_messages_not_tracebacks(pages, as_user):
+    explain = pages["explain"]
+    request = {"metric": "uc_spend", "area": None, "from": "2016-01", "to": "2017-01", "by": None, "vs": "forecast",
+               "measure": None}
+    text = texts(html.Div(explain.cached_view(request)))
+    assert "no value for the forecast for January 2017" in text
+
+
+def test_trends_shows_what_revisions_changed(pages, as_user):
+    layout = pages["trends"].layout(metric="uc_caseload")
+    text = texts(layout)
+    assert "What revisions changed" in text and "was first published as" in text
+    assert "revised down by" in text or "revised up by" in text
+
+
+def pe_text(period):
+    from explain.numbers import period_text
+
+    return period_text(period, "M")
+
+
+def test_trends_in_real_terms(pages, as_user):
+    layout = pages["trends"].layout(metric="uc_spend", measure="real")
+    text = texts(layout)
+    assert "Universal Credit payments in real terms (2025-26 prices)" in text
+    [radios] = [c for c in find(layout) if getattr(c, "id", None) == "trends-measure"]
+    assert radios.value == "real" and {o["value"] for o in radios.options} == {"cash", "real", "per_head"}
+    assert "What revisions changed" not in text  # revisions are of the published (cash) figures
+    plain = pages["trends"].layout(metric="ae_4h_pct", measure="real")  # no deflator: cash
+    [radios] = [c for c in find(plain) if getattr(c, "id", None) == "trends-measure"]
+    assert radios.value == "cash"

@@ -68,7 +68,7 @@ def test_each_role_signs_in_to_the_summary_with_its_menu_and_signs_out(open_brow
         assert "A&E" not in main_text(page)
     else:
         assert len(departments) == 5 and "Department for Work and Pensions" in departments
-    assert page.locator("#summary-table tbody tr").count() == (4 if username == "dwp" else 21)
+    assert page.locator("#summary-table tbody tr").count() == (4 if username == "dwp" else 22)
 
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.click(".site-header__signout")
@@ -329,7 +329,7 @@ def test_a_department_user_cannot_reach_another_departments_metric(open_browser,
     refused = _post_callback(page, live_app, show)
     assert refused.status == 403 and "do not have access" in refused.text()
     trends = bs.callback_payload(dependencies, "..trends-messages",
-                                 ["ae_4h_pct", "whole", "", "", "", "latest", []])
+                                 ["ae_4h_pct", "whole", "", "", "", "latest", [], "cash"])
     assert _post_callback(page, live_app, trends).status == 403
     own = bs.callback_payload(dependencies, "explain-result.children", [{**NHS_REQUEST, "metric": "uc_caseload"}, None])
     answered = _post_callback(page, live_app, own)

@@ -34,13 +34,13 @@ ALLOWED_KEYS = {
     "department": {"code", "name"},
     "area": {"code", "name", "level", "parent"},
     "metric": {"code", "name", "department", "unit", "aggregation", "higher_is_better", "formula",
-               "description", "shared"},
+               "description", "shared", "deflator", "prices_of", "per_head"},
     "source": {"id", "department", "title", "path", "format", "sheet", "skip_rows", "layout",
                "period_column", "period_frequency", "area_column", "area", "area_name_column",
                "metric_column", "value_column", "metric", "value_columns", "dimension_columns",
-               "provisional_column", "where"},
+               "provisional_column", "where", "series"},
     "model": {"metric", "drivers", "kind", "pseudo_drivers"},
-    "event": {"period", "title", "description", "metrics"},
+    "event": {"period", "title", "description", "metrics", "areas"},
 }
 SHORTHAND = {"[c]", "[x]", "[z]", "[u]", "[low]", "..", "-"}
 LAST3 = demo.MONTHS[-3:]
@@ -120,7 +120,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     _simulation.cache_clear()  # a fresh simulation, not the cached arrays
     second = demo.write_demo(tmp_path / "b")
     assert _digests(first.directory) == _digests(second.directory)
-    assert len(_digests(first.directory)) == 8  # six data files, manifest, ground truth
+    assert len(_digests(first.directory)) == 10  # eight data files, manifest, ground truth
 
 
 def test_another_seed_changes_the_numbers_not_the_structure(tmp_path: Path, written: demo.DemoFiles) -> None:
@@ -222,6 +222,8 @@ def test_every_source_names_columns_that_exist(manifest: dict, written: demo.Dem
         demo.ONS_FILE: list(_read_csv(written.directory / demo.ONS_FILE).columns),
         demo.DFE_FILE: list(_read_csv(written.directory / demo.DFE_FILE).columns),
         demo.HO_FILE: list(_read_csv(written.directory / demo.HO_FILE).columns),
+        demo.FORECAST_FILE: list(_read_csv(written.directory / demo.FORECAST_FILE).columns),
+        demo.DEFLATOR_FILE: list(_read_csv(written.directory / demo.DEFLATOR_FILE).columns),
         demo.AE_FILE: list(ae_rows[3]),
         demo.FY_FILE: list(pd.read_excel(written.directory / demo.FY_FILE, sheet_name="Table_1",
                                          header=None, engine="odf").iloc[2]),

@@ -401,3 +401,78 @@ def test_short_chart_headlines():
     assert pe.components_headline([pp.Part("x", "Caseload", -12_300.0)]) == "Largest component: Caseload (-12.3k)"
     assert pe.components_headline([pp.Part("x", "Unit cost", 30.0)], "£m") == "Largest component: Unit cost (+£30m)"
     assert pe.segments_headline(e, []) == "No segments"
+
+
+# ------------------------------------------------------------------ issue 10: compare with, measures
+def test_compare_with_choices_and_points():
+    options = pq.vs_options(("forecast", "main_estimate"), "2026-09", "M")
+    assert [o["value"] for o in options] == ["period", "first", "forecast", "main_estimate"]
+    assert options[3]["label"] == "The main estimate for September 2026"
+    assert pq.clean_vs("forecast", ("forecast",)) == "forecast"
+    assert pq.clean_vs("plan", ("forecast",)) is None and pq.clean_vs("period", ()) is None
+    assert pq.clean_vs("first", ()) == "first"
+    assert pq.vs_points(None, "2026-09") is None
+    first, latest = pq.vs_points("first", "2026-09")
+    assert first == {"period": "2026-09", "series": "outturn", "vintage": "first"} and latest["vintage"] == "latest"
+    assert pq.vs_points("forecast", "2026-09")[0]["series"] == "forecast"
+    measures = {"cash": "Cash", "real": "Real terms (2025-26 prices)"}
+    assert pq.clean_measure("real", measures) == "real"
+    assert pq.clean_measure("cash", measures) is None and pq.clean_measure("per_head", measures) is None
+    assert pq.measure_options(measures)[1] == {"label": "Real terms (2025-26 prices)", "value": "real"}
+
+
+def test_point_words_on_headings_and_chart_ends():
+    from dashapp import presenters_explain as pe
+    from explain.results import Explanation
+
+    base = dict(metric="m", area=None, value_from=1.0, value_to=2.0, change=1.0, significance={}, drivers=(),
+                unexplained=1.0, model=None, components=(), segments=(), narrative="", data_vintage=1)
+    forecast = Explanation(period_from="2026-09", period_to="2026-09", **base,
+                           points=({"period": "2026-09", "series": "forecast", "vintage": "latest"},
+                                   {"period": "2026-09", "series": "outturn", "vintage": "latest"}))
+    assert pe.periods_text(forecast, "M") == "September 2026 against the forecast for September 2026"
+    assert pe.end_labels(forecast) == ("Forecast", "Outturn")
+    revision = Explanation(period_from="2026-09", period_to="2026-09", **base,
+                           points=({"period": "2026-09", "series": "outturn", "vintage": "first"},
+                                   {"period": "2026-09", "series": "outturn", "vintage": "latest"}))
+    assert pe.end_labels(revision) == ("First published", "Latest")
+    assert pe.periods_text(revision, "M") == "September 2026 against September 2026 as first published"
+    plain = Explanation(period_from="2026-08", period_to="2026-09", **base)
+    assert pe.end_labels(plain) == ("2026-08", "2026-09") and pe.periods_text(plain, "M") == "August 2026 to September 2026"
+
+
+def test_measure_table_adds_up_to_the_cash_change():
+    from dashapp import presenters_explain as pe
+    from explain.measures import cash_split
+    from explain.results import Explanation
+
+    split = cash_split("per_head", 100.0, 130.0, 1.0, 1.2)
+    e = Explanation(metric="m", area=None, period_from="a", period_to="b", value_from=1.0, value_to=1.2, change=0.2,
+                    significance={}, drivers=(), unexplained=0.2, model=None, components=(), segments=(),
+                    narrative="", data_vintage=1, unit="£ per head", measure="per_head", measure_parts=split,
+                    cash_unit="£")
+    table = pe.measure_table(e)
+    assert table["Part of the cash change"].tolist() == ["Change per head", "Population", "Cash change"]
+    assert table["Contribution"].iloc[-1] == "+£30"
+
+
+def test_latest_revised_period_and_its_caption():
+    from dashapp import presenters_trends as pt
+    from explain.results import Explanation, SegmentPart, Trend, TrendPoint
+
+    def point(period, value, first):
+        return TrendPoint(period, period + "-01", value, "", first, 1, "common_cause", ())
+
+    trend = Trend("m", "ALL", "All areas", "households",
+                  (point("2026-07", 10.0, 9.0), point("2026-08", 11.0, 11.0), point("2026-09", 12.0, 12.0)),
+                  None, None, None, False)
+    assert pt.latest_revised_period(trend) == "2026-07"
+    unrevised = Trend("m", "ALL", "All areas", "households", (point("2026-09", 12.0, 12.0),), None, None, None, False)
+    assert pt.latest_revised_period(unrevised) is None
+    e = Explanation(metric="m", area=None, period_from="2026-07", period_to="2026-07", value_from=9_000.0,
+                    value_to=10_000.0, change=1_000.0, significance={}, drivers=(), unexplained=1_000.0, model=None,
+                    components=(), segments=(SegmentPart("R1", "North", 1_200.0), SegmentPart("R2", "West", -200.0)),
+                    narrative="", data_vintage=1, unit="households")
+    assert pt.revision_caption(e, freq="M") == ("July 2026 was first published as 9,000 households and is now 10,000 "
+                                                "households: revised up by 1,000 households. North was revised most "
+                                                "(+1,200 households).")

@@ -14,6 +14,7 @@ button (the result is cached by the engine, and the page then reads it from the 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import dash
 import dash_bootstrap_components as dbc
@@ -28,9 +29,11 @@ from dashapp import presenters_explain as pe
 from dashapp import presenters_model_lab as pm
 from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
-from dashapp.components import area_picker, chart_card, error_boundary, frozen, message, page_header, radio_fieldset
+from dashapp.components import area_picker, card_table, chart_card, error_boundary, frozen, message, page_header, radio_fieldset
 from dashapp.jobs import JobRefused
 from dashapp.presenters import area_from_picker
+from explain import Point
+from explain.measures import measured_formula
 from explain.numbers import period_text
 from loaders.errors import AccessDenied, WhytrendError
 from loaders.vocabulary import is_whole
@@ -41,6 +44,8 @@ dash.register_page(__name__, path="/explain", name="Explain", title="Explain a c
                    description="Why a metric moved: significance, drivers, formula components, segments.")
 
 AREAS = "areas"      # the 'by' radio's value for "segments are the area's parts"
+#: what a background explain job is given (a comparison or measure is never a job: see is_special)
+JOB_KEYS = ("metric", "area", "from", "to", "by")
 PROGRESS = aid.progress_parts(aid.EXPLAIN_PROGRESS)
 
 
@@ -64,8 +69,12 @@ def selection(query: dict, *, trigger: str = "") -> dict:
     a, b, choice, notes = pq.choose_periods(trigger, query.get("comparison"), q.period_from, q.period_to, pairs,
                                             periods)
     area = None if is_whole(q.area) else q.area
+    series, measures = ac.compare_choices(metric)
+    vs = pq.clean_vs(pq.first_value(query, "vs"), series)
+    measure = pq.clean_measure(pq.first_value(query, "measure"), measures)
     return {"metric": metric, "area": area, "from": a, "to": b, "by": q.by, "comparison": choice,
-            "notes": list(q.notes) + notes, "dims": dims, "pairs": pairs, "periods": periods, "info": info}
+            "notes": list(q.notes) + notes, "dims": dims, "pairs": pairs, "periods": periods, "info": info,
+            "vs": vs, "measure": measure, "series": series, "measures": measures}
 
 
 def _pairs(periods, freq) -> dict:
@@ -76,7 +85,14 @@ def _pairs(periods, freq) -> dict:
 
 def request_of(sel: dict) -> dict:
     """What the URL and the stores hold (JSON-ready, checked by the server guard on every callback)."""
-    return {"metric": sel["metric"], "area": sel["area"], "from": sel["from"], "to": sel["to"], "by": sel["by"]}
+    return {"metric": sel["metric"], "area": sel["area"], "from": sel["from"], "to": sel["to"], "by": sel["by"],
+            "vs": sel["vs"], "measure": sel["measure"]}
+
+
+def is_special(request: dict) -> bool:
+    """A comparison with a plan, forecast or first-published figure, or a measure other than cash:
+    worked out on request, never precomputed."""
+    return bool(request.get("vs") or request.get("measure"))
 
 
 def find_explanation(request: dict):
@@ -93,6 +109,8 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
     """Every part of an explanation as components (pure given its inputs). ``hide_drivers``: leave out
     the driver split and the narrative (which names drivers) for a user who may not see a driver."""
     e = explanation
+    if e.measure != "cash":  # real terms or per head: the measured figure's own name and unit
+        info = replace(info, name=e.metric_name, unit=e.unit, formula=measured_formula(e.measure))
     badge_text, badge_colour = pe.verdict(e.significance)
     where = e.area_name if e.area is not None else "all areas"
     parts = [
@@ -117,6 +135,10 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
         parts.append(components_card(e, info, names))
     if e.segments:
         parts.append(segments_card(e, info))
+    if e.measure_parts:
+        parts.append(measure_section(e))
+    if e.events:
+        parts.append(events_section(e, info))
     parts.append(html.Section([
         html.H2("In words"),
         html.P(HIDDEN_SPLIT if hide_drivers else e.narrative, className="narrative"),
@@ -125,6 +147,31 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
         html.P(pe.trace_line(e), className="trace-line"),
     ], className="explain-narrative"))
     return parts
+
+
+def measure_section(e):
+    """Real terms or per head: how the cash change splits into the measured change and prices (or
+    population). A table: two numbers need no chart."""
+    real = e.measure == "real"
+    return html.Section([
+        html.H2("The cash change: real change and prices" if real else "The cash change: per head and population"),
+        html.P(e.narrative_part("measure")),
+        card_table(pe.measure_table(e), caption=("How the change in cash splits into the change in real terms and "
+                                                 "the change in prices (exact; the parts add up to the cash change)")
+                   if real else ("How the change in cash splits into the change per head and the change in "
+                                 "population (exact; the parts add up to the cash change)")),
+    ], className="explain-measure", id=aid.EXPLAIN_MEASURE_SPLIT)
+
+
+def events_section(e, info):
+    """Known events inside the span that touch the metric: candidate causes, beside the drivers."""
+    return html.Section([
+        html.H2("Known events in this span"),
+        html.P("These events are recorded for this metric and fall between the two periods. They are "
+               "candidate causes: the dates line up, which alone does not show an event caused the change."),
+        card_table(pe.events_table(e, info.frequency), caption=f"Known events between "
+                   f"{pe.periods_text(e, info.frequency)}", row_headers=True),
+    ], className="explain-events", id="explain-events")
 
 
 def named_caption(e, info, finding: str) -> str:
@@ -145,7 +192,8 @@ def _about(e, info, **extra) -> dict:
 
 def drivers_card(e, info, names):
     parts = pp.driver_parts(e, names)
-    figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
+    ends = pe.end_labels(e)
+    figure = fg.waterfall_figure(parts, start=(ends[0], e.value_from), end=(ends[1], e.value_to),
                                  title=pe.waterfall_headline(e, parts), subtitle=pe.drivers_subtitle(e, info.frequency),
                                  unit=e.unit, higher_is_better=info.higher_is_better, freq=info.frequency)
     return chart_card(card_id=aid.EXPLAIN_DRIVERS_CARD, title="What the change is associated with",
@@ -157,7 +205,8 @@ def drivers_card(e, info, names):
 
 def components_card(e, info, names):
     parts = pp.component_parts(e, names)
-    figure = fg.waterfall_figure(parts, start=(e.period_from, e.value_from), end=(e.period_to, e.value_to),
+    ends = pe.end_labels(e)
+    figure = fg.waterfall_figure(parts, start=(ends[0], e.value_from), end=(ends[1], e.value_to),
                                  title=pe.components_headline(parts, e.unit),
                                  subtitle=pe.components_subtitle(info.formula), unit=e.unit,
                                  higher_is_better=info.higher_is_better, freq=info.frequency)
@@ -192,7 +241,7 @@ def render(request: dict | None, computed: dict | None) -> list:
     view = cached_view(request)
     if view is not None:
         return view
-    if computed and computed.get("key") == request:
+    if computed and computed.get("key") == {k: request.get(k) for k in JOB_KEYS}:
         return [message(computed.get("error") or "The explanation was worked out but could not be read back from "
                         "the cache (the data or the model may have changed meanwhile). Choose again to retry.",
                         "error")]
@@ -220,19 +269,28 @@ def _view(metric: str, a: str, b: str, area: str | None, by: str | None, viewer:
 def cached_view(request: dict) -> list | None:
     """The components of the precomputed explanation of ``request`` (None when there is none),
     memoised per data vintage and model versions: the same for everyone allowed to see the metric
-    (check access first)."""
+    (check access first). A comparison with a plan, forecast or first-published figure, or real terms
+    or per head, is worked out here (fast, and never precomputed)."""
+    user = auth.current_user()
+    viewer = (user.department if user else None, auth.hidden_drivers(request["metric"]))
+    if is_special(request):
+        try:
+            explanation = ac.special_explanation(request["metric"], request["from"], request["to"], request["area"],
+                                                 request["by"], request.get("vs"), request.get("measure"))
+        except WhytrendError as exc:
+            return [message(str(exc), "error")]
+        return explanation_view(explanation, ac.metric_info(request["metric"]), ac.metric_names(),
+                                hide_drivers=bool(viewer[1]))
     try:
-        user = auth.current_user()
-        viewer = (user.department if user else None, auth.hidden_drivers(request["metric"]))
         return _view(request["metric"], request["from"], request["to"], request["area"], request["by"], viewer)
     except _NotCached:
         return None
 
 
-@state.cached(lambda codes, metric, area, a, b, by, comparison: ("explain-controls", codes, metric, area, a, b, by,
-                                                                  comparison), max_entries=128)
+@state.cached(lambda codes, metric, area, a, b, by, comparison, vs, measure: (
+    "explain-controls", codes, metric, area, a, b, by, comparison, vs, measure), max_entries=128)
 def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: str, by: str | None,
-             comparison: str) -> html.Section:
+             comparison: str, vs: str | None = None, measure: str | None = None) -> html.Section:
     """The page's controls for the visible metrics ``codes`` and a checked selection (memoised)."""
     from explain import list_metrics
 
@@ -242,6 +300,7 @@ def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: s
     pairs = _pairs(periods, info.frequency)
     dims = pq.breakdown_dimensions(ac.breakdown_keys(metric))
     example_from, example_to = pq.period_examples(periods, pairs)
+    series, measures = ac.compare_choices(metric)
     return frozen(html.Section([
         html.H2("Choose a change", className="visually-hidden", id=aid.EXPLAIN_CONTROLS_TITLE),
         ac.metric_picker(aid.EXPLAIN_METRIC, [known[c] for c in codes if c in known], metric),
@@ -258,6 +317,10 @@ def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: s
             html.Button("Explain these periods", id=aid.EXPLAIN_APPLY, type="button", n_clicks=0,
                         className="button button--secondary"),
         ], className="fieldset"),
+        radio_fieldset(aid.EXPLAIN_VS, "Compare the later figure with", pq.vs_options(series, b, info.frequency),
+                       vs or pq.VS_PERIOD, hint="A plan or forecast, or the figure first published, is compared with "
+                       "the latest figure for the same period."),
+        radio_fieldset(aid.EXPLAIN_MEASURE, "Show the figures in", pq.measure_options(measures), measure or "cash"),
         radio_fieldset(aid.EXPLAIN_BY, "Split the change into", by_options(dims), by or AREAS),
     ], className="controls", **{"aria-labelledby": aid.EXPLAIN_CONTROLS_TITLE}))
 
@@ -283,7 +346,7 @@ def layout(**query):
         page_header("Explain a change"),
         ac.controls_panel(aid.EXPLAIN_PANEL, aid.EXPLAIN_SELECTION_TEXT, selection_text(sel),
                           controls(codes, sel["metric"], sel["area"], sel["from"], sel["to"], sel["by"],
-                                   sel["comparison"])),
+                                   sel["comparison"], sel["vs"], sel["measure"])),
         ac.progress_block(aid.EXPLAIN_PROGRESS, "Working out the explanation", cancel_id=aid.EXPLAIN_CANCEL),
         html.Div([message(n, "warning") for n in sel["notes"]], id=aid.EXPLAIN_MESSAGES, **{"aria-live": "polite"}),
         html.Div(result, id=aid.EXPLAIN_RESULT, className="js-answer", **{"aria-busy": "false"}),
@@ -295,7 +358,12 @@ def selection_text(sel: dict) -> str:
     area = ac.area_tree().name(sel["area"]) if sel["area"] else "all areas"
     split = f"split by {pp.dimension_label(sel['by'])}" if sel["by"] else "split by areas"
     freq = sel["info"].frequency
-    return f"{sel['info'].name} · {area} · {period_text(sel['from'], freq)} to {period_text(sel['to'], freq)} · {split}"
+    when = f"{period_text(sel['from'], freq)} to {period_text(sel['to'], freq)}"
+    if sel.get("vs"):
+        points = pq.vs_points(sel["vs"], sel["to"])
+        when = " against ".join(Point.from_dict(p).text(freq) for p in reversed(points))
+    measure = f" · {sel['measures'][sel['measure']].lower()}" if sel.get("measure") else ""
+    return f"{sel['info'].name} · {area} · {when}{measure} · {split}"
 
 
 def by_options(dims) -> list[dict]:
@@ -319,7 +387,8 @@ def pick_metric(values, groups, current):
     return metric, [metric if value == metric else None for value in values]
 
 
-_TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "comparison", aid.EXPLAIN_APPLY: "apply"}
+_TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "comparison", aid.EXPLAIN_APPLY: "apply",
+             aid.EXPLAIN_VS: "vs", aid.EXPLAIN_MEASURE: "measure"}
 
 
 @callback(
@@ -340,31 +409,38 @@ _TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "compar
     Output(aid.EXPLAIN_TO_ERROR, "children"),
     Output(aid.EXPLAIN_FROM, "invalid"),
     Output(aid.EXPLAIN_TO, "invalid"),
+    Output(aid.EXPLAIN_VS, "options"),
+    Output(aid.EXPLAIN_VS, "value"),
+    Output(aid.EXPLAIN_MEASURE, "options"),
+    Output(aid.EXPLAIN_MEASURE, "value"),
     Input(aid.EXPLAIN_METRIC_STORE, "data"),
     Input(ids.area_scope(aid.EXPLAIN_AREA), "value"),
     Input(ids.area_search(aid.EXPLAIN_AREA), "value"),
     Input(aid.EXPLAIN_COMPARISON, "value"),
     Input(aid.EXPLAIN_APPLY, "n_clicks"),
     Input(aid.EXPLAIN_BY, "value"),
+    Input(aid.EXPLAIN_VS, "value"),
+    Input(aid.EXPLAIN_MEASURE, "value"),
     State(aid.EXPLAIN_FROM, "value"),
     State(aid.EXPLAIN_TO, "value"),
     prevent_initial_call=True,
 )
 @error_boundary
-def select(metric, scope, search, comparison, _apply, by, start, end):
+def select(metric, scope, search, comparison, _apply, by, vs, measure, start, end):
     trigger = _TRIGGERS.get(ctx.triggered_id, "other")
     problems = typed_period_problems(metric, start, end) if trigger == "apply" else {}
     if problems:  # keep what the reader typed and the answer shown; say what is wrong beside each field
         return (*[no_update] * 13, ac.field_error(problems.get("from")), ac.field_error(problems.get("to")),
-                "from" in problems, "to" in problems)
-    sel, notes = selection_from_controls(metric, scope, search, comparison, by, start, end, trigger)
+                "from" in problems, "to" in problems, *[no_update] * 4)
+    sel, notes = selection_from_controls(metric, scope, search, comparison, by, start, end, trigger, vs, measure)
     request = request_of(sel)
     examples = pq.period_examples(sel["periods"], sel["pairs"])
     return ([message(n, "warning") for n in notes + sel["notes"]], pq.query_string(request),
             pq.comparison_options(sel["pairs"], sel["info"].frequency), sel["comparison"], sel["from"], sel["to"],
             ac.period_datalist(aid.EXPLAIN_PERIODS, sel["periods"]), by_options(sel["dims"]), sel["by"] or AREAS,
             request, selection_text(sel), f" – for example {examples[0]}", f" – for example {examples[1]}",
-            [], [], False, False)
+            [], [], False, False, pq.vs_options(sel["series"], sel["to"], sel["info"].frequency),
+            sel["vs"] or pq.VS_PERIOD, pq.measure_options(sel["measures"]), sel["measure"] or "cash")
 
 
 def typed_period_problems(metric: str, start: str | None, end: str | None) -> dict[str, str]:
@@ -375,7 +451,8 @@ def typed_period_problems(metric: str, start: str | None, end: str | None) -> di
     return pq.read_period_pair(start, end, periods, info.frequency, examples)[2]
 
 
-def selection_from_controls(metric, scope, search, comparison, by, start, end, trigger) -> tuple[dict, list[str]]:
+def selection_from_controls(metric, scope, search, comparison, by, start, end, trigger, vs=None,
+                            measure=None) -> tuple[dict, list[str]]:
     """The selection the controls ask for. A new metric keeps the area, the comparison (or the typed
     periods, where the new series has them) and the split, where the new metric has that breakdown."""
     notes = []
@@ -393,7 +470,7 @@ def selection_from_controls(metric, scope, search, comparison, by, start, end, t
         if by and by != AREAS and by not in pq.breakdown_dimensions(ac.breakdown_keys(metric)):
             by = None
     query = {"metric": metric, "area": area, "from": start, "to": end, "comparison": comparison,
-             "by": None if by == AREAS else by}
+             "by": None if by == AREAS else by, "vs": vs, "measure": measure}
     return selection({k: v for k, v in query.items() if v}, trigger=trigger), notes
 
 
@@ -420,9 +497,9 @@ def need_computing(_changed, _kick, request):
     selection changes, or once after a page load that had nothing cached to show."""
     if not request or not auth.can_see_metric(request.get("metric", "")):
         raise PreventUpdate
-    if find_explanation(request) is not None:
+    if is_special(request) or find_explanation(request) is not None:
         raise PreventUpdate
-    return ac.issue_job("explain", request)
+    return ac.issue_job("explain", {k: request[k] for k in JOB_KEYS})
 
 
 @callback(
@@ -465,7 +542,7 @@ def compute_explanation(request: dict, set_progress=None) -> dict:
     user who asked (:func:`dashapp.analysis_components.authorise_job`)."""
     from explain import Stage, explain_change
 
-    key = {k: request.get(k) for k in ("metric", "area", "from", "to", "by")}
+    key = {k: request.get(k) for k in JOB_KEYS}
     report = set_progress or (lambda value: None)
     report(ac.progress_values(Stage("explain", 1, 10, "Reading the data and the driver model")))
     try:

@@ -37,8 +37,11 @@ def metric_documentation(metric: str) -> dict:
         frames = [f for f in frames if not f.empty]
         if frames:
             sources = pd.concat(frames, ignore_index=True).drop_duplicates("source").reset_index(drop=True)
+    from explain import measures_of, series_of
+
     return {"info": info, "sources": sources, "via": via, "changes": metric_changes(store, metric),
-            "events": events(store, metric)}
+            "events": events(store, metric), "measures": measures_of(store, metric),
+            "series": series_of(store, metric)}
 
 
 def direction_text(higher_is_better: bool | None) -> str:
@@ -99,6 +102,8 @@ def _documentation(doc: dict) -> list:
         ("Direction of improvement", direction_text(info.higher_is_better)),
         ("Aggregation", AGGREGATIONS.get(info.aggregation, info.aggregation)),
         ("Frequency", _frequency(info.frequency)),
+        ("Shown in", ", ".join(doc.get("measures", {}).values()) or "Cash"),
+        ("Plans and forecasts", ", ".join(s.replace("_", " ") for s in doc.get("series", ())) or "None loaded"),
     ]
     links = html.P([
         dcc.Link(["See the trend", html.Span(f" of {info.name}", className="visually-hidden")],
@@ -154,6 +159,7 @@ def _events(events: list[dict], name: str):
     if not events:
         return html.P("No events recorded for this metric.")
     table = pd.DataFrame({"Period": [e["period"] for e in events], "Event": [e["title"] for e in events],
+                          "Areas": [", ".join(e.get("areas") or ()) or "Every area" for e in events],
                           "Description": [e.get("description") or "" for e in events]})
     return card_table(table, caption=f"Events that affect {name}")
 

@@ -8,6 +8,8 @@ compared on one chart. Every selection is in the URL, so a link reproduces the v
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import dash
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
@@ -17,6 +19,8 @@ from dashapp import analysis_components as ac
 from dashapp import analysis_ids as aid
 from dashapp import auth, ids, state
 from dashapp import figures as fg
+from dashapp import presenters_explain as pe
+from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
 from dashapp import presenters_trends as pt
 from dashapp.components import (
@@ -70,31 +74,38 @@ def build_view(query: dict) -> TrendsView:
     tree = ac.area_tree()
     periods = ac.metric_periods(metric)
     q = pq.parse_trends_query({**query, "metric": metric}, visible=visible, areas=tree.by_code, periods=periods)
-    if q.area is not None and is_whole(q.area):
-        q = pq.TrendsQuery(q.metric, None, q.start, q.end, q.compare, q.vintage, q.notes)
+    measures = ac.compare_choices(metric)[1]
+    q = replace(q, area=None if q.area is not None and is_whole(q.area) else q.area,
+                measure=pq.clean_measure(q.measure, measures))
     view = TrendsView(q, list(q.notes), periods=periods)
-    cards, notes = trend_cards(q.metric, q.area, q.start, q.end, tuple(q.compare), q.vintage)
+    cards, notes = trend_cards(q.metric, q.area, q.start, q.end, tuple(q.compare), q.vintage, q.measure)
     view.cards.extend(cards)
     view.notes.extend(notes)
     return view
 
 
-@state.cached(lambda metric, area, start, end, compare, vintage: ("trends-cards", metric, area, start, end, compare,
-                                                                  vintage), max_entries=32)  # ~2 MB each
+@state.cached(lambda metric, area, start, end, compare, vintage, measure=None: (
+    "trends-cards", metric, area, start, end, compare, vintage, measure), max_entries=32)  # ~2 MB each
 def trend_cards(metric: str, area: str | None, start: str | None, end: str | None, compare: tuple[str, ...],
-                vintage: str) -> tuple[list, list[str]]:
+                vintage: str, measure: str | None = None) -> tuple[list, list[str]]:
     """The chart cards of a checked query and notes about them, memoised per data vintage and serialised
     once (a long series' table is thousands of components): the same for everyone who may see the
     metric, so check access first."""
-    q = pq.TrendsQuery(metric, area, start, end, compare, vintage)
+    q = pq.TrendsQuery(metric, area, start, end, compare, vintage, measure=measure)
     info = ac.metric_info(metric)
+    if measure:  # real terms or per head: the measured series' own name and unit
+        info = replace(info, name=pt.measured_name(info.name, measure, ac.compare_choices(metric)[1][measure]),
+                       unit=ac.trend(metric, None, None, None, False, measure).unit)
     cards, notes = [], []
-    latest = ac.trend(metric, q.area, q.start, q.end, False)
-    shown = ac.trend(metric, q.area, q.start, q.end, True) if q.as_first_published else latest
+    latest = ac.trend(metric, q.area, q.start, q.end, False, measure)
+    shown = ac.trend(metric, q.area, q.start, q.end, True, measure) if q.as_first_published else latest
     cards.append(answer(shown, info))
     cards.append(trend_card(shown, latest, info, q))
+    revised_period = pt.latest_revised_period(latest) if not measure else None  # revisions are of cash figures
+    if revised_period is not None:
+        cards.append(revision_card(ac.revision(metric, revised_period, q.area), info))
     if q.compare:
-        trends = [ac.trend(metric, code, q.start, q.end, q.as_first_published) for code in q.compare]
+        trends = [ac.trend(metric, code, q.start, q.end, q.as_first_published, measure) for code in q.compare]
         empty = [t.area_name for t in trends if not any(p.value is not None for p in t.points)]
         if empty:
             notes.append(f"No values of {info.name} for {', '.join(empty)}; not compared.")
@@ -129,6 +140,24 @@ def trend_card(shown, latest, info, q: pq.TrendsQuery):
                       caption=pt.trend_caption(shown, metric_name=info.name, freq=info.frequency),
                       figure=figure, table=pt.trend_table(shown, latest if q.as_first_published else None),
                       about=about, download_name=f"{info.code}-{shown.area}-trend")
+
+
+def revision_card(e, info):
+    """What revisions changed: the latest revised period's figure as first published against the latest,
+    split by areas (exact: the parts add up to the revision)."""
+    parts = pp.segment_parts(e)
+    caption = pt.revision_caption(e, freq=info.frequency)
+    figure = fg.segments_figure(parts, title=f"Revisions to {period_text(e.period_to, info.frequency)}",
+                                subtitle="Each bar is one area's revision since the figure was first published; "
+                                         "together they add up to the revision",
+                                unit=e.unit, higher_is_better=info.higher_is_better)
+    return chart_card(card_id=aid.TRENDS_REVISION_CARD, title="What revisions changed", heading_level=3,
+                      caption=caption, figure=figure, table=pe.parts_table(parts, unit=e.unit),
+                      about=ac.about_metric(info, vintage=e.data_vintage, **{
+                          "Revision": "The latest figure against the figure first published for the same period, "
+                                      "split by areas; the same split as Explain's 'compare with the figure first "
+                                      "published'."}),
+                      download_name=f"{info.code}-{e.period_to}-revisions")
 
 
 def compare_card(trends, info, q: pq.TrendsQuery):
@@ -185,6 +214,8 @@ def controls(view: TrendsView) -> html.Section:
             html.Div(ac.period_datalist(aid.TRENDS_PERIODS, view.periods), id=aid.TRENDS_PERIODS_SLOT),
         ], className="fieldset"),
         radio_fieldset(aid.TRENDS_VINTAGE, "Figures", VINTAGE_OPTIONS, q.vintage),
+        radio_fieldset(aid.TRENDS_MEASURE, "Show the figures in", pq.measure_options(ac.compare_choices(q.metric)[1]),
+                       q.measure or "cash"),
         checklist_fieldset(aid.TRENDS_COMPARE, f"Compare areas (up to {pq.MAX_COMPARE})",
                            [{"label": tree.name(code), "value": code} for code in regions], list(q.compare),
                            hint="Draws the chosen areas on one chart."),
@@ -205,7 +236,8 @@ def selection_text(q: pq.TrendsQuery) -> str:
             f"{period_text(q.end, info.frequency) if q.end else 'the latest'}")
     figures = "as first published" if q.as_first_published else "latest figures"
     compared = f" · {len(q.compare)} areas compared" if q.compare else ""
-    return f"{info.name} · {area} · {span} · {figures}{compared}"
+    measure = f" · {ac.compare_choices(q.metric)[1][q.measure].lower()}" if q.measure else ""
+    return f"{info.name} · {area} · {span} · {figures}{measure}{compared}"
 
 
 @callback(
@@ -240,6 +272,8 @@ def pick_metric(values, groups, current):
     Output(aid.TRENDS_TO, "invalid"),
     Output(aid.TRENDS_COMPARE, "value"),
     Output(aid.TRENDS_COMPARE_MESSAGE, "children"),
+    Output(aid.TRENDS_MEASURE, "options"),
+    Output(aid.TRENDS_MEASURE, "value"),
     Input(aid.TRENDS_METRIC_STORE, "data"),
     Input(ids.area_scope(aid.TRENDS_AREA), "value"),
     Input(ids.area_search(aid.TRENDS_AREA), "value"),
@@ -247,23 +281,25 @@ def pick_metric(values, groups, current):
     Input(aid.TRENDS_TO, "value"),
     Input(aid.TRENDS_VINTAGE, "value"),
     Input(aid.TRENDS_COMPARE, "value"),
+    Input(aid.TRENDS_MEASURE, "value"),
     prevent_initial_call=True,
 )
 @error_boundary
-def update(metric, scope, search, start, end, vintage, compare):
+def update(metric, scope, search, start, end, vintage, compare, measure):
     new_metric = ctx.triggered_id == aid.TRENDS_METRIC_STORE
     compare, too_many = pq.limit_compare(compare)
     start, end, problems = typed_periods(metric, start, end, keep_quiet=new_metric)
     if problems:  # keep what the reader typed and the chart shown; say what is wrong beside the field
         return (*[no_update] * 9, ac.field_error(problems.get("from")), ac.field_error(problems.get("to")),
-                "from" in problems, "to" in problems, compare if too_many else no_update, too_many)
-    query, notes = selection_query(metric, scope, search, start, end, vintage, compare)
+                "from" in problems, "to" in problems, compare if too_many else no_update, too_many, no_update,
+                no_update)
+    query, notes = selection_query(metric, scope, search, start, end, vintage, compare, measure)
     view = build_view(query)
     q = view.query
     return (notes_block(notes + view.notes), view.search, view.cards,
             ac.period_datalist(aid.TRENDS_PERIODS, view.periods), q.start or "", q.end or "",
             freshness(q.metric), selection_text(q), f" – {from_hint(view.periods)}", [], [], False, False,
-            list(q.compare), too_many)
+            list(q.compare), too_many, pq.measure_options(ac.compare_choices(q.metric)[1]), q.measure or "cash")
 
 
 def typed_periods(metric: str, start: str | None, end: str | None, *, keep_quiet: bool
@@ -288,12 +324,13 @@ def typed_periods(metric: str, start: str | None, end: str | None, *, keep_quiet
     return out["from"], out["to"], problems
 
 
-def selection_query(metric, scope, search, start, end, vintage, compare) -> tuple[dict, list[str]]:
+def selection_query(metric, scope, search, start, end, vintage, compare, measure=None) -> tuple[dict, list[str]]:
     """The controls' values as the page's URL query (plus a note when the area text matches nothing)."""
     notes = []
     area = area_from_picker(ac.area_tree(), scope, search)
     if area is None:
         notes.append(f"No region or area is called '{search}'; showing all areas. Choose a name from the list.")
     query = {"metric": metric, "area": None if is_whole(area) else area, "from": start or None,
-             "to": end or None, "vintage": vintage, "compare": ",".join(compare or [])}
+             "to": end or None, "vintage": vintage, "compare": ",".join(compare or []),
+             "measure": None if measure == "cash" else measure}
     return {k: v for k, v in query.items() if v}, notes

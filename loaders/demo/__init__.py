@@ -32,6 +32,16 @@ week uplift (+£86.67, 2020-04 to 2021-09) and the taper cut to 55% (+£42.00 fr
 ``dwp_fy_spend`` (£bn) = the sum over April-March of England's ``uc_spend`` / 1000,
 rounded to 3 decimals, from 2017-18 (2015-16 is ``[x]``; 2016-17 is an estimate).
 
+Plan and prices (issue 10): ``dwp_uc_forecast_la_monthly.csv`` is DWP's forecast (manifest ``series =
+"forecast"``) of caseload, award and payments for the last twelve months: the first-published outturn
+except that every award is £2.50 a month lower (``FORECAST_AWARD_GAP_PENCE``) and, in September 2026,
+West Midlands caseloads are 4% lower (``FORECAST_CASELOAD_GAP``: the closure was not foreseen).
+Outturn as first published minus forecast is therefore exactly those differences (``forecast_values``);
+against the latest outturn it also carries the revision of the last three months.
+``ons_gdp_deflator_fy.csv`` is the GDP deflator by financial year (``GDP_DEFLATOR``, 2024-25 = 100):
+``uc_spend``, ``uc_avg_award`` and ``dwp_fy_spend`` declare it (real terms in 2025-26 prices) and
+``uc_spend`` declares ``population`` for per-head figures.
+
 ``ae_attendances`` (DHSC, all types): population scale times additive rates::
 
     ae_attendances = population / 1000 * (36 + s(month) + 0.12 * max(0, 8 - mean_temperature)**2
@@ -108,17 +118,23 @@ planted contributions), :mod:`~loaders.demo.write` (the folder and its revision)
 """
 from __future__ import annotations
 
+from .files import forecast_values
 from .load import DemoSummary, run_demo
 from .parameters import (
                          AE_FILE,
                          ASYLUM_BACKLOG_START,
                          BETA_CLAIMANT_COUNT,
                          BETA_POPULATION_16_64,
+                         DEFLATOR_FILE,
                          DEMO_SEED,
                          DFE_FILE,
                          DWP_FILE,
                          EXPECTED_QUARANTINE,
+                         FORECAST_AWARD_GAP_PENCE,
+                         FORECAST_CASELOAD_GAP,
+                         FORECAST_FILE,
                          FY_FILE,
+                         GDP_DEFLATOR,
                          HO_FILE,
                          MONTHS,
                          ONS_FILE,
@@ -128,7 +144,8 @@ from .truth import RECOMMENDED_WINDOWS, PlantedWindow, demo_series, ground_truth
 from .write import DemoFiles, revised_caseload, write_demo, write_revision
 
 __all__ = [
-    "AE_FILE", "ASYLUM_BACKLOG_START", "BETA_CLAIMANT_COUNT", "BETA_POPULATION_16_64", "DEMO_SEED", "DFE_FILE",
+    "AE_FILE", "ASYLUM_BACKLOG_START", "BETA_CLAIMANT_COUNT", "BETA_POPULATION_16_64", "DEFLATOR_FILE", "DEMO_SEED",
+    "DFE_FILE", "FORECAST_AWARD_GAP_PENCE", "FORECAST_CASELOAD_GAP", "FORECAST_FILE", "GDP_DEFLATOR", "forecast_values",
     "DWP_FILE", "DemoFiles", "DemoSummary", "EXPECTED_QUARANTINE", "FY_FILE", "HO_FILE", "MONTHS", "ONS_FILE",
     "PlantedWindow", "RECOMMENDED_WINDOWS", "TAPER_CUT_GAIN", "demo_series", "ground_truth", "planted_contributions",
     "revised_caseload", "run_demo", "write_demo", "write_revision",

@@ -34,7 +34,12 @@ from .parameters import (
     _ONS_BAD,
     _ONS_VARIABLES,
     ACADEMIC_YEARS,
+    DEMO_SEED,
     FINANCIAL_YEARS,
+    FORECAST_AWARD_GAP_PENCE,
+    FORECAST_CASELOAD_GAP,
+    FORECAST_MONTHS,
+    GDP_DEFLATOR,
     LA_CODES,
     LEGACY_SPEND_BN,
     MONTHS,
@@ -384,3 +389,43 @@ def _write_fy_spend(sim: _Simulation, path: Path) -> None:
     for benefit, values in LEGACY_SPEND_BN.items():
         table.append([ENGLAND_CODE, ENGLAND_NAME, benefit, *("[z]" if v is None else float(v) for v in values)])
     _write_ods(path, [("Cover", cover), ("Table_1", table)])
+
+
+def forecast_values(sim: _Simulation | int = DEMO_SEED) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The forecast's months, caseload and award (pence) by (area in LA_CODES order, month): the
+    first-published outturn with the planted differences of :data:`FORECAST_CASELOAD_GAP` and
+    :data:`FORECAST_AWARD_GAP_PENCE` (``sim``: a simulation or its seed)."""
+    if isinstance(sim, int):
+        from .simulate import _simulation
+
+        sim = _simulation(sim)
+    months = list(MONTHS[-FORECAST_MONTHS:])
+    caseload = sim.caseload[:, -FORECAST_MONTHS:].astype(np.int64).copy()
+    award = sim.award_pence[:, -FORECAST_MONTHS:].astype(np.int64) - FORECAST_AWARD_GAP_PENCE
+    region, month, share = FORECAST_CASELOAD_GAP
+    rows = [i for i, la in enumerate(LOCAL_AUTHORITIES) if la.region == region]
+    t = months.index(month)
+    caseload[rows, t] = np.rint(caseload[rows, t] * (1 - share)).astype(np.int64)
+    return months, caseload, award
+
+
+def _write_forecast(sim: _Simulation, path: Path) -> None:
+    """DWP's forecast, as the outturn file is laid out (long CSV), for the last twelve months."""
+    names = [la.name for la in LOCAL_AUTHORITIES]
+    months, caseload, award = forecast_values(sim)
+
+    def rows() -> Iterator[list[str]]:
+        for t, month in enumerate(months):
+            for i, code in enumerate(LA_CODES):
+                pence = int(award[i, t])
+                yield [month, code, names[i], "uc_caseload", str(int(caseload[i, t]))]
+                yield [month, code, names[i], "uc_avg_award", _pence_text(pence)]
+                yield [month, code, names[i], "uc_spend", _spend_text(int(caseload[i, t]) * pence)]
+
+    _write_csv(path, ("month", "la_code", "la_name", "measure", "value"), rows())
+
+
+def _write_deflator(path: Path) -> None:
+    """The GDP deflator by financial year, England (one series)."""
+    _write_csv(path, ("Financial year", "GDP deflator (2024-25 = 100)"),
+               ([year, f"{value:.1f}"] for year, value in GDP_DEFLATOR.items()))

@@ -7,7 +7,17 @@ from .areas import (
     LOCAL_AUTHORITIES,
     REGIONS,
 )
-from .parameters import AE_FILE, DFE_FILE, DWP_FILE, FY_FILE, HO_FILE, ONS_FILE
+from .parameters import (
+    AE_FILE,
+    CLAIMANT_CLOSURE,
+    DEFLATOR_FILE,
+    DFE_FILE,
+    DWP_FILE,
+    FORECAST_FILE,
+    FY_FILE,
+    HO_FILE,
+    ONS_FILE,
+)
 
 # --------------------------------------------------------------------------------------
 # Manifest
@@ -62,6 +72,8 @@ _METRICS: tuple[tuple[str, str, str, str, str, bool | None, str, str], ...] = (
      "People claiming unemployment-related benefits (JSA and UC searching for work)."),
     ("unemployment_rate", "Unemployment rate", "ONS", "%", "mean", False, "",
      "Model-based unemployment rate, residents aged 16 to 64."),
+    ("gdp_deflator", "GDP deflator", "ONS", "index (2024-25 = 100)", "mean", None, "",
+     "GDP deflator at market prices, financial years: the price level real terms are measured against."),
     ("rainfall_mm", "Rainfall", "ONS", "mm", "mean", None, "",
      "Monthly rainfall total (Met Office gridded observations, area mean)."),
     ("mean_temperature", "Mean air temperature", "ONS", "°C", "mean", None, "",
@@ -69,6 +81,13 @@ _METRICS: tuple[tuple[str, str, str, str, str, bool | None, str, str], ...] = (
     ("flu_index", "Influenza-like illness consultation rate", "ONS", "per 100,000", "mean", False, "",
      "GP consultations for influenza-like illness per 100,000 residents (UKHSA surveillance)."),
 )
+
+#: real terms and per head (explain.measures): a money metric's deflator, prices year and population
+MEASURES: dict[str, dict[str, str]] = {
+    "uc_spend": {"deflator": "gdp_deflator", "prices_of": "2025-26", "per_head": "population"},
+    "uc_avg_award": {"deflator": "gdp_deflator", "prices_of": "2025-26"},
+    "dwp_fy_spend": {"deflator": "gdp_deflator", "prices_of": "2025-26"},
+}
 
 MODELS: tuple[dict[str, object], ...] = (
     {"metric": "uc_caseload", "drivers": ["population_16_64", "claimant_count", "rainfall_mm"],
@@ -104,6 +123,11 @@ EVENTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      "Urgent treatment centres beside major A&E departments take minor cases from September 2026.",
      ("ae_4h_pct", "ae_within_4h")),
 )
+
+#: the areas an event touches (events not listed touch every area of their metrics)
+EVENT_AREAS: dict[str, tuple[str, ...]] = {
+    "Closure of a West Midlands car maker and its suppliers": (CLAIMANT_CLOSURE[0],),
+}
 
 
 def _toml(value: object) -> str:
@@ -162,6 +186,15 @@ def _sources() -> list[dict[str, object]]:
          "value_columns": {"Asylum applications (main applicants)": "asylum_applications",
                            "Initial decisions": "asylum_decisions",
                            "Cases awaiting an initial decision (end of month)": "asylum_backlog"}},
+        {"id": "dwp-uc-forecast", "department": "DWP",
+         "title": "Universal Credit forecast (spring): households, average award and payments by local authority",
+         "path": FORECAST_FILE, "format": "csv", "layout": "long", "series": "forecast", "period_column": "month",
+         "area_column": "la_code", "area_name_column": "la_name", "metric_column": "measure",
+         "value_column": "value"},
+        {"id": "ons-gdp-deflator", "department": "ONS", "title": "GDP deflator at market prices, financial years",
+         "path": DEFLATOR_FILE, "format": "csv", "layout": "wide", "period_column": "Financial year",
+         "period_frequency": "financial_year", "area": ENGLAND_CODE,
+         "value_columns": {"GDP deflator (2024-25 = 100)": "gdp_deflator"}},
         {"id": "ons-drivers-la-monthly", "department": "ONS",
          "title": "Population, labour market, weather and flu indicators by local authority",
          "path": ONS_FILE, "format": "csv", "layout": "long", "period_column": "date",
@@ -184,9 +217,10 @@ def _manifest_text() -> str:
                                         "aggregation": aggregation, "higher_is_better": better,
                                         "formula": formula or None, "description": description,
                                         # ONS statistics are public: every department may use them as drivers
-                                        "shared": True if dept == "ONS" else None}))
+                                        "shared": True if dept == "ONS" else None, **MEASURES.get(code, {})}))
     blocks += [_table("source", source) for source in _sources()]
     blocks += [_table("model", model) for model in MODELS]
-    blocks += [_table("event", {"period": p, "title": t, "description": d, "metrics": list(m)})
+    blocks += [_table("event", {"period": p, "title": t, "description": d, "metrics": list(m),
+                                "areas": list(EVENT_AREAS[t]) if t in EVENT_AREAS else None})
                for p, t, d, m in EVENTS]
     return "\n\n".join(blocks) + "\n"

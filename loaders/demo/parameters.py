@@ -105,6 +105,17 @@ FLU_BASELINE, FLU_BASELINE_COVID = 3.0, 1.0  # summer level; during 2020-04..202
 AE_TYPE1_BASE = {"2017-01": 82.0, "2018-01": 78.5, "2019-01": 76.0, "2020-02": 72.5,
                  "2021-06": 70.0, "2022-06": 63.0, "2023-01": 60.0, "2024-01": 60.5,
                  "2025-01": 62.0, "2026-08": 63.9, "2026-09": 69.0}  # September 2026: the new UTCs open
+#: the forecast (loaders.series "forecast") of the last twelve months: the outturn, except that it did not
+#: foresee the West Midlands closure (caseload 4% lower there in September 2026) and put every award
+#: £2.50 a month lower (uprating assumed lower than it turned out), so outturn above forecast splits into
+#: caseload (West Midlands) and award (everywhere) exactly
+FORECAST_MONTHS = 12
+FORECAST_CASELOAD_GAP = ("E12000005", "2026-09", 0.04)
+FORECAST_AWARD_GAP_PENCE = 250
+#: GDP deflator at market prices, financial years, 2024-25 = 100 (synthetic, close to the published path)
+GDP_DEFLATOR = {"2016-17": 80.4, "2017-18": 81.9, "2018-19": 83.6, "2019-20": 85.6, "2020-21": 90.4,
+                "2021-22": 90.1, "2022-23": 94.8, "2023-24": 98.7, "2024-25": 100.0, "2025-26": 102.6,
+                "2026-27": 104.8}
 #: a large employer closes in the West Midlands in September 2026: the region's claimant rate rises by half
 #: that month (the briefing's planted concern; the A&E type 1 jump above is its improvement)
 CLAIMANT_CLOSURE = ("E12000005", "2026-09", 0.5)
@@ -131,6 +142,10 @@ LEGACY_SPEND_BN = {  # England, £bn, 2015-16 .. 2025-26 (context rows of the OD
 # Deliberately bad cells and shorthand: fixed places, independent of the seed
 # --------------------------------------------------------------------------------------
 DWP_FILE = "dwp_uc_la_monthly.csv"
+#: DWP's spring forecast of caseload, award and payments for the last year of the demo (series "forecast")
+FORECAST_FILE = "dwp_uc_forecast_la_monthly.csv"
+#: the GDP deflator by financial year (real terms)
+DEFLATOR_FILE = "ons_gdp_deflator_fy.csv"
 ONS_FILE = "ons_drivers_la_monthly.csv"
 AE_FILE = "nhs_ae_la_monthly.xlsx"
 DFE_FILE = "dfe_school_places_la.csv"

@@ -8,9 +8,29 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import _write_ae, _write_dfe, _write_dwp, _write_fy_spend, _write_home_office, _write_ons
+from .files import (
+    _write_ae,
+    _write_deflator,
+    _write_dfe,
+    _write_dwp,
+    _write_forecast,
+    _write_fy_spend,
+    _write_home_office,
+    _write_ons,
+)
 from .manifest import _manifest_text
-from .parameters import AE_FILE, DEMO_SEED, DFE_FILE, DWP_FILE, FY_FILE, HO_FILE, N_LA, ONS_FILE
+from .parameters import (
+    AE_FILE,
+    DEFLATOR_FILE,
+    DEMO_SEED,
+    DFE_FILE,
+    DWP_FILE,
+    FORECAST_FILE,
+    FY_FILE,
+    HO_FILE,
+    N_LA,
+    ONS_FILE,
+)
 from .simulate import _rng, _simulation
 from .truth import ground_truth
 
@@ -32,7 +52,7 @@ class DemoFiles:
 
 
 def write_demo(directory: str | Path, *, seed: int = DEMO_SEED) -> DemoFiles:
-    """Write vintage 1 of the demo: six data files, ``manifest.toml`` and ``ground_truth.csv``.
+    """Write vintage 1 of the demo: eight data files, ``manifest.toml`` and ``ground_truth.csv``.
 
     The same seed always gives byte-identical files (no timestamps anywhere, fixed zip
     member dates), so a second load of unchanged files is a no-op for the loaders.
@@ -41,8 +61,11 @@ def write_demo(directory: str | Path, *, seed: int = DEMO_SEED) -> DemoFiles:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     sim = _simulation(seed)
-    paths = {name: directory / name for name in (DWP_FILE, FY_FILE, AE_FILE, DFE_FILE, HO_FILE, ONS_FILE)}
+    paths = {name: directory / name for name in (DWP_FILE, FY_FILE, AE_FILE, DFE_FILE, HO_FILE, ONS_FILE,
+                                                 FORECAST_FILE, DEFLATOR_FILE)}
     _write_dwp(sim, paths[DWP_FILE], sim.caseload)
+    _write_forecast(sim, paths[FORECAST_FILE])
+    _write_deflator(paths[DEFLATOR_FILE])
     _write_fy_spend(sim, paths[FY_FILE])
     _write_ae(sim, paths[AE_FILE])
     _write_dfe(sim, paths[DFE_FILE])
