@@ -193,10 +193,10 @@ def bounded_json(limit: int = MAX_JSON_BYTES) -> Rule:
 
 
 EXPLAIN_REQUEST = {"metric": metric, "area": text(64), "from": text(32), "to": text(32), "by": text(64),
-                   "vs": text(64), "measure": text(16)}
+                   "vs": text(64), "measure": text(16), "cross": one_of(True, False, None)}
 #: a comparison with a plan, forecast or first-published figure, and the measure, are optional (the
 #: background job's request has only the five others: dashapp.pages.explain.JOB_KEYS)
-explain_request = shaped(EXPLAIN_REQUEST, required=True, optional=frozenset({"vs", "measure"}))
+explain_request = shaped(EXPLAIN_REQUEST, required=True, optional=frozenset({"vs", "measure", "cross"}))
 
 
 def explain_computed(value: Any, viewer: Viewer) -> None:
@@ -277,6 +277,7 @@ RULES: dict[tuple[str, str], Rule] = {
     (aid.EXPLAIN_BY, "value"): text(64),
     (aid.EXPLAIN_VS, "value"): text(64),
     (aid.EXPLAIN_MEASURE, "value"): one_of("cash", "real", "per_head", None),
+    (aid.EXPLAIN_CROSS, "value"): subset_of("cross"),
     (aid.EXPLAIN_REQUEST, "data"): explain_request,
     (aid.EXPLAIN_COMPUTED, "data"): explain_computed,
     (aid.EXPLAIN_PENDING, "data"): ticket("explain"),

@@ -159,6 +159,14 @@ def revision(metric: str, period: str, area: str | None):
     return revision_of(state.get_store(), metric, period, area=area)
 
 
+@state.cached(lambda metric, a, b, area: ("analysis-cross", metric, a, b, area), max_entries=64)
+def cross_search(metric: str, a: str, b: str, area: str | None):
+    """The search across areas and breakdown values (explain.cross_search), memoised per vintage."""
+    from explain import cross_segments
+
+    return cross_segments(state.get_store(), metric, a, b, area=area)
+
+
 def root_children(tree) -> list[str]:
     """The areas one level below the top (regions under England), for comparisons."""
     from explain import WHOLE

@@ -168,12 +168,15 @@ def _print_outcome(outcome) -> None:
 @click.option("--prices-of", default=None, help="Real terms in the prices of this year (default: the manifest's).")
 @click.option("--area", default=None, help="Area code (default: the whole).")
 @click.option("--by", default=None, help="Split segments by this breakdown dimension instead of child areas.")
+@click.option("--cross", is_flag=True,
+              help="Also search areas × breakdown values for the few segments that explain most of the change "
+                   "(not additive where they overlap).")
 @click.option("--as-at", "as_at", default=None, type=int, help="Use the data as at this vintage.")
 @click.option("--db", default=None, help=DB_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON object.")
 def explain(metric: str, period_from: str | None, period_to: str | None, period: str | None, from_series: str,
             to_series: str, from_vintage: str, to_vintage: str, measure: str, prices_of: str | None,
-            area: str | None, by: str | None, as_at: int | None, db: str | None, as_json: bool) -> None:
+            area: str | None, by: str | None, cross: bool, as_at: int | None, db: str | None, as_json: bool) -> None:
     """Explain the movement of METRIC between two periods, or the gap between two points (a period's
     forecast and outturn, its first-published and latest figures).
 
@@ -200,8 +203,16 @@ def explain(metric: str, period_from: str | None, period_to: str | None, period:
     else:
         result = explain_change(_store(db), metric, first, second, area=area, by=by, as_at=as_at,
                                 measure=measure, prices_of=prices_of)
+    found = None
+    if cross:
+        from explain import cross_segments
+
+        if compare or measure != "cash" or as_at is not None:
+            raise click.UsageError("--cross searches a movement between two periods of the latest figures, in cash.")
+        found = cross_segments(_store(db), metric, first, second, area=area)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps({**result.to_dict(), **({"cross_segments": found.to_dict()} if found else {})},
+                              indent=2))
         return
     click.echo(result.narrative)
     from explain.numbers import signed
@@ -222,12 +233,32 @@ def explain(metric: str, period_from: str | None, period_to: str | None, period:
             click.echo(f"\n{title}:")
             for name, value in rows:
                 click.echo(f"  {name:<40} {signed(value, result.unit)}")
+    if found is not None:
+        _echo_cross(found, result.unit)
     if result.events:
         click.echo("\nKnown events in this span (candidate causes):")
         for ev in result.events:
             where = f" — {', '.join(ev.area_names)}: {signed(ev.contribution, result.unit)}" \
                 if ev.contribution is not None else ""
             click.echo(f"  {ev.period}  {ev.title}{where}")
+
+
+def _echo_cross(found, unit: str) -> None:
+    """The cross-dimension search's segments, then what stopped or started reporting."""
+    from explain.cross_search import presence_words
+    from explain.numbers import signed
+    from explain.wording import dimension_words
+
+    dims = ", ".join(["areas", *(dimension_words(d) for d in found.dimensions)])
+    click.echo(f"\nSegments across {dims} (not additive where they overlap; {found.n_cells} cells searched):")
+    for sg in found.segments:
+        note = f"  [{presence_words(sg.presence)}]" if sg.presence != "both" else ""
+        overlap = f"  overlaps {', '.join(sg.overlaps)}" if sg.overlaps else ""
+        click.echo(f"  {sg.name:<40} {signed(sg.contribution, unit):>16} ({sg.share:.0%}){note}{overlap}")
+    if found.reporting_changes:
+        click.echo("Reported in one period only:")
+        for sg in found.reporting_changes[:10]:
+            click.echo(f"  {sg.name:<40} {signed(sg.contribution, unit):>16}  {presence_words(sg.presence)}")
 
 
 @main.command()

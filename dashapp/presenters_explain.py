@@ -231,3 +231,33 @@ def events_table(e, freq: str | None = None) -> pd.DataFrame:
         })
     return pd.DataFrame(rows, columns=["Event", "When", "Areas it touches", "Change in those areas",
                                        "Share of the change"])
+
+
+def cross_intro(found) -> str:
+    """What the search did, in a sentence: how many cells, and that the list is not additive."""
+    from explain.wording import dimension_words
+
+    dims = " and ".join(["areas", *(dimension_words(d) for d in found.dimensions)])
+    share = found.covered / found.change if found.change else None
+    covered = f" Together (counting shared parts once) they account for {share:.0%} of the change." \
+        if share is not None and math.isfinite(share) else ""
+    return (f"Searched {found.n_cells} combinations of {dims} for the few segments that moved the change most. "
+            "A segment may overlap one listed before it (a provider's type 1 department is part of type 1), so "
+            f"the list is not additive where they overlap; the exact splits above are.{covered}")
+
+
+def cross_table(found, unit: str) -> pd.DataFrame:
+    from explain.cross_search import presence_words
+
+    rows = [{"Segment": s.name, "Change": signed(s.contribution, unit),
+             "Share of the change": f"{s.share:.0%}" if math.isfinite(s.share) else "",
+             "Overlaps": ", ".join(s.overlaps), "Note": presence_words(s.presence)} for s in found.segments]
+    return pd.DataFrame(rows, columns=["Segment", "Change", "Share of the change", "Overlaps", "Note"])
+
+
+def reporting_table(found, unit: str, limit: int = 10) -> pd.DataFrame:
+    from explain.cross_search import presence_words
+
+    rows = [{"Segment": s.name, "Change": signed(s.contribution, unit), "Reporting": presence_words(s.presence)}
+            for s in found.reporting_changes[:limit]]
+    return pd.DataFrame(rows, columns=["Segment", "Change", "Reporting"])

@@ -32,6 +32,8 @@ _HOMES: dict[str, str] = {
     "trend": "api",
     "Reason": "briefing",
     "Point": "comparison",
+    "CrossSearch": "cross_search",
+    "cross_segments": "cross_search",
     "explain_points": "comparison",
     "revision_of": "comparison",
     "series_of": "comparison",

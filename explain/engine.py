@@ -37,7 +37,9 @@ from .data import (
     model_spec,
 )
 from .errors import ExplainError
+from .identifiability import span_paths, uncertain_splits
 from .known_events import EventCause, candidate_events
+from .model_quality import judge, r2_pair
 from .models import build_panel, get_version, leaf_areas, load_fitted
 from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
 from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
@@ -223,7 +225,7 @@ class MetricContext:
         significance = self._significance(area, period_from, period_to)
         components = self._components(area, period_from, period_to, change, notes)
         segments = self._segments(area, period_from, period_to, change, by, notes)
-        drivers, unexplained, model, warnings = self._drivers(area, period_from, period_to, change, notes)
+        drivers, unexplained, model, warnings, uncertain = self._drivers(area, period_from, period_to, change, notes)
         warnings = list(warnings) + _incomplete(segments, period_from, period_to)
         causes = self._events(area, period_from, period_to, change, segments)
         earlier = min((period_from, period_to), key=self.periods.index)
@@ -234,7 +236,7 @@ class MetricContext:
             value_from=value_from, value_to=value_to, change=change, significance=significance, drivers=drivers,
             unexplained=unexplained, components=components, segments=segments, model=model,
             data_vintage=self.vintage, by=by, driver_names=names, warnings=warnings,
-            provisional=self.status(area, period_to) == "p", events=causes,
+            provisional=self.status(area, period_to) == "p", events=causes, uncertain=uncertain,
             revised=(earlier, revised_from) if revised_from is not None else None)
         return Explanation(
             metric=info.code, area=None if area == WHOLE else area, period_from=period_from, period_to=period_to,
@@ -242,7 +244,7 @@ class MetricContext:
             drivers=drivers, unexplained=unexplained, model=model, components=components, segments=segments,
             narrative=narrative.text_of(parts), data_vintage=self.vintage, by=by, unit=info.unit,
             metric_name=info.name, area_name=self.tree.name(area), warnings=tuple(warnings), notes=tuple(notes),
-            narrative_parts=parts, events=causes,
+            narrative_parts=parts, events=causes, uncertain_splits=uncertain,
             revised_from=revised_from if earlier == period_from else None)
 
     @cached_property
@@ -479,8 +481,9 @@ class MetricContext:
         return tuple(parts)
 
     def _drivers(self, area, period_from, period_to, change, notes):
+        """(drivers, unexplained, model summary, warnings, uncertain splits) for ``area``."""
         if self.fitted is None:
-            return (), change, None, ()
+            return (), change, None, (), ()
         version = self.model_version
         model = ModelSummary(version.kind, version.version, version.scores.get("r2"), version.data_vintage,
                              version.drivers + version.pseudo_drivers, version.scores.get("baseline_r2"),
@@ -489,7 +492,7 @@ class MetricContext:
         leaves = self.leaves_under(area)
         if every is None or not set(leaves) & set(every.point.areas):
             notes.append("The driver model has no complete driver values for these periods; nothing attributed.")
-            return (), change, model, ()
+            return (), change, model, (), ()
         paired = [a for a in leaves if a in set(every.point.areas)]
         weights = np.full(len(paired), 1.0 / len(paired)) if self.info.aggregation == "mean" else None
         result = every.for_areas(paired, weights=weights)
@@ -499,7 +502,26 @@ class MetricContext:
         if len(paired) < len(leaves):
             notes.append(f"{len(leaves) - len(paired)} areas lack driver values in one of the periods; their "
                          "movement is left in the unexplained part.")
-        return drivers, unexplained, model, result.warnings
+        warnings = list(result.warnings)
+        quality = judge(version.scores)
+        if quality.better_than_naive is False:  # the gate: the split is shown, and said to be unreliable
+            model_r2, naive_r2 = r2_pair(quality.r2, quality.baseline_r2)
+            warnings.insert(0, "The driver model is not better than the naive forecast out of sample (R² "
+                               f"{model_r2} against {naive_r2}), so treat the split between drivers as unreliable")
+        uncertain = self._uncertain(result, period_from, period_to)
+        return drivers, unexplained, model, tuple(warnings), uncertain
+
+    def _uncertain(self, result, period_from: str, period_to: str):
+        """Pairs of drivers whose split is uncertain over this span (explain.identifiability)."""
+        features = list(result.features)
+        key = ("paths", period_from, period_to)
+        if key not in self._attributions:  # national paths: the same for every area of a period pair
+            first, last = sorted((self._positions[period_from], self._positions[period_to]))
+            self._attributions[key] = span_paths(self.panel, self.periods[first:last + 1], features) \
+                if self.panel is not None else {}
+        paths = self._attributions[key]
+        return uncertain_splits(result.whole, features, np.asarray(result.bootstrap_whole), paths=paths,
+                                confidence=result.confidence)
 
     def _attribution(self, period_from: str, period_to: str) -> BootstrapAttribution | None:
         """Every leaf area's paired attribution under the model and its bootstrap refits, once per pair."""

@@ -215,7 +215,7 @@ class MeasureContext(MetricContext):
         if self.cash.model_version is not None:
             notes.append(f"The driver model learns {self.cash.info.name.lower()} in cash, so drivers are attributed "
                          "in the cash explanation only.")
-        return (), change, None, ()
+        return (), change, None, (), ()
 
     def cash_split(self, area: str, period_from: str, period_to: str) -> tuple[ComponentPart, ...]:
         """The cash change of ``area`` split exactly into the measured change and the factor:

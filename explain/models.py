@@ -121,8 +121,12 @@ def fit_driver_model(
     progress: Report | None = None,
     should_stop: Callable[[], bool] | None = None,
     activate: bool = True,
+    block: int | None = None,
 ) -> ModelVersion:
     """Fit the metric's driver model, score it time-aware, save it as the next version.
+
+    ``block``: the period-block length of the bootstrap refits (default a year; 0 draws areas only:
+    explain.drivers.fit_with_bootstrap).
 
     ``progress`` receives typed :class:`explain.progress.Stage` reports (see :func:`fit_plan`)."""
     info = metric_info(store, metric)
@@ -160,13 +164,14 @@ def fit_driver_model(
         scores = cross_validate_time(model, usable)
         plan.report("cross_validate", 1, 1)
     fitted = fit_with_bootstrap(model, usable, n_bootstrap=boots, random_state=random_state, should_stop=should_stop,
-                                progress=plan.step("fit"))
+                                progress=plan.step("fit"), block=block)
     vintage = newest_load(store, [metric, *drivers])
     params = {k: v for k, v in fitted.model.get_params().items() if k not in ("drivers", "pseudo_drivers", "kind")}
     version = model_store.save_version(
         store, metric, kind=kind,
         spec=json.dumps({"drivers": list(drivers), "pseudo_drivers": list(pseudo), "params": params,
-                         "n_bootstrap": boots, "tuning": tuning}, default=str),
+                         "n_bootstrap": boots, "bootstrap": "areas" if block == 0 else "areas and period blocks",
+                         "tuning": tuning}, default=str),
         scores=json.dumps(scores.to_dict()), data_vintage=vintage, training_hash=fitted.training_hash,
         libraries=json.dumps(library_versions()), artefact=dump_model(fitted), activate=activate)
     _LOADED[(store.url, metric, version, fitted.training_hash)] = fitted  # explanations next need it

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .identifiability import UncertainSplit
 from .known_events import EventCause
 from .numbers import (
     at_precision,
@@ -58,6 +59,7 @@ def narrate(
     provisional: bool = False,
     events: Sequence[EventCause] = (),
     revised: tuple[str, float] | None = None,
+    uncertain: Sequence[UncertainSplit] = (),
 ) -> tuple[tuple[str, str], ...]:
     """The narrative as named sentences, in reading order: (part, sentence) with part one of
     :data:`PARTS`. The full text is the sentences joined (:func:`text_of`); shells that need one
@@ -118,6 +120,8 @@ def narrate(
                     interval = f", range {format_interval(low, high, unit)}"
             described.append(f"{names.get(d.driver, d.driver)} ({part(d.contribution)}{interval})")
         sentences.append(("drivers", "The movement is associated most with " + _join(described) + "."))
+        if uncertain:
+            sentences.append(("uncertain", _uncertain_sentence(uncertain, names, part, unit)))
         share = unexplained / change if change else 0.0
         who = "The driver model" if model else "These drivers"
         if unexplained == 0.0:
@@ -157,8 +161,8 @@ def narrate(
 
 
 #: the named sentences of a narrative, in reading order (each appears at most once)
-PARTS = ("movement", "provisional", "revisions", "verdict", "measure", "components", "drivers", "unexplained", "segments", "mix",
-         "events", "warning", "trace")
+PARTS = ("movement", "provisional", "revisions", "verdict", "measure", "components", "drivers", "uncertain",
+         "unexplained", "segments", "mix", "events", "warning", "trace")
 
 
 def text_of(parts: Sequence[tuple[str, str]]) -> str:
@@ -179,6 +183,22 @@ def _significance_sentence(significance: dict) -> str:
     if reason:
         return reason
     return verdict_opening("insufficient") + "."
+
+
+def _uncertain_sentence(uncertain: Sequence[UncertainSplit], names: dict[str, str], part, unit: str) -> str:
+    """'The split between mean temperature and seasonality is uncertain: they moved together over this
+    span, so the model cannot tell their effects apart. Together they account for +4,100 (range …).'"""
+    said = []
+    for u in uncertain[:2]:
+        a, b = (names.get(d, d.replace("_", " ")) for d in u.drivers)
+        why = ("they moved together over this span" if u.reason == "co-movement" else
+               "what the model's refits give one, they take from the other")
+        interval = ""
+        if u.combined_low is not None and u.combined_high is not None:
+            interval = f" (range {format_interval(u.combined_low, u.combined_high, unit)})"
+        said.append(f"The split between {a} and {b} is uncertain: {why}, so the model cannot tell their effects "
+                    f"apart. Together they account for {part(u.combined)}{interval}, which is well determined.")
+    return " ".join(said)
 
 
 def measure_sentence(measure: str, split: Sequence[ComponentPart], cash_change: float, unit: str) -> str:

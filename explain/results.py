@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from .identifiability import UncertainSplit
 from .known_events import EventCause
 from .verdict import Verdict
 
@@ -148,6 +149,9 @@ class Explanation:
     measure_parts: tuple[ComponentPart, ...] = ()
     #: the unit of the cash figures ``measure_parts`` are in ('' for cash: ``unit``)
     cash_unit: str = ""
+    #: pairs of drivers whose split is uncertain over the span, with their combined contribution
+    #: (explain.identifiability)
+    uncertain_splits: tuple[UncertainSplit, ...] = ()
 
     def narrative_part(self, name: str) -> str:
         """One named sentence of the narrative ('' when this explanation has none of that kind)."""
@@ -178,6 +182,7 @@ class Explanation:
             "revised_from": _num(self.revised_from),
             "measure": self.measure, "prices_of": self.prices_of, "cash_unit": self.cash_unit or self.unit,
             "measure_parts": [c.to_dict() for c in self.measure_parts],
+            "uncertain_splits": [u.to_dict() for u in self.uncertain_splits],
         }
 
     @classmethod
@@ -210,6 +215,7 @@ class Explanation:
             revised_from=data.get("revised_from"),
             measure=data.get("measure", "cash"), prices_of=data.get("prices_of", ""),
             cash_unit=data.get("cash_unit", ""),
+            uncertain_splits=tuple(UncertainSplit.from_dict(u) for u in data.get("uncertain_splits", ())),
             measure_parts=tuple(ComponentPart(c["component"], c["contribution"], c.get("value_from"), c.get("value_to"))
                                 for c in data.get("measure_parts", ())),
         )

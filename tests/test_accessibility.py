@@ -31,6 +31,7 @@ PAGES = [
     ("explain-against-forecast", "treasury", "/explain?metric=uc_spend&vs=forecast", 2),
     ("explain-real-terms", "treasury", "/explain?metric=uc_spend&measure=real&from=2025-09&to=2026-09", 2),
     ("explain-revision", "treasury", "/explain?metric=uc_caseload&vs=first", 1),
+    ("explain-cross", "treasury", "/explain?metric=ae_4h_pct&from=2025-09&to=2026-09&cross=1", 2),
     ("trends-revisions", "treasury", "/trends?metric=uc_caseload", 2),
     ("model-lab", "admin", "/model-lab?metric=uc_caseload", 4),
     ("data", "admin", "/data?source=ho-asylum-monthly", 0),

@@ -429,12 +429,12 @@ def test_trends_callback_updates_the_url_and_the_chart(client, dependencies):
 def test_explain_callbacks_select_then_show(client, dependencies):
     login(client, "treasury")
     response = call(client, dependencies, "..explain-messages",
-                    ["uc_caseload", "whole", "", "year", 0, "areas", "period", "cash"], ["2026-08", "2026-09"],
+                    ["uc_caseload", "whole", "", "year", 0, "areas", "period", "cash", []], ["2026-08", "2026-09"],
                     changed=["explain-comparison.value"])
     data = response.get_json()["response"]
     request = data["explain-request"]["data"]
     assert request == {"metric": "uc_caseload", "area": None, "from": "2025-09", "to": "2026-09", "by": None,
-                       "vs": None, "measure": None}
+                       "vs": None, "measure": None, "cross": None}
     assert data["explain-url"]["search"] == "?metric=uc_caseload&from=2025-09&to=2026-09"
     shown = call(client, dependencies, "explain-result.children", [request, None], changed=["explain-request.data"])
     assert shown.status_code == 200 and "explain-drivers" in shown.get_data(as_text=True)
@@ -536,3 +536,16 @@ def test_trends_in_real_terms(pages, as_user):
     plain = pages["trends"].layout(metric="ae_4h_pct", measure="real")  # no deflator: cash
     [radios] = [c for c in find(plain) if getattr(c, "id", None) == "trends-measure"]
     assert radios.value == "cash"
+
+
+def test_explain_searches_across_areas_and_breakdowns_on_request(pages, as_user):
+    explain = pages["explain"]
+    sel = explain.selection({"metric": "ae_4h_pct", "from": "2025-09", "to": "2026-09", "cross": "true"})
+    request = explain.request_of(sel)
+    assert request["cross"] is True and not explain.is_special(request)
+    view = html.Div(explain.cached_view(request) or [])
+    text = texts(view)
+    assert "Segments across areas and breakdowns" in text and "not additive where they overlap" in text
+    assert "Type 1" in text
+    assert "cross" not in explain.request_of(explain.selection({"metric": "ae_4h_pct"})) or \
+        explain.request_of(explain.selection({"metric": "ae_4h_pct"}))["cross"] is None

@@ -466,3 +466,30 @@ def test_the_default_comparison_over_a_gap_is_the_latest_comparable_pair(loaded,
     e = explain_change(store, "uc_households", *pairs["year"])
     assert e.significance["span"] == 12 and e.significance["outcome"] in ("beyond", "within")
     assert "2023-10" not in e.significance["detail"]  # no change ending in the gap is used
+
+
+def test_ae_cross_dimension_search_finds_type_1_the_providers_and_the_merged_trust(loaded, real_data):
+    """Issue 14: provider × type for January 2018 to January 2019, beside the exact one-dimensional
+    splits. Type 1 departments carry the fall; the providers that moved it are named; RR1 (Heart of
+    England, merged into University Hospitals Birmingham, RRK) stopped reporting and says so."""
+    from explain import cross_segments
+
+    store = loaded("nhse_ae_attendances")
+    whole = explain_change(store, "ae_4h_pct", "2018-01", "2019-01")
+    found = cross_segments(store, "ae_4h_pct", "2018-01", "2019-01")
+    assert found.change == pytest.approx(whole.change, abs=1e-9)  # the cells add up to the change
+    names = [s.name for s in found.segments]
+    assert names[0] == "Type 1" and found.segments[0].contribution < 0
+    by_type = {s.segment: s.contribution for s in explain_change(store, "ae_4h_pct", "2018-01", "2019-01",
+                                                                 by="type").segments}
+    assert found.segments[0].contribution == pytest.approx(by_type["1"], abs=1e-9)  # the exact 1-D split's value
+    providers = [s for s in found.segments if s.dims[0][0] == "area"]
+    assert "RRK" in {s.dims[0][1] for s in providers} and len(providers) >= 3
+    assert all(s.overlaps for s in providers)  # each overlaps a type: not additive, and labelled so
+    ended = {s.dims[0][1]: s for s in found.reporting_changes
+             if s.presence == "from_only" and len(s.dims) == 1 and s.dims[0][0] == "area"}
+    assert "RR1" in ended and ended["RR1"].contribution == max(s.contribution for s in ended.values())
+    csv = pd.read_csv(real_data / "nhse_ae_attendances.csv")
+    assert set(ended) == set(csv[csv["period"] == "2018-01-01"]["org_code"]) - set(
+        csv[csv["period"] == "2019-01-01"]["org_code"])
+    assert found.to_dict()["additive"] is False

@@ -29,7 +29,17 @@ from dashapp import presenters_explain as pe
 from dashapp import presenters_model_lab as pm
 from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
-from dashapp.components import area_picker, card_table, chart_card, error_boundary, frozen, message, page_header, radio_fieldset
+from dashapp.components import (
+    area_picker,
+    card_table,
+    chart_card,
+    checklist_fieldset,
+    error_boundary,
+    frozen,
+    message,
+    page_header,
+    radio_fieldset,
+)
 from dashapp.jobs import JobRefused
 from dashapp.presenters import area_from_picker
 from explain import Point
@@ -72,9 +82,10 @@ def selection(query: dict, *, trigger: str = "") -> dict:
     series, measures = ac.compare_choices(metric)
     vs = pq.clean_vs(pq.first_value(query, "vs"), series)
     measure = pq.clean_measure(pq.first_value(query, "measure"), measures)
+    cross = str(pq.first_value(query, "cross") or "").lower() in ("1", "true", "yes", "cross") and not vs and not measure
     return {"metric": metric, "area": area, "from": a, "to": b, "by": q.by, "comparison": choice,
             "notes": list(q.notes) + notes, "dims": dims, "pairs": pairs, "periods": periods, "info": info,
-            "vs": vs, "measure": measure, "series": series, "measures": measures}
+            "vs": vs, "measure": measure, "series": series, "measures": measures, "cross": cross}
 
 
 def _pairs(periods, freq) -> dict:
@@ -86,7 +97,7 @@ def _pairs(periods, freq) -> dict:
 def request_of(sel: dict) -> dict:
     """What the URL and the stores hold (JSON-ready, checked by the server guard on every callback)."""
     return {"metric": sel["metric"], "area": sel["area"], "from": sel["from"], "to": sel["to"], "by": sel["by"],
-            "vs": sel["vs"], "measure": sel["measure"]}
+            "vs": sel["vs"], "measure": sel["measure"], "cross": sel["cross"] or None}
 
 
 def is_special(request: dict) -> bool:
@@ -128,6 +139,8 @@ def explanation_view(explanation, info, names: dict[str, str], *, hide_drivers: 
         share = e.unexplained / e.change if e.change else None
         parts.append(html.P(pm.model_in_use_text(e.model, unexplained_share=share), className="model-in-use"))
         parts.append(drivers_card(e, info, names))
+        if e.uncertain_splits:  # two drivers the model cannot tell apart over this span: say so beside the chart
+            parts.append(message(e.narrative_part("uncertain"), "warning"))
     else:
         parts.append(message("This metric has no driver model, so the change is not split into drivers; "
                              "the formula components and segments below still add up to it.", "info"))
@@ -161,6 +174,19 @@ def measure_section(e):
                    if real else ("How the change in cash splits into the change per head and the change in "
                                  "population (exact; the parts add up to the cash change)")),
     ], className="explain-measure", id=aid.EXPLAIN_MEASURE_SPLIT)
+
+
+def cross_section(found, info):
+    """The search across areas and breakdown values, beside the exact one-dimensional splits: a table
+    (the list is not additive where segments overlap, so no chart adds them up)."""
+    return html.Section([
+        html.H2("Segments across areas and breakdowns"),
+        html.P(pe.cross_intro(found)),
+        card_table(pe.cross_table(found, info.unit), caption=f"The segments of {info.name} that moved it most, "
+                   "across areas and breakdowns (not additive where they overlap)"),
+        *([card_table(pe.reporting_table(found, info.unit), caption="Reported in one period only")]
+          if found.reporting_changes else []),
+    ], className="explain-cross", id=aid.EXPLAIN_CROSS_RESULT)
 
 
 def events_section(e, info):
@@ -282,15 +308,22 @@ def cached_view(request: dict) -> list | None:
         return explanation_view(explanation, ac.metric_info(request["metric"]), ac.metric_names(),
                                 hide_drivers=bool(viewer[1]))
     try:
-        return _view(request["metric"], request["from"], request["to"], request["area"], request["by"], viewer)
+        view = _view(request["metric"], request["from"], request["to"], request["area"], request["by"], viewer)
     except _NotCached:
         return None
+    if request.get("cross"):
+        try:
+            found = ac.cross_search(request["metric"], request["from"], request["to"], request["area"])
+        except WhytrendError as exc:
+            return [*view, message(str(exc), "error")]
+        return [*view, cross_section(found, ac.metric_info(request["metric"]))]
+    return view
 
 
-@state.cached(lambda codes, metric, area, a, b, by, comparison, vs, measure: (
-    "explain-controls", codes, metric, area, a, b, by, comparison, vs, measure), max_entries=128)
+@state.cached(lambda codes, metric, area, a, b, by, comparison, vs, measure, cross: (
+    "explain-controls", codes, metric, area, a, b, by, comparison, vs, measure, cross), max_entries=128)
 def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: str, by: str | None,
-             comparison: str, vs: str | None = None, measure: str | None = None) -> html.Section:
+             comparison: str, vs: str | None = None, measure: str | None = None, cross: bool = False) -> html.Section:
     """The page's controls for the visible metrics ``codes`` and a checked selection (memoised)."""
     from explain import list_metrics
 
@@ -322,6 +355,9 @@ def controls(codes: tuple[str, ...], metric: str, area: str | None, a: str, b: s
                        "the latest figure for the same period."),
         radio_fieldset(aid.EXPLAIN_MEASURE, "Show the figures in", pq.measure_options(measures), measure or "cash"),
         radio_fieldset(aid.EXPLAIN_BY, "Split the change into", by_options(dims), by or AREAS),
+        checklist_fieldset(aid.EXPLAIN_CROSS, "Search further",
+                           [{"label": "Also search combinations of areas and breakdowns for the few segments that "
+                                      "moved it most", "value": "cross"}], ["cross"] if cross else []),
     ], className="controls", **{"aria-labelledby": aid.EXPLAIN_CONTROLS_TITLE}))
 
 
@@ -346,7 +382,7 @@ def layout(**query):
         page_header("Explain a change"),
         ac.controls_panel(aid.EXPLAIN_PANEL, aid.EXPLAIN_SELECTION_TEXT, selection_text(sel),
                           controls(codes, sel["metric"], sel["area"], sel["from"], sel["to"], sel["by"],
-                                   sel["comparison"], sel["vs"], sel["measure"])),
+                                   sel["comparison"], sel["vs"], sel["measure"], sel["cross"])),
         ac.progress_block(aid.EXPLAIN_PROGRESS, "Working out the explanation", cancel_id=aid.EXPLAIN_CANCEL),
         html.Div([message(n, "warning") for n in sel["notes"]], id=aid.EXPLAIN_MESSAGES, **{"aria-live": "polite"}),
         html.Div(result, id=aid.EXPLAIN_RESULT, className="js-answer", **{"aria-busy": "false"}),
@@ -388,7 +424,7 @@ def pick_metric(values, groups, current):
 
 
 _TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "comparison", aid.EXPLAIN_APPLY: "apply",
-             aid.EXPLAIN_VS: "vs", aid.EXPLAIN_MEASURE: "measure"}
+             aid.EXPLAIN_VS: "vs", aid.EXPLAIN_MEASURE: "measure", aid.EXPLAIN_CROSS: "cross"}
 
 
 @callback(
@@ -421,18 +457,20 @@ _TRIGGERS = {aid.EXPLAIN_METRIC_STORE: "metric", aid.EXPLAIN_COMPARISON: "compar
     Input(aid.EXPLAIN_BY, "value"),
     Input(aid.EXPLAIN_VS, "value"),
     Input(aid.EXPLAIN_MEASURE, "value"),
+    Input(aid.EXPLAIN_CROSS, "value"),
     State(aid.EXPLAIN_FROM, "value"),
     State(aid.EXPLAIN_TO, "value"),
     prevent_initial_call=True,
 )
 @error_boundary
-def select(metric, scope, search, comparison, _apply, by, vs, measure, start, end):
+def select(metric, scope, search, comparison, _apply, by, vs, measure, cross, start, end):
     trigger = _TRIGGERS.get(ctx.triggered_id, "other")
     problems = typed_period_problems(metric, start, end) if trigger == "apply" else {}
     if problems:  # keep what the reader typed and the answer shown; say what is wrong beside each field
         return (*[no_update] * 13, ac.field_error(problems.get("from")), ac.field_error(problems.get("to")),
                 "from" in problems, "to" in problems, *[no_update] * 4)
-    sel, notes = selection_from_controls(metric, scope, search, comparison, by, start, end, trigger, vs, measure)
+    sel, notes = selection_from_controls(metric, scope, search, comparison, by, start, end, trigger, vs, measure,
+                                         bool(cross))
     request = request_of(sel)
     examples = pq.period_examples(sel["periods"], sel["pairs"])
     return ([message(n, "warning") for n in notes + sel["notes"]], pq.query_string(request),
@@ -452,7 +490,7 @@ def typed_period_problems(metric: str, start: str | None, end: str | None) -> di
 
 
 def selection_from_controls(metric, scope, search, comparison, by, start, end, trigger, vs=None,
-                            measure=None) -> tuple[dict, list[str]]:
+                            measure=None, cross=False) -> tuple[dict, list[str]]:
     """The selection the controls ask for. A new metric keeps the area, the comparison (or the typed
     periods, where the new series has them) and the split, where the new metric has that breakdown."""
     notes = []
@@ -470,7 +508,7 @@ def selection_from_controls(metric, scope, search, comparison, by, start, end, t
         if by and by != AREAS and by not in pq.breakdown_dimensions(ac.breakdown_keys(metric)):
             by = None
     query = {"metric": metric, "area": area, "from": start, "to": end, "comparison": comparison,
-             "by": None if by == AREAS else by, "vs": vs, "measure": measure}
+             "by": None if by == AREAS else by, "vs": vs, "measure": measure, "cross": "1" if cross else None}
     return selection({k: v for k, v in query.items() if v}, trigger=trigger), notes
 
 
