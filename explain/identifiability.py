@@ -70,22 +70,40 @@ def _corr(x: np.ndarray, y: np.ndarray) -> float:
 
 def span_paths(panel: pd.DataFrame, periods: Sequence[str], features: Sequence[str]) -> dict[tuple[str, str], float]:
     """(driver, driver or pseudo-driver) -> correlation of their paths over ``periods`` (module docstring)."""
-    rows = panel[panel["period"].isin(list(periods))]
+    wanted = set(periods)
+    if len(wanted) < 3:
+        return {}
+    rows = panel[panel["period"].isin(wanted)]
     if rows["period"].nunique() < 3:
         return {}
     drivers = [f for f in features if f in panel.columns and f not in PSEUDO_DRIVERS]
     means = rows.groupby("period")[drivers + ["period_ordinal", "season"]].mean().sort_values("period_ordinal")
+    paths = means[drivers].to_numpy(dtype=float)
     out: dict[tuple[str, str], float] = {}
+    pairs = _columnwise(paths[:, :, None], paths[:, None, :])  # (driver, driver)
     for i, j in enumerate(drivers):
-        path = means[j].to_numpy(dtype=float)
-        for k in drivers[i + 1:]:
-            out[(j, k)] = _corr(path, means[k].to_numpy(dtype=float))
-        if "seasonality" in features:
-            profile = panel.groupby("season")[j].mean()
-            out[(j, "seasonality")] = _corr(path, means["season"].map(profile).to_numpy(dtype=float))
-        if "trend" in features:
-            out[(j, "trend")] = _corr(path, means["period_ordinal"].to_numpy(dtype=float))
+        for m in range(i + 1, len(drivers)):
+            out[(j, drivers[m])] = float(pairs[i, m])
+    if "seasonality" in features:
+        profiles = panel.groupby("season")[drivers].mean()  # each driver's average seasonal profile, one pass
+        seasonal = profiles.reindex(means["season"].to_numpy()).to_numpy(dtype=float)
+        for j, r in zip(drivers, _columnwise(paths, seasonal)):
+            out[(j, "seasonality")] = float(r)
+    if "trend" in features:
+        time = np.broadcast_to(means["period_ordinal"].to_numpy(dtype=float)[:, None], paths.shape)
+        for j, r in zip(drivers, _columnwise(paths, time)):
+            out[(j, "trend")] = float(r)
     return out
+
+
+def _columnwise(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson correlation along axis 0 (the periods), NaN where a column does not vary."""
+    x = x - x.mean(axis=0)
+    y = y - y.mean(axis=0)
+    denominator = np.sqrt((x * x).sum(axis=0) * (y * y).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (x * y).sum(axis=0) / denominator
+    return np.where(denominator > 0, r, np.nan)
 
 
 def uncertain_splits(whole: dict[str, float], features: Sequence[str], boot_whole: np.ndarray, *,
