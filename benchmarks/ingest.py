@@ -1,4 +1,4 @@
-"""Ingest benchmark: `whytrend load` against a raw sqlite3 executemany of the same rows.
+r"""Ingest benchmark: `whytrend load` against a raw sqlite3 executemany of the same rows.
 
 Generates an N-row long CSV (default 5 million: 10 metrics x 1,000 areas x 500 months),
 loads it with the real `whytrend load` command (validation on) in a child process, and in
@@ -6,6 +6,10 @@ the same run inserts the same rows with `sqlite3.executemany` in one transaction
 plain table. Prints rows/s for both, their ratio, and each one's peak memory (max RSS).
 
     .venv/bin/python benchmarks/ingest.py [--rows 5000000] [--keep DIR]
+
+With ``--db-url postgresql+psycopg://postgres@127.0.0.1:5432/test`` it loads into a fresh schema of
+that PostgreSQL database (whytrend writes observations with COPY) and, in the same run, compares
+with ``psql \copy`` of the same CSV into a plain table on the same server.
 """
 from __future__ import annotations
 
@@ -72,6 +76,30 @@ def raw_baseline(data: Path, db: Path) -> float:
     return elapsed
 
 
+def psql_copy_baseline(data: Path, url: str, schema: str) -> float:
+    """``psql \\copy`` of the CSV into a plain table: PostgreSQL's own bulk path, the floor to compare with."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    env = os.environ | {"PGHOST": u.host or "127.0.0.1", "PGPORT": str(u.port or 5432), "PGUSER": u.username or "postgres",
+                        "PGDATABASE": u.database or "postgres"}
+    setup = f"CREATE TABLE {schema}.raw (period text, area text, metric text, value double precision);"
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-c", setup], check=True, env=env)
+    start = time.perf_counter()
+    subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                    f"\\copy {schema}.raw FROM '{data}' WITH (FORMAT csv, HEADER true)"], check=True, env=env)
+    return time.perf_counter() - start
+
+
+def pg_schema(url: str, schema: str, *, drop: bool = False) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE" if drop else f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+
+
 def child_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -82,6 +110,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep the files")
     parser.add_argument("--order", choices=("area", "period"), default="area",
                         help="row order of the generated file (default: by area, then period)")
+    parser.add_argument("--db-url", default=None,
+                        help="a PostgreSQL URL: load there (COPY) and compare with psql \\copy of the same rows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     work = args.keep or Path(tempfile.mkdtemp(prefix="whytrend-ingest-"))
@@ -92,8 +122,13 @@ def main() -> None:
     write_manifest(manifest, data)
     log.info("generated %s rows (%.0f MB) in %.1f s", f"{args.rows:,}", data.stat().st_size / 1e6, time.perf_counter() - t0)
 
-    whytrend = [sys.executable, "-m", "dashapp.cli", "load", str(manifest), "--db", str(work / "whytrend.db"),
-                "--no-precompute"]
+    schema = f"whytrend_bench_{os.getpid()}"
+    target = str(work / "whytrend.db")
+    if args.db_url:
+        pg_schema(args.db_url, schema)
+        joiner = "&" if "?" in args.db_url else "?"
+        target = f"{args.db_url}{joiner}options=-csearch_path%3D{schema}"
+    whytrend = [sys.executable, "-m", "dashapp.cli", "load", str(manifest), "--db", target, "--no-precompute"]
     for db in ("whytrend.db", "raw.db"):
         for suffix in ("", "-wal", "-shm"):
             (work / f"{db}{suffix}").unlink(missing_ok=True)
@@ -104,11 +139,20 @@ def main() -> None:
         sys.exit(f"whytrend load failed:\n{done.stdout}\n{done.stderr}")
     ours_peak = child_peak_rss_mb()
 
-    baseline = raw_baseline(data, work / "raw.db")
-    base_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.db_url:
+        try:
+            baseline = psql_copy_baseline(data, args.db_url, schema)
+        finally:
+            pg_schema(args.db_url, schema, drop=True)
+        name = "psql \\copy (raw)"
+        base_peak = child_peak_rss_mb()
+    else:
+        baseline = raw_baseline(data, work / "raw.db")
+        name = "sqlite3 executemany (raw)"
+        base_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"rows                       {args.rows:>12,}  (file ordered by {args.order})")
     print(f"whytrend load (validated)  {args.rows / ours:>12,.0f} rows/s  {ours:7.1f} s  peak RSS {ours_peak:,.0f} MB")
-    print(f"sqlite3 executemany (raw)  {args.rows / baseline:>12,.0f} rows/s  {baseline:7.1f} s  peak RSS {base_peak:,.0f} MB")
+    print(f"{name:<26} {args.rows / baseline:>12,.0f} rows/s  {baseline:7.1f} s  peak RSS {base_peak:,.0f} MB")
     print(f"ratio whytrend / raw       {baseline / ours:>12.2f}")
     print(done.stdout.strip().splitlines()[0] if done.stdout.strip() else "")
 

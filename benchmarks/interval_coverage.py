@@ -25,7 +25,6 @@ log = logging.getLogger("benchmarks.coverage")
 def windows_covered(store, metric: str, *, percentile: bool) -> tuple[int, int, int, list[str]]:
     """(covered, inside their own interval, cases, lines) over the metric's planted windows."""
     from explain.engine import MetricContext
-    from explain.models import leaf_areas  # noqa: F401 - keeps the engine's imports warm
     from loaders.demo import RECOMMENDED_WINDOWS, planted_contributions
 
     covered = inside = cases = 0

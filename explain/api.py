@@ -26,12 +26,12 @@ from .data import (
     metric_frame,
     metric_info,
     metrics_with_models,
+    model_spec,
     resolve_area,
     resolve_period,
 )
 from .engine import MetricContext
 from .errors import ExplainError
-from .models import ensure_model
 from .progress import Report, Stage
 from .results import Explanation, Headline, PrecomputeSummary, Trend, TrendPoint
 from .significance import xmr_chart
@@ -67,7 +67,7 @@ def explain_change(
 
     measure = check_measure(measure)
     if fit_if_missing:
-        ensure_model(store, metric)
+        ensure_model(store, metric)  # imports scikit-learn only for a metric with a [[model]]
     ctx = MetricContext.load(store, metric, as_at=as_at)
     code = resolve_area(ctx.tree, area)
     a = resolve_period(ctx.info, period_from, ctx.periods).label
@@ -83,6 +83,16 @@ def explain_change(
     if cacheable:
         cache.put_many(store, [result], model_version=ctx.state.model_version)
     return result
+
+
+def ensure_model(store: Store, metric: str):
+    """explain.models.ensure_model, imported only when the metric has a ``[[model]]`` (so explaining
+    and precomputing metrics without models never imports scikit-learn)."""
+    if model_spec(store, metric) is None:
+        return None
+    from .models import ensure_model as ensure
+
+    return ensure(store, metric)
 
 
 def cached_explanation(store: Store, metric: str, period_from: str, period_to: str, *,

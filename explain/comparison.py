@@ -35,7 +35,6 @@ from . import narrative
 from .data import area_tree, metric_info, resolve_area, resolve_period
 from .engine import MetricContext
 from .errors import ExplainError
-from .models import build_panel
 from .numbers import period_text
 from .results import Explanation
 from .verdict import Verdict, direction_of
@@ -207,6 +206,8 @@ class ComparisonContext(MetricContext):
     def _side_panel(self, side: MetricContext, point: Point) -> pd.DataFrame | None:
         """The side's driver values at its period: a forecast's own driver assumptions (the drivers'
         series of the same name) when the department sent them, else None."""
+        from .models import build_panel
+
         drivers = tuple(self.model_version.drivers)
         codes = tuple(series_code(d, point.series) for d in drivers)
         try:

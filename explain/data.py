@@ -253,3 +253,12 @@ def latest_grade(store: Store, metric: str) -> tuple[str, str]:
     """(grade, finished_at) of the newest load that wrote the metric or, for formula metrics, a component."""
     info = metric_info(store, metric)
     return catalogue.latest_grade(store, [metric] + formula_components(info))
+
+
+def leaf_areas(values: pd.DataFrame, tree: AreaTree) -> list[str]:
+    """Areas with values none of whose descendants have values: the rows a model learns from."""
+    present = set(values["area"]) - {WHOLE}
+    covered: set[str] = set()
+    for code in present:
+        covered.update(a for a in tree.path(code)[:-1])
+    return sorted(present - covered)

@@ -13,24 +13,25 @@ import logging
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from loaders import Store
+from loaders import Store, model_store
 from loaders.formula import parse_formula
 from loaders.freshness import MetricState
 from loaders.periods import from_key
 
 from . import narrative
 from .accounting import account, account_many
-from .attribution import BootstrapAttribution, attribute_all
 from .data import (
     WHOLE,
     AreaTree,
     area_tree,
     events,
     formula_components,
+    leaf_areas,
     list_metrics,
     metric_frame,
     metric_info,
@@ -40,11 +41,13 @@ from .errors import ExplainError
 from .identifiability import span_paths, uncertain_splits
 from .known_events import EventCause, candidate_events
 from .model_quality import judge, r2_pair
-from .models import build_panel, get_version, leaf_areas, load_fitted
 from .results import ComponentPart, DriverContribution, Explanation, MetricInfo, ModelSummary, SegmentPart
 from .segments import SegmentSplit, mean_segments, ratio_segments, sum_segments
 from .significance import bootstrap_change_interval, count_change_interval
 from .verdict import Outcome, Verdict, direction_of, judge_movement, verdict_ordinal
+
+if TYPE_CHECKING:
+    from .attribution import BootstrapAttribution
 
 log = logging.getLogger(__name__)
 
@@ -168,18 +171,30 @@ class MetricContext:
     @cached_property
     def model_version(self):
         """The active model version's metadata, or None (never fitted). A version fitted with explicit
-        drivers for a metric with no ``[[model]]`` entry counts too: it is what the reader activated."""
+        drivers for a metric with no ``[[model]]`` entry counts too: it is what the reader activated.
+        scikit-learn and the model code are imported only for a metric that has one (a load of
+        metrics without models never pays for them)."""
+        if model_store.version_row(self.store, self.info.code) is None:
+            return None
+        from .models import get_version
+
         return get_version(self.store, self.info.code)
 
     @cached_property
     def fitted(self):
         version = self.model_version
-        return load_fitted(self.store, self.info.code, version.version) if version else None
+        if not version:
+            return None
+        from .models import load_fitted
+
+        return load_fitted(self.store, self.info.code, version.version)
 
     @cached_property
     def panel(self) -> pd.DataFrame | None:
         if self.fitted is None:
             return None
+        from .models import build_panel
+
         return build_panel(self.store, self.info, self.model_version.drivers, tree=self.tree, as_at=self.as_at)
 
     @cached_property
@@ -525,6 +540,8 @@ class MetricContext:
 
     def _attribution(self, period_from: str, period_to: str) -> BootstrapAttribution | None:
         """Every leaf area's paired attribution under the model and its bootstrap refits, once per pair."""
+        from .attribution import attribute_all
+
         key = (period_from, period_to)
         if key not in self._attributions:
             panel = self.panel

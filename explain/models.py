@@ -19,7 +19,7 @@ from loaders.catalogue import newest_load
 from loaders.periods import from_key, parse_period
 from loaders.vocabulary import MODEL_KINDS, PSEUDO_DRIVERS
 
-from .data import WHOLE, AreaTree, area_tree, metric_frame, metric_info, model_spec
+from .data import WHOLE, AreaTree, area_tree, leaf_areas, metric_frame, metric_info, model_spec
 from .drivers import DriverModel, FittedDrivers, cross_validate_time, fit_with_bootstrap, tune
 from .errors import ModelError
 from .persistence import dump_model, library_versions, load_model
@@ -31,15 +31,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BOOTSTRAP = {"linear": 30, "gradient_boosting": 10}
 MIN_PANEL_ROWS = 30
-
-
-def leaf_areas(values: pd.DataFrame, tree: AreaTree) -> list[str]:
-    """Areas with values none of whose descendants have values: the rows a model learns from."""
-    present = set(values["area"]) - {WHOLE}
-    covered: set[str] = set()
-    for code in present:
-        covered.update(a for a in tree.path(code)[:-1])
-    return sorted(present - covered)
 
 
 def build_panel(store: Store, metric: MetricInfo, drivers: tuple[str, ...], *, tree: AreaTree | None = None,

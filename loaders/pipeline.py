@@ -729,8 +729,9 @@ class _Loader:
         return [int(m) for m in frame["metric_id"].unique() if sources.get(m, 0) <= 1]
 
     def _insert(self, rows: pd.DataFrame, *, derived_codes: np.ndarray) -> None:
-        """executemany through the DBAPI cursor (the fast path measured in docs/performance.md), in
-        primary-key order so the clustered table is appended to rather than split."""
+        """executemany through the DBAPI cursor on SQLite (the fast path measured in docs/performance.md),
+        COPY on PostgreSQL (psycopg 3; benchmarks/ingest.py --db-url), in primary-key order so the
+        clustered table is appended to rather than split."""
         order = np.lexsort((rows["pk"].map(self._period_rank()).to_numpy(), rows["breakdown_id"].to_numpy(),
                             rows["area_id"].to_numpy(), rows["metric_id"].to_numpy()))
         rows, derived_codes = rows.iloc[order], derived_codes[order]
@@ -749,16 +750,28 @@ class _Loader:
         value = rows["value"].to_numpy(dtype=float)
         arrays = (rows["metric_id"].to_numpy(), rows["area_id"].to_numpy(), rows["breakdown_id"].to_numpy(), freq,
                   period, value, rows["status"].to_numpy(dtype=object), np.asarray(derived_codes))
-        marker = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        sql = ("INSERT INTO observations (metric_id, area_id, breakdown_id, freq, period, value, status, derived, "
-               f"load_id) VALUES ({', '.join([marker] * 8)}, {int(self.load_id)})")
+        columns = "metric_id, area_id, breakdown_id, freq, period, value, status, derived, load_id"
         cursor = self.conn.connection.driver_connection.cursor()
-        try:
+
+        def batches():
             for start in range(0, len(rows), BATCH):  # tuples built per batch keep memory flat
                 part = [a[start:start + BATCH].tolist() for a in arrays]
                 if np.isnan(value[start:start + BATCH]).any():
                     part[5] = [None if v != v else v for v in part[5]]
-                cursor.executemany(sql, zip(*part))
+                yield part
+
+        try:
+            if hasattr(cursor, "copy"):  # PostgreSQL through psycopg 3: COPY, in the same transaction
+                load_id = int(self.load_id)
+                with cursor.copy(f"COPY observations ({columns}) FROM STDIN") as copy:
+                    for part in batches():
+                        for row in zip(*part):
+                            copy.write_row((*row, load_id))
+            else:
+                marker = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+                sql = f"INSERT INTO observations ({columns}) VALUES ({', '.join([marker] * 8)}, {int(self.load_id)})"
+                for part in batches():
+                    cursor.executemany(sql, zip(*part))
         finally:
             cursor.close()
 
