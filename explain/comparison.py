@@ -21,7 +21,6 @@ time, so it is not judged against the usual range; the verdict says so.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -29,13 +28,14 @@ from typing import Any
 import pandas as pd
 
 from loaders import Store
+from loaders.errors import WhytrendError
 from loaders.series import OUTTURN, normalise, series_code, series_words, split_code
 
 from . import narrative
 from .data import area_tree, metric_info, resolve_area, resolve_period
 from .engine import MetricContext
 from .errors import ExplainError
-from .numbers import period_text
+from .numbers import movement_numbers, percent_change_text, period_text
 from .results import Explanation
 from .verdict import Verdict, direction_of
 
@@ -213,7 +213,7 @@ class ComparisonContext(MetricContext):
         try:
             panel = build_panel(self.store, side.info, codes, tree=self.tree,
                                 as_at=point.vintage if isinstance(point.vintage, int) else None)
-        except Exception:  # noqa: BLE001 - a driver with no such series: the drivers are not attributed
+        except WhytrendError:  # a driver with no such series (or no values): the drivers are not attributed
             return None
         panel = panel.rename(columns=dict(zip(codes, drivers)))
         return panel[panel["period"] == point.period]
@@ -286,27 +286,15 @@ def gap_sentence(info, e: Explanation, a: Point, b: Point, freq: str | None) -> 
     £51.2bn.' or, for a revision, 'The latest figure for June 2026, 3.47 million, is 12,000 (0.3%)
     above June 2026 as first published, 3.46 million.'"""
     unit = info.unit
-    shown_from, shown_to, shown_change, _ = narrative_numbers(e.value_from, e.value_to, unit)
-    pct = narrative_pct(e.value_from, e.value_to, unit)
+    shown_from, shown_to, shown_change, _ = movement_numbers(e.value_from, e.value_to, unit)
+    size = percent_change_text(e.value_from, e.value_to, unit)
+    pct = f" ({size})" if size else ""
     where = f" in {e.area_name}" if e.area is not None else ""
     gap = shown_change.lstrip("+-−")
     side = "above" if e.change > 0 else "below" if e.change < 0 else "the same as"
     measure = f"{gap}{pct} {side}" if e.change else side
     return (f"{info.name}{where}, {b.text(freq)}, was {shown_to}: {measure} {a.text(freq)} "
             f"({shown_from}).")
-
-
-def narrative_numbers(value_from: float, value_to: float, unit: str):
-    from .numbers import movement_numbers
-
-    return movement_numbers(value_from, value_to, unit)
-
-
-def narrative_pct(value_from: float, value_to: float, unit: str) -> str:
-    from .numbers import percent_change_text
-
-    text = percent_change_text(value_from, value_to, unit)
-    return f" ({text})" if text else ""
 
 
 def explain_points(store: Store, metric: str, a: Point, b: Point, *, area: str | None = None,
@@ -334,10 +322,6 @@ def revision_of(store: Store, metric: str, period: str, *, area: str | None = No
     """How the latest figure for ``period`` differs from the one first published, split by the areas
     (or breakdown values) and formula components that were revised."""
     return explain_points(store, metric, Point(period, vintage=FIRST), Point(period), area=area, by=by)
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
 
 
 def series_of(store: Store, metric: str) -> tuple[str, ...]:

@@ -128,6 +128,17 @@ aggregation = "mean"
 
 """
 
+#: the monthly source of caseload alone (uc.csv: month, area, Caseload)
+UC_CASELOAD_SOURCE = """
+[[source]]
+id = "uc"
+department = "DWP"
+path = "uc.csv"
+period_column = "month"
+area_column = "area"
+value_columns = { "Caseload" = "caseload" }
+"""
+
 #: spend = caseload * award, a visits metric, and the monthly source of caseload and award (uc.csv:
 #: month, area, Caseload, Award), shared by the metadata and freshness tests
 SPEND_VISITS_AND_UC = """

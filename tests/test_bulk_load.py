@@ -6,17 +6,9 @@ from __future__ import annotations
 import explain
 from loaders import Store, load_manifest_file
 
-from store_urls import SMALL_HIERARCHY
+from store_urls import SMALL_HIERARCHY, UC_CASELOAD_SOURCE
 
-SOURCE = """
-[[source]]
-id = "uc"
-department = "DWP"
-path = "uc.csv"
-period_column = "month"
-area_column = "area"
-value_columns = { "Caseload" = "caseload" }
-"""
+SOURCE = UC_CASELOAD_SOURCE
 
 
 def test_both_stores_load_the_same_values_with_their_own_bulk_path(db_url, tmp_path):

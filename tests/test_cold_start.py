@@ -9,18 +9,10 @@ import sys
 
 import pytest
 
-from store_urls import SMALL_HIERARCHY
+from store_urls import SMALL_HIERARCHY, UC_CASELOAD_SOURCE
 
 HEAVY = ("sklearn", "shap", "numba", "dash", "plotly")
-SOURCE = """
-[[source]]
-id = "uc"
-department = "DWP"
-path = "uc.csv"
-period_column = "month"
-area_column = "area"
-value_columns = { "Caseload" = "caseload" }
-"""
+SOURCE = UC_CASELOAD_SOURCE
 RUN = """
 import json, sys
 from dashapp.cli import main

@@ -14,17 +14,9 @@ from explain.known_events import spans
 from explain.results import Explanation
 from loaders import Store, load_manifest_file
 
-from store_urls import SMALL_HIERARCHY
+from store_urls import SMALL_HIERARCHY, UC_CASELOAD_SOURCE
 
-SOURCE = """
-[[source]]
-id = "uc"
-department = "DWP"
-path = "uc.csv"
-period_column = "month"
-area_column = "area"
-value_columns = { "Caseload" = "caseload" }
-"""
+SOURCE = UC_CASELOAD_SOURCE
 CLOSURE = """
 [[event]]
 period = "2024-05"
