@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +30,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from explain_core import build_panel  # noqa: E402
 
 log = logging.getLogger("benchmarks.explain")
+
+
+#: one cold explanation in a new process that has imported the model code (as dashapp.app.warm_up does)
+FRESH = """
+import sys, time, warnings
+warnings.filterwarnings("ignore")
+import explain.models
+from explain import explain_change
+from loaders import Store
+store = Store(sys.argv[1])
+start = time.perf_counter()
+explain_change(store, "target", sys.argv[2], sys.argv[3], area=sys.argv[4], use_cache=False)
+print(time.perf_counter() - start)
+"""
 
 
 def median_time(fn, repeats: int) -> float:
@@ -105,7 +120,12 @@ def main() -> None:
     fresh_pairs = median_time(lambda: (ctx._attributions.clear(), ctx.explain(WHOLE, a, b)), 3)
     cold = median_time(lambda: explain_change(store, "target", a, b, area=area, use_cache=False), 3)
     print(f"(b) one area: {one * 1000:.1f} ms warm (target <= 20 ms); cold API call incl. reading the store "
-          f"and loading the model: {cold * 1000:.0f} ms")
+          f"and loading the model: {cold * 1000:.0f} ms (target <= 300 ms)")
+    fresh = [float(subprocess.run([sys.executable, "-c", FRESH, str(folder / "bench.db"), a, b, area], check=True,
+                                  capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+                                  ).stdout.split()[-1]) for _ in range(3)]
+    print(f"    the same call in a fresh process (model code imported, as a web worker has it; the store's "
+          f"frames and the model read and loaded): {statistics.median(fresh) * 1000:.0f} ms")
     print(f"(c) whole ({len(ctx.leaves)} areas): {whole * 1000:.1f} ms with attributions cached, "
           f"{fresh_pairs * 1000:.0f} ms including paired SHAP of all areas under the model and "
           f"{args.bootstrap} refits (target <= 200 ms)")

@@ -300,6 +300,9 @@ RULES: dict[tuple[str, str], Rule] = {
     (aid.LAB_ACTIVATE_REQUEST, "data"): ticket("activate"),
     (aid.LAB_ACTIVATED, "data"): lab_marker,
     (aid.LAB_PD_DRIVER, "value"): driver,
+    # a job's result shown: only a trigger for the jobs table (the value is not read)
+    (aid.LAB_FIT_RESULT, "children"): bounded_json(100_000),
+    (aid.LAB_ACTIVATE_RESULT, "children"): bounded_json(100_000),
     # Data page upload (admin)
     (ids.UPLOAD_FILE, "contents"): upload_contents,
     (ids.UPLOAD_FILE, "filename"): text(260),

@@ -86,6 +86,7 @@ LAB_FIT_ERRORS = "lab-fit-errors"
 LAB_FITTED = "lab-fitted"                  # dcc.Store: bumps when a fit saved a version
 LAB_VERSION = "lab-version"                # radio: the version diagnosed / made active
 LAB_VERSIONS = "lab-versions"              # the versions table
+LAB_JOBS = "lab-jobs"                      # the analyst's recent background jobs
 LAB_ACTIVATE = "lab-activate"
 LAB_ACTIVATE_PROGRESS = "lab-activate-progress"
 LAB_ACTIVATE_CANCEL = "lab-activate-cancel"

@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None):
     import dash
     import flask
 
-    from . import auth, components, jobs, layout  # noqa: F401  (components registers the card download callback)
+    from . import auth, components, job_queue, layout  # noqa: F401  (components registers the card download callback)
 
     settings = settings or Settings.from_env()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None):
         WHYTREND_SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 * 4 // 3 + 1024 * 1024,  # base64 in JSON
     )
-    manager = jobs.make_manager(settings.cache_dir)  # JSON only, in a private folder: nothing is unpickled
+    manager = job_queue.make_manager(settings)  # Celery on Redis, or this machine; JSON only, never unpickled
     dash_internals.reset_registries()
     components.register_callbacks()
     app = dash.Dash(
@@ -83,21 +83,25 @@ def create_app(settings: Settings | None = None):
     dash_internals.adopt_callbacks(app)
     guard_pages()
     app.whytrend_settings = settings  # type: ignore[attr-defined]  # the settings this app serves (tests read them)
+    app.whytrend_manager = manager  # type: ignore[attr-defined]  # its background manager (whytrend worker reads it)
     return app
 
 
 def warm_up(app) -> float:
-    """Compute the Summary page's headline cards once (about 1.5 s for the demo's 21 metrics), so
-    the first visitor of a fresh worker does not wait for them. Returns the seconds taken."""
+    """Import the driver-model code and compute the Summary page's headline cards once (about 1.5 s
+    for the demo's 21 metrics), so the first visitor of a fresh worker waits for neither. Returns the
+    seconds taken."""
     import sys
     import time
 
     from loaders.errors import WhytrendError
 
     started = time.perf_counter()
+    import explain.models  # noqa: F401  # scikit-learn, shap, numba: once here, not in a visitor's first explanation
+
     summary = sys.modules.get("dashapp.pages.summary")
     if summary is None:
-        return 0.0
+        return time.perf_counter() - started
     with app.server.app_context():
         from explain import list_metrics
 

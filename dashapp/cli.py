@@ -501,5 +501,54 @@ def _serve(store, host: str, port: int, *, debug: bool, workers: int) -> None:
     run_server(store.url, host=host, port=port, debug=debug, workers=workers)
 
 
+@main.command()
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--redis-url", default=None,
+              help="The Redis the web app sends its jobs through (default: $WHYTREND_REDIS_URL).")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run at once (one process each; a fit uses one core).")
+def worker(db: str | None, redis_url: str | None, concurrency: int) -> None:
+    """Run background jobs (model fits, explanations) sent by the web app through Redis.
+
+    Start the web app and as many workers as you like with the same WHYTREND_DB,
+    WHYTREND_SECRET_KEY and WHYTREND_REDIS_URL. A worker stopped mid-job leaves the job failed,
+    shown on the page that started it, which can start it again."""
+    from dashapp.job_queue import run_worker
+    from dashapp.settings import Settings
+
+    settings = Settings.from_env(db=_store(db).url, redis_url=redis_url)
+    run_worker(settings, concurrency=concurrency,
+               loglevel=logging.getLevelName(logging.getLogger().getEffectiveLevel()))
+
+
+@main.command()
+@click.option("--db", default=None, help=DB_HELP)
+@click.option("--user", "username", default=None, help="Only this user's jobs.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def jobs(db: str | None, username: str | None, limit: int) -> None:
+    """The app's latest background jobs: when, who, what, how each stands and what happened.
+
+    A job whose worker was lost shows as failed here even if no page has asked after it yet."""
+    import datetime as dt
+    import time
+
+    from dashapp.settings import Settings
+    from loaders.jobs import lost_reason, recent_job_runs
+
+    settings = Settings.from_env()
+    runs = recent_job_runs(_store(db), username=username, limit=limit)
+    if not runs:
+        click.echo("No background jobs yet.")
+    now = time.time()
+    for run in runs:
+        reason = lost_reason(run, now, lost_after=settings.job_lost_seconds, queue_wait=settings.job_queue_seconds) \
+            if run.state in ("queued", "running") else None
+        when = dt.datetime.fromtimestamp(run.queued_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{when}  {run.username:<12} {run.purpose:<8} {run.subject:<22} {'failed' if reason else run.state:<9} "
+                   f"{run.worker or '-'}")
+        if reason or run.message:
+            click.echo(f"    {reason or run.message}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

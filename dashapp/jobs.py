@@ -111,14 +111,6 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def make_manager(folder: Path):
-    """Dash's disk-backed background manager over a JSON-only cache in a private folder."""
-    from dash import DiskcacheManager
-
-    cache = diskcache.Cache(str(private_dir(folder)), disk=JSONOnlyDisk)
-    return DiskcacheManager(cache)
-
-
 # ------------------------------------------------------------------------------- tickets
 #: the fields each purpose's ticket carries, and nothing else
 PURPOSE_FIELDS: dict[str, frozenset[str]] = {

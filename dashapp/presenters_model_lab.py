@@ -263,3 +263,38 @@ def partial_dependence_caption(frame: pd.DataFrame, *, driver_label: str, unit: 
             text += (f" (a straight line: each 1 more of {driver_label} {moves} the prediction by "
                      f"{format_slope(slope, unit, '')}, the model's coefficient)")
     return text + "."
+
+
+#: a background job's purpose, in words
+JOB_WORDS = {"fit": "Fit a model", "activate": "Make a version active", "explain": "Explain a change"}
+#: a job's state, in words
+STATE_WORDS = {"queued": "Waiting for a worker", "running": "Running", "done": "Finished", "failed": "Failed",
+               "cancelled": "Cancelled"}
+
+
+def jobs_frame(runs: Sequence, names: Mapping[str, str], *, now: float, lost_after: float,
+               queue_wait: float) -> pd.DataFrame:
+    """The user's recent background jobs: when, what, for which metric, how it stands and what happened.
+
+    A job whose worker was lost shows as failed here even before a page polled for it (the page that
+    started it may have been closed), with the same words the page would have shown."""
+    from loaders.jobs import lost_reason
+
+    rows = []
+    for run in runs:
+        reason = lost_reason(run, now, lost_after=lost_after, queue_wait=queue_wait) \
+            if run.state in ("queued", "running") else None
+        state = "failed" if reason else run.state
+        rows.append({"started": _clock(run.queued_at), "job": JOB_WORDS.get(run.purpose, run.purpose or "Job"),
+                     "metric": names.get(run.subject, run.subject), "state": STATE_WORDS.get(state, state),
+                     "what happened": reason or run.message or ("" if state != "done" else "Done")})
+    return pd.DataFrame(rows, columns=["started", "job", "metric", "state", "what happened"])
+
+
+def _clock(seconds: float) -> str:
+    """A Unix time as the day and time people read ("5 Dec 2026 09:12:03 UTC")."""
+    import datetime as dt
+
+    moment = dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+    return f"{moment.day} {moment:%b %Y %H:%M:%S} UTC"
+

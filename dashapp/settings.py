@@ -33,7 +33,10 @@ class Settings:
     ``sessions`` table; see ``loaders.sessions``). ``session_idle_minutes``: it also expires
     after this long without a request (env WHYTREND_SESSION_IDLE_MINUTES). ``trusted_origins``:
     extra ``scheme://host[:port]`` origins accepted on POSTs besides the request's own host
-    (e.g. a reverse proxy's public name).
+    (e.g. a reverse proxy's public name). ``redis_url``: when set, background jobs go through
+    Celery on this Redis to ``whytrend worker`` processes (see :mod:`dashapp.job_queue`), else
+    they run on this machine. ``job_lost_seconds``: a running job silent this long is reported
+    failed (its worker was lost); ``job_queue_seconds``: a job no worker took this long, too.
     """
 
     db: str = DEFAULT_DB
@@ -45,17 +48,25 @@ class Settings:
     session_idle_minutes: float = 60.0
     trusted_origins: tuple[str, ...] = ()
     max_upload_mb: int = 50
+    redis_url: str | None = field(default=None, repr=False)
+    job_lost_seconds: float = 45.0
+    job_queue_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         object.__setattr__(self, "trusted_origins", tuple(self.trusted_origins))
 
+    @property
+    def job_queue(self) -> str:
+        """The name of this store's background-job queue (one per database)."""
+        return f"whytrend-{_slug(self.db)}"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
         """Settings from WHYTREND_DB, WHYTREND_SECRET_KEY, WHYTREND_SECURE_COOKIES,
         WHYTREND_CACHE_DIR, WHYTREND_DEBUG, WHYTREND_TRUSTED_ORIGINS (comma-separated),
-        WHYTREND_SESSION_IDLE_MINUTES;
-        keyword ``overrides`` win (None values are ignored)."""
+        WHYTREND_SESSION_IDLE_MINUTES, WHYTREND_REDIS_URL, WHYTREND_JOB_LOST_SECONDS,
+        WHYTREND_JOB_QUEUE_SECONDS; keyword ``overrides`` win (None values are ignored)."""
         env = dict(os.environ) if env is None else env
         values: dict = {"db": env.get("WHYTREND_DB") or DEFAULT_DB}
         if env.get("WHYTREND_SECRET_KEY"):
@@ -69,6 +80,12 @@ class Settings:
                                               if o.strip())
         if env.get("WHYTREND_SESSION_IDLE_MINUTES"):
             values["session_idle_minutes"] = _positive_minutes(env["WHYTREND_SESSION_IDLE_MINUTES"])
+        if env.get("WHYTREND_REDIS_URL"):
+            values["redis_url"] = env["WHYTREND_REDIS_URL"].strip()
+        for name, key in (("WHYTREND_JOB_LOST_SECONDS", "job_lost_seconds"),
+                          ("WHYTREND_JOB_QUEUE_SECONDS", "job_queue_seconds")):
+            if env.get(name):
+                values[key] = _positive_seconds(name, env[name])
         if env.get("WHYTREND_CACHE_DIR"):
             values["cache_dir"] = Path(env["WHYTREND_CACHE_DIR"])
         else:
@@ -89,6 +106,19 @@ def _positive_minutes(text: str) -> float:
         raise WhytrendError(f"WHYTREND_SESSION_IDLE_MINUTES is '{text}'; set it to a number of minutes above "
                             "zero (for example 60) or unset it for the default of 60.")
     return minutes
+
+
+def _positive_seconds(name: str, text: str) -> float:
+    """A number of seconds above zero from environment variable ``name`` (else a clear error)."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        from loaders.errors import WhytrendError
+
+        raise WhytrendError(f"{name} is '{text}'; set it to a number of seconds above zero or unset it.")
+    return seconds
 
 
 def _slug(db: str) -> str:

@@ -223,7 +223,9 @@ class ComparisonContext(MetricContext):
             return self.side_b._drivers(area, period_from, period_to, change, notes)
         return super()._drivers(area, period_from, period_to, change, notes)
 
-    def _attribution(self, period_from: str, period_to: str):
+    def _attribution(self, period_from: str, period_to: str, leaves: list[str] | None = None):
+        """Every leaf area's attribution between the two sides (``leaves`` is not used: a comparison
+        has one pair of points, so every area's is worked out once)."""
         key = (period_from, period_to)
         if key not in self._attributions:
             from .attribution import attribute_all

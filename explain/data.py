@@ -51,12 +51,11 @@ def list_metrics_with_series(store: Store) -> tuple[str, ...]:
 
 
 def metric_info(store: Store, code: str) -> MetricInfo:
-    frame = store.metrics_frame(include_series=True)
-    match = frame[frame["code"] == code]
-    if match.empty:
-        known = ", ".join(frame["code"].tolist()) or "none loaded yet"
+    row = store.metric_row(code)
+    if row is None:
+        known = ", ".join(store.metrics_frame()["code"].tolist()) or "none loaded yet"
         raise ExplainError(f"Unknown metric '{code}'. Metrics in {store.url}: {known}.")
-    return _info(match.iloc[0].to_dict(), _main_frequencies(store, [code]).get(code, ""))
+    return _info(row, _main_frequencies(store, [code]).get(code, ""))
 
 
 def _info(row: dict, freq: str) -> MetricInfo:
@@ -257,7 +256,7 @@ def latest_grade(store: Store, metric: str) -> tuple[str, str]:
 
 def leaf_areas(values: pd.DataFrame, tree: AreaTree) -> list[str]:
     """Areas with values none of whose descendants have values: the rows a model learns from."""
-    present = set(values["area"]) - {WHOLE}
+    present = set(values["area"].unique().tolist()) - {WHOLE}
     covered: set[str] = set()
     for code in present:
         covered.update(a for a in tree.path(code)[:-1])

@@ -62,12 +62,6 @@ def _num(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
-def _corr(x: np.ndarray, y: np.ndarray) -> float:
-    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
-        return math.nan
-    return float(np.corrcoef(x, y)[0, 1])
-
-
 def span_paths(panel: pd.DataFrame, periods: Sequence[str], features: Sequence[str]) -> dict[tuple[str, str], float]:
     """(driver, driver or pseudo-driver) -> correlation of their paths over ``periods`` (module docstring)."""
     wanted = set(periods)
@@ -120,11 +114,13 @@ def uncertain_splits(whole: dict[str, float], features: Sequence[str], boot_whol
         if math.isfinite(r) and abs(r) >= CO_MOVEMENT:
             found[(j, k)] = ("co-movement", r)
     if boot_whole.shape[0] >= MIN_REFITS:
-        for a, j in enumerate(features):
-            for k in features[a + 1:]:
-                r = _corr(boot_whole[:, index[j]], boot_whole[:, index[k]])
-                if math.isfinite(r) and r <= -TRADE_OFF and (j, k) not in found and (k, j) not in found:
-                    found[(j, k)] = ("trade-off", r)
+        columns = [index[f] for f in features]
+        refits = np.asarray(boot_whole, dtype=float)[:, columns]
+        pairs = _columnwise(refits[:, :, None], refits[:, None, :])  # every pair of drivers in one pass
+        for a, b in zip(*np.nonzero(pairs <= -TRADE_OFF)):
+            j, k = features[a], features[b]
+            if a < b and (j, k) not in found and (k, j) not in found:
+                found[(j, k)] = ("trade-off", float(pairs[a, b]))
     out = []
     for (j, k), (reason, r) in found.items():
         if j not in whole or k not in whole:

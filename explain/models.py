@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable
+import weakref
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,45 +48,70 @@ def build_panel(store: Store, metric: MetricInfo, drivers: tuple[str, ...], *, t
         raise ModelError(f"{metric.code} has no data to fit a model on. Load it first.")
     leaves = leaf_areas(values, tree)
     panel = values[values["area"].isin(leaves)][["area", "period", "start", "value"]].rename(columns={"value": "y"})
-    periods = {p: from_key(metric.frequency, start) for p, start in zip(panel["period"], panel["start"])}
+    periods = {p: from_key(metric.frequency, start)
+               for p, start in panel[["period", "start"]].drop_duplicates("period").itertuples(index=False)}
     panel["period_ordinal"] = panel["period"].map({k: v.ordinal for k, v in periods.items()}).astype(int)
     panel["season"] = panel["period"].map({k: v.season for k, v in periods.items()}).astype(int)
+    rows = _RowKeys(*pd.factorize(panel["area"]), *pd.factorize(panel["start"]))
     for driver in drivers:
-        panel[driver] = _driver_column(store, driver, panel, tree, as_at)
+        panel[driver] = _driver_column(store, driver, rows, tree, as_at)
     return panel.reset_index(drop=True)
 
 
-def _driver_column(store: Store, driver: str, panel: pd.DataFrame, tree: AreaTree, as_at: int | None) -> np.ndarray:
+class _RowKeys(NamedTuple):
+    """The panel's rows as codes into its distinct areas and period starts (lookups work on those)."""
+
+    area_codes: np.ndarray
+    areas: pd.Index
+    start_codes: np.ndarray
+    starts: pd.Index
+
+
+def _driver_column(store: Store, driver: str, rows: _RowKeys, tree: AreaTree, as_at: int | None) -> np.ndarray:
     """The driver's value for each panel row: same area, else the nearest ancestor with a value
-    (then the whole), at the driver period containing the row's period start. Vectorised:
-    one lookup per ancestor level, not one per row."""
+    (then the whole), at the driver period containing the row's period start. Vectorised: the
+    lookups are made once per distinct area (per ancestor level) and period start, then spread."""
     info = metric_info(store, driver)
     frame = metric_frame(store, info, as_at=as_at)
     if frame.empty:
         raise ModelError(f"Driver '{driver}' has no data. Load its source before fitting.")
-    starts = pd.Series(panel["start"].unique())
+    grid_areas, grid_starts, grid = _value_grid(frame)
     if info.frequency:
-        mapped = {st: parse_period(st, prefer=info.frequency).start.isoformat() for st in starts}
+        key_starts = [parse_period(st, prefer=info.frequency).start.isoformat() for st in rows.starts]
     else:
-        mapped = {st: st for st in starts}
-    key_start = panel["start"].map(mapped).to_numpy()
-    values = pd.Series(frame["value"].to_numpy(dtype=float),
-                       index=pd.MultiIndex.from_arrays([frame["area"], frame["start"]]))
-    values = values[~values.index.duplicated()]
-    out = np.full(len(panel), np.nan)
-    chains = {a: list(reversed(tree.path(a))) or [a] for a in panel["area"].unique()}
-    depth = max(len(c) for c in chains.values()) + 1
-    areas = panel["area"].to_numpy()
-    for level in range(depth):
+        key_starts = list(rows.starts)
+    col = grid_starts.get_indexer(key_starts)[rows.start_codes]
+    chains = [(list(reversed(tree.path(a))) or [a]) + [WHOLE] for a in rows.areas]
+    out = np.full(len(rows.area_codes), np.nan)
+    for level in range(max(len(c) for c in chains)):
         missing = np.isnan(out)
         if not missing.any():
             break
-        candidates = np.array([(chains[a] + [WHOLE])[level] if level < len(chains[a]) + 1 else None
-                               for a in areas[missing]], dtype=object)
-        index = pd.MultiIndex.from_arrays([candidates, key_start[missing]])
-        found = values.reindex(index).to_numpy()
-        out[np.flatnonzero(missing)] = found
+        row = grid_areas.get_indexer([c[level] if level < len(c) else None for c in chains])[rows.area_codes]
+        take = missing & (row >= 0) & (col >= 0)
+        out[take] = grid[row[take], col[take]]
     return out
+
+
+#: value grids of the driver frames read lately: (a weak reference to the frame, its grid)
+_GRIDS: dict[int, tuple[weakref.ref, tuple[pd.Index, pd.Index, np.ndarray]]] = {}
+
+
+def _value_grid(frame: pd.DataFrame) -> tuple[pd.Index, pd.Index, np.ndarray]:
+    """A metric frame's values on an (area x period start) grid (where a key repeats, the first row
+    wins). Kept while the frame lives (``data.metric_frame`` keeps frames by vintage), as every
+    explanation in a fresh context assembles its driver panel from the same frames."""
+    kept = _GRIDS.get(id(frame))
+    if kept is not None and kept[0]() is frame:
+        return kept[1]
+    grid_areas, grid_starts = pd.Index(frame["area"].unique()), pd.Index(frame["start"].unique())
+    grid = np.full((len(grid_areas), len(grid_starts)), np.nan)
+    rows, cols = grid_areas.get_indexer(frame["area"]), grid_starts.get_indexer(frame["start"])
+    grid[rows[::-1], cols[::-1]] = frame["value"].to_numpy(dtype=float)[::-1]
+    for key in [k for k, (ref, _) in _GRIDS.items() if ref() is None]:
+        del _GRIDS[key]
+    _GRIDS[id(frame)] = (weakref.ref(frame), (grid_areas, grid_starts, grid))
+    return grid_areas, grid_starts, grid
 
 
 def fit_plan(tuning: bool, n_bootstrap: int, report: Report | None = None) -> Plan:

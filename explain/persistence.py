@@ -116,18 +116,9 @@ def load_model(blob: bytes, *, metric: str | None = None) -> FittedDrivers:
     blob = bytes(blob)
     header = read_header(blob)
     _check_versions(header, metric)
-    try:
-        found = sio.get_untrusted_types(data=blob)
-    except Exception as e:  # corrupt schema
-        raise ModelError("The model artefact is damaged and cannot be read; refit the model") from e
-    disallowed = sorted(set(found) - set(ALLOWED_TYPES))
-    if disallowed:
-        raise ModelError(
-            "The model artefact contains types that are not allowed, so it was not loaded: " + ", ".join(disallowed)
-        )
-    try:
+    try:  # skops checks every type against the allow-list before it builds anything (one pass, not two)
         payload = sio.loads(blob, trusted=list(ALLOWED_TYPES))
-    except sio.exceptions.UntrustedTypesFoundException as e:  # defence in depth
+    except sio.exceptions.UntrustedTypesFoundException as e:
         raise ModelError(f"The model artefact contains types that are not allowed, so it was not loaded: {e}") from e
     except Exception as e:
         raise ModelError("The model artefact is damaged and cannot be read; refit the model") from e

@@ -15,7 +15,7 @@ Design notes (see README "Store"):
   of every load (measured: 430k -> 200k rows/s) for no gain on either query.
 * Frequency and period are integers (:data:`FREQ_CODES`; days since 1970-01-01 of the
   period's first day): text keys measured 1.4x slower to insert. The view
-  ``observations_readable`` decodes them for people reading the file with sqlite3.
+  ``observations_readable`` decodes them for people reading the store with sqlite3 or psql.
 * Roll-ups to parent areas and totals over breakdowns are stored rows
   (``derived`` > 0) computed at load time, so a chart never aggregates raw rows.
 * Surrogate integer ids for metrics, areas and breakdowns keep the big table small.
@@ -152,16 +152,22 @@ observations = Table(
 )
 
 #: SQLite-only conveniences created with schema version 1
-SQLITE_VIEWS = {
-    "observations_readable": """
-        CREATE VIEW IF NOT EXISTS observations_readable AS
-        SELECT m.code AS metric, a.code AS area, b.key AS breakdown,
-               CASE o.freq WHEN 1 THEN 'D' WHEN 2 THEN 'W' WHEN 3 THEN 'M' WHEN 4 THEN 'Q'
-                           WHEN 5 THEN 'FQ' WHEN 6 THEN 'Y' WHEN 7 THEN 'FY' END AS freq,
-               date(o.period * 86400, 'unixepoch') AS period_start,
+#: the view that decodes observations' integer keys for people reading the store directly (sqlite3 or
+#: psql), in each dialect's own SQL; created at schema version 1 (SQLite) and 8 (both, where missing)
+_FREQ_CASE = ("CASE o.freq WHEN 1 THEN 'D' WHEN 2 THEN 'W' WHEN 3 THEN 'M' WHEN 4 THEN 'Q' "
+              "WHEN 5 THEN 'FQ' WHEN 6 THEN 'Y' WHEN 7 THEN 'FY' END")
+_READABLE = """
+        {create} observations_readable AS
+        SELECT m.code AS metric, a.code AS area, b.key AS breakdown, {freq} AS freq,
+               {period_start} AS period_start,
                o.load_id AS vintage, o.value, o.status, o.derived
         FROM observations o JOIN metrics m ON m.id = o.metric_id JOIN areas a ON a.id = o.area_id
-        JOIN breakdowns b ON b.id = o.breakdown_id""",
+        JOIN breakdowns b ON b.id = o.breakdown_id"""
+READABLE_VIEWS = {
+    "sqlite": {"observations_readable": _READABLE.format(
+        create="CREATE VIEW IF NOT EXISTS", freq=_FREQ_CASE, period_start="date(o.period * 86400, 'unixepoch')")},
+    "postgresql": {"observations_readable": _READABLE.format(
+        create="CREATE OR REPLACE VIEW", freq=_FREQ_CASE, period_start="DATE '1970-01-01' + o.period")},
 }
 
 quarantine = Table(
@@ -358,6 +364,26 @@ metric_measures = Table(
     Column("per_head", String(64), nullable=False, default=""),
 )
 
+# ------------------------------------------------ schema version 8: background jobs any process can see
+#: each background job of the app, from queued to done or failed: the worker running it writes a
+#: heartbeat, so a web process polling for its result can tell a job still running from one whose
+#: worker was lost (killed, out of memory, machine gone) and say so (loaders.jobs)
+job_runs = Table(
+    "job_runs", metadata,
+    Column("token", String(64), primary_key=True),
+    Column("job", String(256), nullable=False, default="", index=True),  # the manager's id (Celery task, pid)
+    Column("username", String(128), nullable=False, default=""),
+    Column("purpose", String(32), nullable=False, default=""),  # explain, fit, activate
+    Column("subject", String(64), nullable=False, default=""),  # the metric it is for
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("queued_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("beat_at", Float),
+    Column("finished_at", Float),
+    Column("worker", String(256), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+)
+
 #: tables created by each schema version, in order; forward migrations only add
 SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     1: (schema_version, departments, areas, metrics, metric_changes, sources, loads, load_metrics,
@@ -368,5 +394,6 @@ SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     5: (area_owners,),
     6: (series_breaks,),
     7: (event_areas, metric_measures),
+    8: (job_runs,),
 }
 CURRENT_VERSION = max(SCHEMA_STEPS)

@@ -263,9 +263,9 @@ class Store:
                 insert_if_absent(conn, s.schema_version, [dict(version=version, applied_at=now())], ["version"])
                 if version == 1:
                     insert_if_absent(conn, s.breakdowns, [dict(id=0, key="")], ["id"])
-                    if conn.dialect.name == "sqlite":
-                        for ddl in s.SQLITE_VIEWS.values():
-                            conn.exec_driver_sql(ddl)
+                if version in (1, 8):  # PostgreSQL stores made before version 8 lacked the view
+                    for ddl in s.READABLE_VIEWS.get(conn.dialect.name, {}).values():
+                        conn.exec_driver_sql(ddl)
                 if version == 3:
                     filled = backfill_metric_series(conn)
                     log.info("backfilled metric_series: %d series", filled)
@@ -666,6 +666,13 @@ class Store:
         frame = pd.DataFrame(rows, columns=[c.name for c in s.metrics.columns])
         return frame if include_series or frame.empty else frame[~frame["code"].map(is_companion)]
 
+    def metric_row(self, code: str) -> dict | None:
+        """One metric's row (plan and forecast series included), or None: a one-row read, because
+        building an explanation asks for each driver's metadata in turn."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.metrics).where(s.metrics.c.code == code)).mappings().first()
+        return None if row is None else dict(row)
+
     def latest_load_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(s.loads.c.id))).scalar() or 0)
@@ -830,10 +837,16 @@ class Store:
     def main_frequencies(self, metrics: Sequence[str] | None = None) -> dict[str, str]:
         """Each metric's main frequency (letter): the one with the most periods of live values (on a tie the
         shorter one). Metrics without live values are absent."""
+        ms, m = s.metric_series, s.metrics
+        query = (select(m.c.code, ms.c.freq, ms.c.n_periods).join(m, m.c.id == ms.c.metric_id)
+                 .order_by(m.c.code, ms.c.freq))
+        if metrics is not None:
+            query = query.where(m.c.code.in_(list(metrics)))
         best: dict[str, tuple[int, str]] = {}
-        for row in self.series_frame(metrics).itertuples():  # ordered by metric, then frequency code
-            if row.metric not in best or row.n_periods > best[row.metric][0]:
-                best[row.metric] = (int(row.n_periods), row.freq)
+        with self.engine.connect() as conn:  # a row per metric and frequency, ordered by frequency code
+            for code, freq, n_periods in conn.execute(query):
+                if code not in best or n_periods > best[code][0]:
+                    best[code] = (int(n_periods), s.FREQ_LETTERS[freq])
         return {code: freq for code, (_, freq) in best.items()}
 
 

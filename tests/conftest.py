@@ -11,6 +11,22 @@ from store_urls import db_url  # noqa: F401 - the fixture, for every test module
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+#: the services some cases need (markers set in store_urls and the modules): a run says how many ran
+SERVICES = (("postgres", "PostgreSQL"), ("redis", "Redis"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many PostgreSQL and Redis cases ran, passed, failed or were skipped (CI must show they ran)."""
+    for marker, name in SERVICES:
+        counts = {"passed": 0, "failed": 0, "skipped": 0}
+        for outcome in ("passed", "failed", "error", "skipped"):
+            for report in terminalreporter.stats.get(outcome, []):
+                if marker in getattr(report, "keywords", {}):
+                    counts["failed" if outcome == "error" else outcome] += 1
+        ran = counts["passed"] + counts["failed"]
+        terminalreporter.write_line(f"{name} cases: {ran} ran ({counts['passed']} passed, {counts['failed']} failed), "
+                                    f"{counts['skipped']} skipped")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"
 
@@ -64,6 +80,22 @@ def demo_store(tmp_path_factory):
     store = Store(folder / "demo.db")
     run_demo(store, folder / "files")
     return store
+
+
+@pytest.fixture(scope="session")
+def pg_demo_store(tmp_path_factory):  # its tests are marked postgres by their parameter (POSTGRES_PARAM)
+    """The bundled demo loaded into a fresh PostgreSQL schema, once per session (skipped, naming
+    WHYTREND_TEST_PG_URL, where no server answers). Tests must not write to it."""
+    from loaders import Store
+    from loaders.demo import run_demo
+
+    from store_urls import fresh_pg_schema
+
+    with fresh_pg_schema() as url:
+        store = Store(url)
+        run_demo(store, tmp_path_factory.mktemp("pg-demo") / "files")
+        yield store
+        store.engine.dispose()
 
 
 def copy_of(store, folder: Path, name: str):

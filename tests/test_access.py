@@ -341,10 +341,11 @@ def test_job_results_are_json_and_a_planted_pickle_is_refused(tmp_path, monkeypa
     import diskcache
     from dash import html
 
-    from dashapp.jobs import make_manager
+    from dashapp.job_queue import make_manager
+    from dashapp.settings import Settings
 
     folder = tmp_path / "jobs"
-    manager = make_manager(folder)
+    manager = make_manager(Settings(db=f"sqlite:///{tmp_path / 'store.db'}", cache_dir=folder))
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     manager.handle.set("result", [html.Div("ready", id="x"), {"width": "50%"}, None])
     assert manager.handle.get("result") == [{"props": {"children": "ready", "id": "x"}, "type": "Div",

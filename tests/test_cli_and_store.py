@@ -2,7 +2,6 @@
 (clear message, exit 1, nothing written), sources/loads/users, an HTTP source, fit --tune."""
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -10,11 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import insert
+from sqlalchemy import insert, inspect
 
 from dashapp.cli import main
 from loaders import Store, StoreError
 from loaders import schema as s
+
+from store_urls import query, store_fingerprint
 
 MANIFEST = """
 [[department]]
@@ -42,16 +43,12 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-def dump(path) -> str:
-    with sqlite3.connect(path) as conn:
-        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
-
-
 @pytest.fixture
-def loaded(tmp_path, write):
+def loaded(tmp_path, write, db_url):
+    """The CLI's first load of a small source, into a SQLite file or a PostgreSQL schema."""
     write("m.toml", MANIFEST)
     write("apps.csv", "Month,Applications\nJanuary 2024,\"1,200\"\nFebruary 2024,1300\nMarch 2024,[x]\n")
-    db = tmp_path / "w.db"
+    db = db_url
     result = run("load", tmp_path / "m.toml", "--db", db)
     assert result.exit_code == 0, result.output
     return tmp_path, db, result.output
@@ -86,13 +83,13 @@ def test_sources_and_loads_show_vintages_grades_and_reasons(loaded):
 ])
 def test_hostile_files_fail_clearly_and_write_nothing(loaded, name, content, fragment):
     folder, db, _ = loaded
-    before = dump(db)
+    before = store_fingerprint(db)
     (folder / "apps.csv").write_bytes(content)
     result = CliRunner().invoke(main, ["load", str(folder / "m.toml"), "--db", str(db)])
     assert result.exit_code == 1
     assert fragment in result.output and "Nothing of this source was written" in result.output
     assert "Traceback" not in result.output
-    assert dump(db) == before
+    assert store_fingerprint(db) == before
 
 
 def test_hostile_cells_are_quarantined_with_their_reason(loaded):
@@ -102,10 +99,10 @@ def test_hostile_cells_are_quarantined_with_their_reason(loaded):
         "April 2024,\"O'Brien; DROP TABLE loads;--\"\nMay 2024,1500\n", encoding="cp1252")
     result = run("load", folder / "m.toml", "--db", db)
     assert "4 rows quarantined" in result.output
-    reasons = " ".join(" ".join(json.loads(r)) for (r,) in sqlite3.connect(db).execute("select reasons from quarantine"))
+    reasons = " ".join(" ".join(json.loads(r)) for (r,) in query(db, "select reasons from quarantine"))
     assert "implausibly large" in reasons and "finite" in reasons and "formula-looking" in reasons
     assert "not a number" in reasons
-    assert sqlite3.connect(db).execute("select count(*) from loads").fetchone()[0] == 2
+    assert query(db, "select count(*) from loads") == [(2,)]
 
 
 def test_manifest_errors_name_the_key_and_line(tmp_path, write):
@@ -124,7 +121,7 @@ def test_users_are_managed_from_the_cli_with_hashed_passwords(loaded):
     assert added.exit_code == 0 and "added ana (analyst, HO)" in added.output
     listing = run("users", "list", "--db", db).output
     assert "ana" in listing and "analyst" in listing
-    stored = sqlite3.connect(db).execute("select password_hash from users").fetchone()[0]
+    [(stored,)] = query(db, "select password_hash from users")
     assert stored.startswith("scrypt$") and "correct horse" not in stored
     bad = CliRunner().invoke(main, ["users", "add", "bob", "--department", "NOPE", "--password", "12345678",
                                     "--db", str(db)])
@@ -133,28 +130,33 @@ def test_users_are_managed_from_the_cli_with_hashed_passwords(loaded):
     assert "ana" not in run("users", "list", "--db", db).output
 
 
-def test_schema_migrates_forward_and_refuses_a_newer_database(tmp_path):
-    old = Store(tmp_path / "old.db", migrate=False)
+def test_schema_migrates_forward_and_refuses_a_newer_database(db_url):
+    old = Store(db_url, migrate=False)
     old.migrate(target=1)  # a database made by the first release
     with old.engine.begin() as conn:
         conn.execute(insert(s.departments).values(code="HO", name="Home Office"))
     assert old.version() == 1
-    opened = Store(tmp_path / "old.db")  # this release opens it and migrates forward
+    opened = Store(db_url)  # this release opens it and migrates forward
     assert opened.version() == s.CURRENT_VERSION
-    with sqlite3.connect(tmp_path / "old.db") as conn:
-        assert conn.execute("select name from departments").fetchall() == [("Home Office",)]
-        assert {"users", "explanations"} <= {r[0] for r in conn.execute("select name from sqlite_master")}
-        assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
-        conn.execute("insert into schema_version values (99, 'future')")
+    assert query(db_url, "select name from departments") == [("Home Office",)]
+    assert {"users", "explanations", "job_runs"} <= set(inspect(opened.engine).get_table_names())
+    assert query(db_url, "select count(*) from observations_readable") == [(0,)]  # the view, in either dialect
+    if opened.engine.dialect.name == "sqlite":
+        assert query(db_url, "pragma journal_mode") == [("wal",)]
+    with opened.engine.begin() as conn:
+        conn.execute(insert(s.schema_version).values(version=99, applied_at="future"))
     with pytest.raises(StoreError, match="schema version 99, newer than this whytrend"):
-        Store(tmp_path / "old.db")
+        Store(db_url)
+    for store in (old, opened):
+        store.engine.dispose()
 
 
-def test_foreign_keys_are_enforced(tmp_path):
-    store = Store(tmp_path / "fk.db")
-    with pytest.raises(Exception, match="FOREIGN KEY"):
+def test_foreign_keys_are_enforced(db_url):
+    store = Store(db_url)
+    with pytest.raises(Exception, match="(?i)foreign key"):
         with store.engine.begin() as conn:
             conn.execute(insert(s.metrics).values(code="m", name="M", department_code="NOPE"))
+    store.engine.dispose()
 
 
 def test_json_api_source_with_pagination_over_real_http(tmp_path, write):

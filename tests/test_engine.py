@@ -1,4 +1,4 @@
-"""The engine on the demo store: contract invariants, planted truth, hierarchy, antisymmetry,
+"""The engine on the demo store (SQLite and PostgreSQL): contract invariants, planted truth, hierarchy, antisymmetry,
 caching by vintage and model version, and the CLI's JSON contract."""
 from __future__ import annotations
 
@@ -24,8 +24,16 @@ from explain.engine import FORMULA_GAP
 from loaders.demo.truth import RECOMMENDED_WINDOWS, ground_truth, planted_contributions
 from loaders.formula import parse_formula
 
+from store_urls import POSTGRES_PARAM
+
 CONTRACT_KEYS = {"metric", "area", "period_from", "period_to", "value_from", "value_to", "change", "significance",
                  "drivers", "unexplained", "model", "components", "segments", "narrative"}
+
+
+@pytest.fixture(params=["sqlite", POSTGRES_PARAM])
+def engine_store(request):
+    """The demo store on SQLite and on PostgreSQL: the engine must answer the same on both."""
+    return request.getfixturevalue("demo_store" if request.param == "sqlite" else "pg_demo_store")
 
 
 def assert_invariants(data: dict) -> None:
@@ -81,8 +89,8 @@ def assert_nothing_left_to_residuals(data: dict, *, split: bool) -> None:
     ("asylum_backlog", None, "2025-09", "2026-09", None, False),  # national only
     ("unfilled_places_pct", None, "2022-23", "2023-24", None, True),
 ])
-def test_contract_invariants_hold(demo_store, metric, area, a, b, by, split):
-    result = explain_change(demo_store, metric, a, b, area=area, by=by)
+def test_contract_invariants_hold(engine_store, metric, area, a, b, by, split):
+    result = explain_change(engine_store, metric, a, b, area=area, by=by)
     data = json.loads(json.dumps(result.to_dict()))
     assert_invariants(data)
     assert_nothing_left_to_residuals(data, split=split)
@@ -91,13 +99,13 @@ def test_contract_invariants_hold(demo_store, metric, area, a, b, by, split):
         assert all("segment" in s for s in data["segments"]) and len(data["segments"]) >= 2
     if metric == "ae_4h_pct":  # ratio of sums: segments carry mix and rate
         assert all(s["mix"] is not None for s in data["segments"] if s["presence"] != "residual")
-    formula = metric_info(demo_store, metric).formula
+    formula = metric_info(engine_store, metric).formula
     expected = list(parse_formula(formula).components) if formula else []  # exactly the formula's parts, in order
     assert [c["component"] for c in data["components"]] == expected
 
 
-def test_formula_components_of_spend_split_volume_and_unit_cost(demo_store):
-    result = explain_change(demo_store, "uc_spend", "2025-09", "2026-09")
+def test_formula_components_of_spend_split_volume_and_unit_cost(engine_store):
+    result = explain_change(engine_store, "uc_spend", "2025-09", "2026-09")
     parts = {c.component: c.contribution for c in result.components}
     assert set(parts) == {"uc_caseload", "uc_avg_award"}  # the demo's spend is exactly the formula
     assert math.fsum(parts.values()) == pytest.approx(result.change, rel=1e-9)
@@ -114,10 +122,10 @@ def planted_drivers(metric: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("window", [w for w in RECOMMENDED_WINDOWS if w.metric in ("uc_caseload", "ae_attendances")
                                     and "hard" not in w.note.lower()][:7], ids=lambda w: f"{w.metric}-{w.area}-{w.period_from}")
-def test_planted_drivers_are_recovered(demo_store, window):
+def test_planted_drivers_are_recovered(engine_store, window):
     """Every planted driver is in the model, whatever its effect in this window (a missing one fails, never
     skips); linear drivers within 10% of the change, non-linear within 20%, irrelevant ones near zero."""
-    result = explain_change(demo_store, window.metric, window.period_from, window.period_to, area=window.area)
+    result = explain_change(engine_store, window.metric, window.period_from, window.period_to, area=window.area)
     truth = planted_contributions(window.metric, period_from=window.period_from, period_to=window.period_to,
                                   area=window.area)
     planted = planted_drivers(window.metric)
@@ -132,43 +140,43 @@ def test_planted_drivers_are_recovered(demo_store, window):
                                                                                      truth[driver])
 
 
-def test_whole_is_the_sum_of_its_regions(demo_store):
-    whole = explain_change(demo_store, "uc_caseload", "2019-04", "2021-04")
+def test_whole_is_the_sum_of_its_regions(engine_store):
+    whole = explain_change(engine_store, "uc_caseload", "2019-04", "2021-04")
     regions = [s.segment for s in whole.segments]
     assert len(regions) == 9
-    parts = [explain_change(demo_store, "uc_caseload", "2019-04", "2021-04", area=r) for r in regions]
+    parts = [explain_change(engine_store, "uc_caseload", "2019-04", "2021-04", area=r) for r in regions]
     for i, driver in enumerate(whole.drivers):
         assert driver.contribution == pytest.approx(math.fsum(p.drivers[i].contribution for p in parts), rel=1e-9)
     assert whole.change == pytest.approx(math.fsum(p.change for p in parts), rel=1e-12)
     assert {s.segment: s.contribution for s in whole.segments} == pytest.approx({p.area: p.change for p in parts})
 
 
-def test_swapping_periods_negates_every_part(demo_store):
-    forward = explain_change(demo_store, "ae_4h_pct", "2025-01", "2026-01", use_cache=False)
-    back = explain_change(demo_store, "ae_4h_pct", "2026-01", "2025-01", use_cache=False)
+def test_swapping_periods_negates_every_part(engine_store):
+    forward = explain_change(engine_store, "ae_4h_pct", "2025-01", "2026-01", use_cache=False)
+    back = explain_change(engine_store, "ae_4h_pct", "2026-01", "2025-01", use_cache=False)
     assert back.change == pytest.approx(-forward.change)
     assert [c.contribution for c in back.components] == pytest.approx([-c.contribution for c in forward.components])
     f = {s.segment: (s.mix, s.rate) for s in forward.segments}
     for s in back.segments:
         assert (s.mix, s.rate) == pytest.approx((-f[s.segment][0], -f[s.segment][1]))
-    fd = explain_change(demo_store, "uc_caseload", "2024-01", "2025-01", use_cache=False)
-    bd = explain_change(demo_store, "uc_caseload", "2025-01", "2024-01", use_cache=False)
+    fd = explain_change(engine_store, "uc_caseload", "2024-01", "2025-01", use_cache=False)
+    bd = explain_change(engine_store, "uc_caseload", "2025-01", "2024-01", use_cache=False)
     assert [d.contribution for d in bd.drivers] == pytest.approx([-d.contribution for d in fd.drivers])
 
 
-def test_first_explain_fits_version_one_and_records_provenance(demo_store):
-    explain_change(demo_store, "uc_caseload", "2026-08", "2026-09")
-    version = get_version(demo_store, "uc_caseload")
+def test_first_explain_fits_version_one_and_records_provenance(engine_store):
+    explain_change(engine_store, "uc_caseload", "2026-08", "2026-09")
+    version = get_version(engine_store, "uc_caseload")
     assert version is not None and version.active and version.version == min(v.version for v in
-                                                                              list_versions(demo_store, "uc_caseload"))
+                                                                              list_versions(engine_store, "uc_caseload"))
     assert version.kind == "linear" and "claimant_count" in version.drivers
     assert len(version.training_hash) == 64 and version.data_vintage >= 1
     assert version.scores["r2"] > version.scores["baseline_r2"] - 1.0  # both reported
     assert {"r2", "mae", "baseline_r2", "baseline_mae", "n_splits"} <= set(version.scores)
 
 
-def test_narrative_is_plain_english_with_vintage_and_model(demo_store):
-    result = explain_change(demo_store, "uc_caseload", "2019-04", "2021-04")
+def test_narrative_is_plain_english_with_vintage_and_model(engine_store):
+    result = explain_change(engine_store, "uc_caseload", "2019-04", "2021-04")
     text = result.narrative
     assert text.startswith("Universal Credit") or text.split()[0][0].isupper()
     assert " rose by " in text and "associated" in text
@@ -199,18 +207,18 @@ def test_precomputed_entries_are_never_served_stale(tmp_path):
     assert fresh.data_vintage > latest.data_vintage and fresh.value_to != latest.value_to
 
 
-def test_unknown_inputs_are_clear_errors(demo_store):
+def test_unknown_inputs_are_clear_errors(engine_store):
     with pytest.raises(ExplainError, match="Unknown metric 'nope'"):
-        explain_change(demo_store, "nope", "2024-01", "2024-02")
+        explain_change(engine_store, "nope", "2024-01", "2024-02")
     with pytest.raises(ExplainError, match="no value for 2031-01"):
-        explain_change(demo_store, "uc_caseload", "2024-01", "2031-01")
+        explain_change(engine_store, "uc_caseload", "2024-01", "2031-01")
     with pytest.raises(ExplainError, match="Unknown area"):
-        explain_change(demo_store, "uc_caseload", "2024-01", "2024-02", area="XX")
+        explain_change(engine_store, "uc_caseload", "2024-01", "2024-02", area="XX")
 
 
-def test_cli_explain_json_is_the_contract_object(demo_store):
+def test_cli_explain_json_is_the_contract_object(engine_store):
     result = CliRunner().invoke(main, ["explain", "uc_caseload", "--from", "2025-09", "--to", "2026-09", "--area",
-                                       "E12000001", "--json", "--db", demo_store.url])
+                                       "E12000001", "--json", "--db", engine_store.url])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert_invariants(data)
@@ -223,8 +231,8 @@ def test_cli_explain_json_is_the_contract_object(demo_store):
     (["loads", "no-such-source"], "No loads of source 'no-such-source'"),
     (["fit", "uc_caseload", "--drivers", "not_a_metric"], "Unknown metric 'not_a_metric'"),
 ])
-def test_cli_user_errors_are_one_paragraph_without_traceback(demo_store, args, fragment):
-    result = CliRunner().invoke(main, args + ["--db", demo_store.url])
+def test_cli_user_errors_are_one_paragraph_without_traceback(engine_store, args, fragment):
+    result = CliRunner().invoke(main, args + ["--db", engine_store.url])
     assert result.exit_code == 1
     assert fragment in result.output
     assert "Traceback" not in result.output and result.output.startswith("Error: ")

@@ -1,4 +1,6 @@
-"""File -> store -> query round trips, vintages, revisions, roll-ups, atomicity, hostile files."""
+"""File -> store -> query round trips, vintages, revisions, roll-ups, atomicity, hostile files.
+
+Every test runs on a SQLite file and on a fresh PostgreSQL schema (``store_urls.db_url``)."""
 from __future__ import annotations
 
 import hashlib
@@ -7,9 +9,12 @@ import sqlite3
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
-from loaders import load_manifest, load_manifest_file
+from loaders import Store, load_manifest, load_manifest_file
 from loaders.pipeline import preview_source
+
+from store_urls import store_fingerprint
 
 HEADER = """
 [[department]]
@@ -104,6 +109,18 @@ def csv_text(rows, header="month,la,Caseload,Award") -> str:
 
 
 @pytest.fixture
+def store(db_url):
+    """An empty store: a SQLite file, or a PostgreSQL schema."""
+    opened = Store(db_url)
+    yield opened
+    opened.engine.dispose()
+
+
+def is_sqlite(store) -> bool:
+    return store.engine.dialect.name == "sqlite"
+
+
+@pytest.fixture
 def wide(tmp_path, write):
     manifest = write("m.toml", HEADER + WIDE_SOURCE)
     (tmp_path / "uc.csv").write_text(csv_text(ROWS))
@@ -153,8 +170,8 @@ def test_revision_is_a_new_vintage_counted_and_as_at_queries_see_old_values(stor
     first = store.observations(["caseload"], areas=["A1"], first_published=True)
     assert dict(zip(first["period"], first["value"]))["2024-03-01"] == 120
     # only the changed leaf and its ancestors' roll-ups and formula values were written as vintage 2
-    with sqlite3.connect(store.engine.url.database) as conn:
-        written = conn.execute("select count(*) from observations where load_id = 2").fetchone()[0]
+    with store.engine.connect() as conn:
+        written = conn.execute(text("select count(*) from observations where load_id = 2")).scalar()
     assert written == 1 + 3 + 4  # caseload leaf; region, country, whole; spend at A1 + 3 ancestors
     history = store.revisions("caseload", "A1")
     assert history[history["period"] == "2024-03-01"]["value"].tolist() == [120, 125]
@@ -199,13 +216,12 @@ def test_bad_rows_are_quarantined_with_reasons_and_shorthand_is_missing_not_erro
 
 def test_structural_failure_writes_nothing_and_reports_every_problem(store, wide, write, tmp_path):
     load_manifest_file(store, wide)
-    path = store.engine.url.database
-    before = _dump(path)
+    before = _dump(store)
     (tmp_path / "uc.csv").write_text(csv_text(ROWS, header="month,la,Cases,Award"))
     [outcome] = load_manifest_file(store, wide)
     assert outcome.status == "failed"
     assert "'Caseload' not found" in outcome.message and "Nothing of this source was written" in outcome.message
-    assert _dump(path) == before
+    assert _dump(store) == before
 
 
 def test_duplicate_keys_fail_the_source_exact_repeats_only_warn(store, write, tmp_path):
@@ -215,26 +231,26 @@ def test_duplicate_keys_fail_the_source_exact_repeats_only_warn(store, write, tm
     assert outcome.status == "loaded"
     assert any("repeats row 2 exactly" in p.message for p in outcome.report.problems)
     (tmp_path / "uc.csv").write_text(csv_text(ROWS + [("2024-01", "A1", 999, 500)]))
-    before = _dump(store.engine.url.database)
+    before = _dump(store)
     [outcome] = load_manifest_file(store, manifest)
     assert outcome.status == "failed"
     assert "rows 2, 11" in outcome.message and "metric caseload, area A1, period 2024-01" in outcome.message
-    assert _dump(store.engine.url.database) == before
+    assert _dump(store) == before
 
 
 def test_failure_midway_through_a_large_file_rolls_back_whole(store, wide, tmp_path):
     """A ragged row far down a streamed file surfaces after chunks were written: all must roll back."""
     load_manifest_file(store, wide)
-    before = _dump(store.engine.url.database)
-    wal_before = _file_bytes(store.engine.url.database)
+    before = _dump(store)
+    wal_before = _file_bytes(store)
     rows = [(f"{2000 + (i // 1000) // 12}-{(i // 1000) % 12 + 1:02d}", f"X{i % 1000}", i, i) for i in range(300_000)]
     text = csv_text(rows) + "2024-01,A1,1,2,3\n"
     (tmp_path / "uc.csv").write_text(text)
     [outcome] = load_manifest_file(store, wide)
     assert outcome.status == "failed"
     assert "300002" in outcome.message  # the ragged line, as a user sees it in an editor
-    assert _dump(store.engine.url.database) == before
-    assert _file_bytes(store.engine.url.database) == wal_before
+    assert _dump(store) == before
+    assert _file_bytes(store) == wal_before
 
 
 def test_long_layout_with_breakdowns_totals_and_marginals(store, write, tmp_path):
@@ -326,15 +342,17 @@ value_column = "n"
 def test_preview_validates_without_writing(store, wide, tmp_path):
     manifest = load_manifest(wide)
     (tmp_path / "bad.csv").write_text(csv_text([("2024-01", "A1", "oops", 1), ("2024-02", "A1", 5, 5)]))
-    before = _dump(store.engine.url.database)
+    before = _dump(store)
     report, rows = preview_source(store, manifest, manifest.sources[0], str(tmp_path / "bad.csv"))
     assert report.rows_quarantined == 1 and "'oops' is not a number" in report.problems[0].message
     assert len(rows) == 3
-    assert _dump(store.engine.url.database) == before
+    assert _dump(store) == before
 
 
 def test_query_plans_read_only_the_clustered_primary_key(store, wide):
     """Both dashboard shapes are answered from the table's own B-tree: no scan, no temp sort."""
+    if not is_sqlite(store):
+        pytest.skip("the clustered (WITHOUT ROWID) layout is SQLite's; PostgreSQL plans by its own statistics")
     load_manifest_file(store, wide)
     with sqlite3.connect(store.engine.url.database) as conn:
         one_series = [r[3] for r in conn.execute(
@@ -350,18 +368,21 @@ def test_query_plans_read_only_the_clustered_primary_key(store, wide):
 
 def test_readable_view_decodes_keys(store, wide):
     load_manifest_file(store, wide)
-    with sqlite3.connect(store.engine.url.database) as conn:
-        row = conn.execute("SELECT metric, area, freq, period_start, vintage, value FROM observations_readable "
-                           "WHERE metric='caseload' AND area='A1' ORDER BY period_start LIMIT 1").fetchone()
-    assert row == ("caseload", "A1", "M", "2024-01-01", 1, 100.0)
+    with store.engine.connect() as conn:  # the view people query with sqlite3 or psql
+        row = conn.execute(text("SELECT metric, area, freq, period_start, vintage, value FROM observations_readable "
+                                "WHERE metric='caseload' AND area='A1' ORDER BY period_start LIMIT 1")).one()
+    assert tuple(row[:3]) == ("caseload", "A1", "M") and str(row[3]) == "2024-01-01" and tuple(row[4:]) == (1, 100.0)
 
 
-def _dump(path: str) -> str:
-    with sqlite3.connect(path) as conn:
-        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+def _dump(store) -> str:
+    return store_fingerprint(store)
 
 
-def _file_bytes(path: str) -> str:
+def _file_bytes(store) -> str | None:
+    """The SQLite file's bytes after a checkpoint (a failed load must not even touch it); None on PostgreSQL."""
+    if not is_sqlite(store):
+        return None
+    path = store.engine.url.database
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     with open(path, "rb") as handle:

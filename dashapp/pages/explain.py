@@ -40,6 +40,7 @@ from dashapp.components import (
     page_header,
     radio_fieldset,
 )
+from dashapp.job_queue import failure_text, running_job
 from dashapp.jobs import JobRefused
 from dashapp.presenters import area_from_picker
 from explain import Point
@@ -560,6 +561,7 @@ def cancelled(n_clicks):
     progress=[Output(PROGRESS["bar"], "style"), Output(PROGRESS["bar"], "aria-valuenow"),
               Output(PROGRESS["status"], "children")],
     cancel=[Input(aid.EXPLAIN_CANCEL, "n_clicks")],
+    on_error=lambda error: {"key": None, "error": failure_text(error)},  # e.g. its worker was lost
     prevent_initial_call=True,
 )
 def compute(set_progress, ticket):
@@ -570,7 +572,8 @@ def compute(set_progress, ticket):
         request = ac.authorise_job("explain", ticket)
     except JobRefused as exc:
         return {"key": None, "error": str(exc)}
-    return compute_explanation(request, set_progress)
+    with running_job(ticket):
+        return compute_explanation(request, set_progress)
 
 
 def compute_explanation(request: dict, set_progress=None) -> dict:

@@ -30,6 +30,7 @@ from dashapp import presenters_model_lab as pm
 from dashapp import presenters_parts as pp
 from dashapp import presenters_queries as pq
 from dashapp.components import card_table, chart_card, checklist_fieldset, error_boundary, message, page_header, radio_fieldset
+from dashapp.job_queue import failure_text, running_job
 from dashapp.jobs import JobRefused
 from dashapp.presenters import date_text
 from explain.model_quality import judge
@@ -156,6 +157,23 @@ def versions_block(metric: str) -> html.Div:
     if frame.empty:
         return html.Div(message("No version has been fitted yet. Fit one above.", "info"))
     return card_table(frame, caption=f"Driver model versions of {ac.metric_info(metric).name}")
+
+
+def jobs_block() -> html.Div:
+    """This analyst's ten latest background jobs, failed ones included (a page closed mid-job loses
+    nothing: the job's end is shown here)."""
+    import time
+
+    from loaders.jobs import recent_job_runs
+
+    user = auth.current_user()
+    runs = recent_job_runs(state.get_store(), username=user.username, limit=10) if user else ()
+    if not runs:
+        return html.Div(message("You have not started a background job yet.", "info"))
+    settings = state.settings()
+    frame = pm.jobs_frame(runs, ac.metric_names(), now=time.time(), lost_after=settings.job_lost_seconds,
+                          queue_wait=settings.job_queue_seconds)
+    return card_table(frame, caption="Your recent background jobs, newest first")
 
 
 def default_version(items, prefer: int | None = None) -> int | None:
@@ -292,6 +310,10 @@ def layout(**query):
             html.Div(id=aid.LAB_ACTIVATE_RESULT, **{"aria-live": "polite"}),
         ], className="lab-versions"),
         html.Section([
+            html.H2("Background jobs"),
+            html.Div(jobs_block(), id=aid.LAB_JOBS),
+        ], className="lab-jobs"),
+        html.Section([
             html.P("", id=aid.LAB_DIAGNOSTICS_STATUS, role="status", className="status-text"),
             html.Div(id=aid.LAB_DIAGNOSTICS),
             radio_fieldset(aid.LAB_PD_DRIVER, "Partial dependence: choose a driver", [], None, inline=True),
@@ -334,6 +356,18 @@ def show_versions(metric, fitted, activated):
     prefer = news.get("version") if news and news.get("metric") == metric else None
     items = versions(metric)
     return versions_block(metric), version_options(items), default_version(items, prefer)
+
+
+@callback(
+    Output(aid.LAB_JOBS, "children"),
+    Input(aid.LAB_FIT_RESULT, "children"),
+    Input(aid.LAB_ACTIVATE_RESULT, "children"),
+    prevent_initial_call=True,
+)
+@error_boundary
+def show_jobs(_fit_result, _activate_result):
+    """A job ended (or failed): show it among the analyst's jobs."""
+    return jobs_block()
 
 
 @callback(
@@ -410,6 +444,7 @@ def request_fit(_fit, _tune, metric, driver_tokens, kind, pseudo):
               Output(FIT_PROGRESS["status"], "children")],
     cancel=[Input(aid.LAB_CANCEL, "n_clicks")],
     interval=500,  # progress twice a second (a linear fit takes about a second)
+    on_error=lambda error: (message(failure_text(error), "error"), None),  # e.g. its worker was lost
     prevent_initial_call=True,
 )
 def fit(set_progress, ticket):
@@ -419,7 +454,8 @@ def fit(set_progress, ticket):
         request = ac.authorise_job("fit", ticket)
     except JobRefused as exc:
         return message(str(exc), "error"), None
-    return fit_job(request, set_progress)
+    with running_job(ticket):
+        return fit_job(request, set_progress)
 
 
 def fit_job(request: dict, set_progress=None) -> tuple:
@@ -499,6 +535,7 @@ def activation_outputs(metric: str, version, *, confirmed: bool) -> tuple:
     progress=[Output(ACTIVATE_PROGRESS["bar"], "style"), Output(ACTIVATE_PROGRESS["bar"], "aria-valuenow"),
               Output(ACTIVATE_PROGRESS["status"], "children")],
     cancel=[Input(aid.LAB_ACTIVATE_CANCEL, "n_clicks")],
+    on_error=lambda error: (message(failure_text(error), "error"), None),
     prevent_initial_call=True,
 )
 def activate(set_progress, ticket):
@@ -508,7 +545,8 @@ def activate(set_progress, ticket):
         request = ac.authorise_job("activate", ticket)
     except JobRefused as exc:
         return message(str(exc), "error"), None
-    return activate_job(request, set_progress)
+    with running_job(ticket):
+        return activate_job(request, set_progress)
 
 
 def activate_job(request: dict, set_progress=None) -> tuple:
