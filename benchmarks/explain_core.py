@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("panel: %d rows (%d areas × %d periods), %d drivers + trend + seasonality",
              len(panel), panel.area.nunique(), panel.period_ordinal.nunique(), len(drivers))
     log.info("kernel: %s; leaf table %d leaves, %d constraints, built in %.0f ms; JIT/cache load %.0f ms",
-             "numba" if engine_numba else "numpy", table.n_leaves, table.feature.shape[0], table_s * 1e3, jit_s * 1e3)
+             "numba" if engine_numba else "numpy", table.n_leaves, table.constraints.feature.shape[0], table_s * 1e3, jit_s * 1e3)
     log.info("fit (200 trees, 1 thread):          %8.2f s", fit_s)
     log.info("one area (1 pair):                  %8.2f ms   (target <= 20 ms)", one_ms)
     log.info("whole (400 pairs):                  %8.2f ms   (target <= 200 ms)", whole_ms)

@@ -97,7 +97,9 @@ def warm_up(app) -> float:
     from loaders.errors import WhytrendError
 
     started = time.perf_counter()
-    import explain.models  # noqa: F401  # scikit-learn, shap, numba: once here, not in a visitor's first explanation
+    from explain import prepare_process
+
+    prepare_process()  # scikit-learn, shap and the numba kernel: once here, not in a visitor's first explanation
 
     summary = sys.modules.get("dashapp.pages.summary")
     if summary is None:

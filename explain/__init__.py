@@ -65,6 +65,7 @@ _HOMES: dict[str, str] = {
     "get_version": "models",
     "list_versions": "models",
     "load_fitted": "models",
+    "prepare_process": "models",
     "ModelQuality": "model_quality",
     "judge": "model_quality",
     "DEMO_USERS": "operations",
@@ -134,7 +135,16 @@ if TYPE_CHECKING:  # the names as static checkers and editors see them
     )
     from .errors import ActivationRefused, AdditivityError, ExplainError, ModelError  # noqa: F401
     from .model_quality import ModelQuality, judge  # noqa: F401
-    from .models import activate_version, build_panel, ensure_model, fit_driver_model, get_version, list_versions, load_fitted  # noqa: F401
+    from .models import (  # noqa: F401
+        activate_version,
+        build_panel,
+        ensure_model,
+        fit_driver_model,
+        get_version,
+        list_versions,
+        load_fitted,
+        prepare_process,
+    )
     from .operations import (  # noqa: F401
         DEMO_USERS,
         DemoSetUp,

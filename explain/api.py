@@ -189,6 +189,7 @@ def _precompute_metrics(store: Store, codes: list[str], progress) -> tuple[int, 
             already = cache.cached_pairs(store, code, data_vintage=ctx.vintage, model_version=model_version)
             results = []
             ctx.prepare(dict.fromkeys(pairs.values()))
+            ctx.keep_panel()
             for area in sorted(ctx._areas_with_values):
                 for a, b in dict.fromkeys(pairs.values()):
                     if (area, a, b) in already:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from explain.drivers import DriverModel, FittedDrivers
 from explain.errors import AdditivityError, ModelError
-from explain.treeshap import baseline_shap
+from explain.treeshap import baseline_shap, tree_predict
 
 log = logging.getLogger(__name__)
 
@@ -200,12 +200,19 @@ def attribute_change(
     max(1, |f(x_A)|, |f(x_B)|), raising AdditivityError otherwise.
     """
     a, b, areas, unpaired = _pair(rows_from, rows_to)
-    d_from = model.design(a)
-    d_to = model.design(b)
+    return _attribute_paired(model, a, b, areas, unpaired, model.design(a), model.design(b),
+                             check_additivity=check_additivity, tolerance=tolerance)
+
+
+def _attribute_paired(model: DriverModel, a: pd.DataFrame, b: pd.DataFrame, areas: tuple[str, ...],
+                      unpaired: tuple[str, ...], d_from: np.ndarray, d_to: np.ndarray, *,
+                      check_additivity: bool = True, tolerance: float = 1e-6) -> PairedAttribution:
+    """:func:`attribute_change` on rows already paired and their design matrices."""
     if model.kind == "linear":
         _check_linear_complete(d_from, areas, model.feature_names_, model.design_groups_, "from")
         _check_linear_complete(d_to, areas, model.feature_names_, model.design_groups_, "to")
-    preds = model.predict_design(np.vstack([d_from, d_to]))
+    design = np.vstack([d_from, d_to])
+    preds = model.predict_design(design) if model.kind == "linear" else tree_predict(model.estimator_, design)
     n = len(areas)
     pred_from, pred_to = preds[:n], preds[n:]
     phi = _pair_phi(model, d_from, d_to)
@@ -347,12 +354,23 @@ def attribute_all(fitted: FittedDrivers, rows_from: pd.DataFrame, rows_to: pd.Da
         raise ModelError(
             "Intervals need a model fitted with at least 2 bootstrap refits; refit it with bootstrapping"
         )
-    point = attribute_change(fitted.model, rows_from, rows_to)
+    a, b, areas, unpaired = _pair(rows_from, rows_to)
+    designs: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def attribute(model: DriverModel) -> PairedAttribution:
+        # the rows are paired once, and each design matrix built once for all models that share it
+        # (every refit of a boosted model sees the same features)
+        key = (model.kind, tuple(model.feature_names_), tuple(getattr(model, "season_levels_", ())))
+        if key not in designs:
+            designs[key] = model.design(a), model.design(b)
+        return _attribute_paired(model, a, b, areas, unpaired, *designs[key])
+
+    point = attribute(fitted.model)
     boot_phi = []
     for m in fitted.bootstrap_models:
         if tuple(m.feature_names_) != point.features:
             raise ModelError("The bootstrap models do not have the same drivers as the model; refit it")
-        boot_phi.append(attribute_change(m, rows_from, rows_to).phi)
+        boot_phi.append(attribute(m).phi)
     return BootstrapAttribution(point, _readonly(np.stack(boot_phi)))
 
 
@@ -438,7 +456,8 @@ def attribute_groups(
             ref = np.broadcast_to(d_from[j], d_to.shape)
             acc += baseline_shap(model.estimator_, d_to, ref).sum(axis=0)
         phi = acc / (d_from.shape[0] * d_to.shape[0])
-    preds = model.predict_design(np.vstack([d_from, d_to]))
+    design = np.vstack([d_from, d_to])
+    preds = model.predict_design(design) if model.kind == "linear" else tree_predict(model.estimator_, design)
     pf, pt = float(preds[: len(d_from)].mean()), float(preds[len(d_from):].mean())
     scale = max(1.0, abs(pf), abs(pt))
     _assert_additive(np.array([phi.sum()]), np.array([pt - pf]), np.array([scale]), tolerance, "groups")

@@ -178,7 +178,7 @@ def metric_frame(store: Store, metric: MetricInfo | str, *, areas: list[str] | N
     if key in _FRAMES:
         _FRAMES.move_to_end(key)
         return _FRAMES[key]
-    frame = _read_metric_frame(store, info, areas=areas, breakdown=breakdown, as_at=as_at,
+    frame = read_metric_frame(store, info, areas=areas, breakdown=breakdown, as_at=as_at,
                                first_published=first_published)
     _FRAMES[key] = frame
     if len(_FRAMES) > _FRAMES_KEPT:
@@ -186,7 +186,10 @@ def metric_frame(store: Store, metric: MetricInfo | str, *, areas: list[str] | N
     return frame
 
 
-def _read_metric_frame(store: Store, info: MetricInfo, *, areas, breakdown, as_at, first_published) -> pd.DataFrame:
+def read_metric_frame(store: Store, info: MetricInfo, *, areas: list[str] | None, breakdown: str | None,
+                      as_at: int | None, first_published: bool) -> pd.DataFrame:
+    """:func:`metric_frame` read from the store now, without the process's cache (for small one-off reads
+    that should not push the frames pages share out of it)."""
     frame = store.observations([info.code], areas=areas, breakdown=breakdown, freq=info.frequency or None,
                                as_at=as_at, first_published=first_published)
     if frame.empty:

@@ -23,7 +23,7 @@ from loaders.formula import parse_formula
 from loaders.freshness import MetricState
 from loaders.periods import from_key
 
-from . import narrative
+from . import narrative, panel_cache
 from .accounting import account, account_many
 from .data import (
     WHOLE,
@@ -36,6 +36,7 @@ from .data import (
     metric_frame,
     metric_info,
     model_spec,
+    read_metric_frame,
 )
 from .errors import ExplainError
 from .identifiability import span_paths, uncertain_splits
@@ -67,6 +68,12 @@ class MetricContext:
     _attributions: dict = field(default_factory=dict)
     #: each value as first published instead of as at ``as_at`` (explain.comparison)
     first_published: bool = False
+    #: (the metric's state when the panel was made, "store" or "built"): what keep_panel may keep
+    _panel_source: tuple = field(default=(None, ""), repr=False)
+    #: values as first published, per area, read one area at a time until a precompute reads them all
+    _first_of_area: dict = field(default_factory=dict, repr=False)
+    #: each area's values aligned to the periods, as asked for (:meth:`_series`)
+    _area_series: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, store: Store, metric: str, *, as_at: int | None = None,
@@ -94,14 +101,14 @@ class MetricContext:
         frame = self.values
         return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
 
-    @cached_property
-    def _series(self) -> dict[str, list[float]]:
-        """Each area's values aligned to ``periods`` (NaN where missing), built once."""
-        position = {p: i for i, p in enumerate(self.periods)}
-        out: dict[str, list[float]] = {}
-        for (area, period), value in self._lookup.items():
-            out.setdefault(area, [math.nan] * len(position))[position[period]] = value
-        return out
+    def _series(self, area: str) -> list[float]:
+        """The area's values aligned to ``periods`` (NaN where missing), built when first asked for: one
+        explanation in a fresh process needs one area's, a precompute every area's once."""
+        series = self._area_series.get(area)
+        if series is None:
+            lookup = self._lookup
+            series = self._area_series[area] = [lookup.get((area, p), math.nan) for p in self.periods]
+        return series
 
     @cached_property
     def _status(self) -> dict[tuple[str, str], str]:
@@ -122,8 +129,18 @@ class MetricContext:
         return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
 
     def first_value(self, area: str, period: str) -> float | None:
-        """The value of ``area`` in ``period`` as first published, when it has been revised since."""
-        first, latest = self._first_lookup.get((area, period)), self.value(area, period)
+        """The value of ``area`` in ``period`` as first published, when it has been revised since.
+        Read for every area at once when a precompute has asked (:meth:`prepare`), else for this
+        area alone: one explanation in a fresh process should not read the metric a second time."""
+        lookup = self.__dict__.get("_first_lookup")
+        if lookup is None:
+            lookup = self._first_of_area.get(area)
+            if lookup is None:
+                frame = read_metric_frame(self.store, self.info, areas=[area], breakdown="", as_at=self.as_at,
+                                          first_published=True)
+                lookup = self._first_of_area[area] = dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()),
+                                                              frame["value"].tolist()))
+        first, latest = lookup.get((area, period)), self.value(area, period)
         if first is None or latest is None or math.isnan(first):
             return None
         return float(first) if abs(latest - first) > 1e-9 * max(1.0, abs(latest)) else None
@@ -191,11 +208,29 @@ class MetricContext:
 
     @cached_property
     def panel(self) -> pd.DataFrame | None:
+        """The driver panel of the active model: as the last precompute kept it in the store when that
+        is still current (explain.panel_cache), else built from the store's values."""
         if self.fitted is None:
             return None
         from .models import build_panel
 
-        return build_panel(self.store, self.info, self.model_version.drivers, tree=self.tree, as_at=self.as_at)
+        state = self.state  # read before the data: a panel is kept under the state it was built from
+        drivers = self.model_version.drivers
+        if self.as_at is None:
+            stored = panel_cache.stored_panel(self.store, self.info.code, drivers)
+            if stored is not None:
+                self._panel_source = state, "store"
+                return stored
+        self._panel_source = state, "built"
+        return build_panel(self.store, self.info, drivers, tree=self.tree, as_at=self.as_at)
+
+    def keep_panel(self) -> bool:
+        """Keep the driver panel in the store for fresh processes (the precompute calls this once it has
+        built it); False when there is nothing new to keep or the metric changed meanwhile."""
+        if self.as_at is not None or "panel" not in self.__dict__ or self.panel is None:
+            return False
+        state, source = self._panel_source
+        return source == "built" and panel_cache.keep(self.store, self.info.code, state, self.panel)
 
     @cached_property
     def leaves(self) -> list[str]:
@@ -362,7 +397,7 @@ class MetricContext:
         series_verdict on the area's rows, without filtering the frame for every explanation)."""
         info = self.info
         ordinals = self._ordinals
-        series = self._series.get(area, ())
+        series = self._series(area)
         points = {o: v for o, v in zip(ordinals, series) if v == v and math.isfinite(v)}
         position = self._positions
         breaks = self._break_ordinals + self._status_breaks.get(area, [])
@@ -541,7 +576,8 @@ class MetricContext:
 
     def prepare(self, pairs) -> None:
         """Work out once what every area's explanation of these (from, to) pairs shares: the driver
-        attribution of every leaf area (a precompute explains them all)."""
+        attribution of every leaf area, and every value as first published (a precompute explains them all)."""
+        self._first_lookup  # noqa: B018  # one read for every area, not one per area
         if self.fitted is None:
             return
         for period_from, period_to in pairs:

@@ -384,6 +384,20 @@ job_runs = Table(
     Column("message", Text, nullable=False, default=""),
 )
 
+# ------------------------------------------------ schema version 9: driver panels any process can read
+#: each modelled metric's driver panel (every leaf area and period of the metric with each driver's
+#: value), as the last precompute built it: a fresh process explains from it instead of reading every
+#: driver's history again. Read only while its data vintage and model version are the metric's current
+#: ones (loaders.panel_store), like the precomputed explanations.
+driver_panels = Table(
+    "driver_panels", metadata,
+    Column("metric_code", String(64), primary_key=True),
+    Column("data_vintage", Integer, nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # numpy .npz arrays (explain.panel_cache), never pickle
+    Column("created_at", String(32), nullable=False),
+)
+
 #: tables created by each schema version, in order; forward migrations only add
 SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     1: (schema_version, departments, areas, metrics, metric_changes, sources, loads, load_metrics,
@@ -395,5 +409,6 @@ SCHEMA_STEPS: dict[int, tuple[Table, ...]] = {
     6: (series_breaks,),
     7: (event_areas, metric_measures),
     8: (job_runs,),
+    9: (driver_panels,),
 }
 CURRENT_VERSION = max(SCHEMA_STEPS)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Connection,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import schema as s
 from .areas import claim_declared, hierarchy_conflicts
@@ -73,14 +75,27 @@ class SourceBusyError(WhytrendError):
     """Another process holds the load lease of a source."""
 
 
-def frame_of(result, columns: list[str]) -> pd.DataFrame:
+def frame_of(result, columns: list[str], types: dict[str, str] | None = None) -> pd.DataFrame:
     """A DataFrame from a SQLAlchemy result of plain numeric/text columns, fetched through the
     DBAPI cursor: SQLAlchemy's per-row processing and pandas probing Row objects cost seconds
-    on a million rows, and these columns need no type processing."""
+    on a million rows, and these columns need no type processing.
+
+    ``types`` (column -> "int", "float" or "str", for every column) lets each column be built
+    directly instead of inferred from the rows: twice as fast. An "int" column must hold no NULL;
+    a NULL in a "float" column becomes NaN, as inference makes it."""
     cursor = getattr(result, "cursor", None)
     rows = cursor.fetchall() if cursor is not None else [tuple(row) for row in result]
     result.close()
-    return pd.DataFrame(rows, columns=columns)
+    if types is None or not rows:
+        return pd.DataFrame(rows, columns=columns)
+    built = {"int": lambda v: np.array(v, dtype=np.int64), "float": lambda v: np.array(v, dtype=np.float64),
+             "str": lambda v: pd.array(v, dtype="str")}
+    return pd.DataFrame({name: built[types[name]](values) for name, values in zip(columns, zip(*rows))})
+
+
+#: the observations columns as frame_of builds them (status and every key column are NOT NULL)
+_OBSERVATION_TYPES = {"metric_id": "int", "area_id": "int", "breakdown_id": "int", "freq": "int", "period": "int",
+                      "value": "float", "status": "str", "load_id": "int", "derived": "int"}
 
 
 def now() -> str:
@@ -727,28 +742,34 @@ class Store:
         o = s.observations
         metric_ids = _ids(conn, s.metrics, metrics)
         columns = ["metric", "area", "breakdown", "freq", "period", "value", "status", "load_id", "derived"]
-        query = select(o.c.metric_id, o.c.area_id, o.c.breakdown_id, o.c.freq, o.c.period, o.c.value, o.c.status,
-                       o.c.load_id, o.c.derived).where(o.c.metric_id.in_(list(metric_ids.values())))
+        where: list[ColumnElement[bool]] = [o.c.metric_id.in_(list(metric_ids.values()))]
+        # a column the filter pins to one value is not fetched (a third of a read's cost), but filled in
+        pinned: dict[str, int] = {"metric_id": next(iter(metric_ids.values()))} if len(metric_ids) == 1 else {}
         area_ids = _ids(conn, s.areas, areas) if areas is not None else None
         if area_ids is not None:
-            query = query.where(o.c.area_id.in_(list(area_ids.values())))
+            where.append(o.c.area_id.in_(list(area_ids.values())))
         if breakdown is not None:
             bid = conn.execute(select(s.breakdowns.c.id).where(s.breakdowns.c.key == breakdown)).scalar()
             if bid is None:
                 return pd.DataFrame(columns=columns)
-            query = query.where(o.c.breakdown_id == bid)
+            where.append(o.c.breakdown_id == bid)
+            pinned["breakdown_id"] = bid
         if freq is not None:
-            query = query.where(o.c.freq == s.FREQ_CODES[freq])
+            where.append(o.c.freq == s.FREQ_CODES[freq])
+            pinned["freq"] = s.FREQ_CODES[freq]
         if periods is not None:
-            query = query.where(o.c.period.in_([iso_to_day(p) for p in periods]))
+            where.append(o.c.period.in_([iso_to_day(p) for p in periods]))
         if as_at is not None:
-            query = query.where(o.c.load_id <= as_at)
-        query = query.order_by(o.c.metric_id, o.c.area_id, o.c.breakdown_id, o.c.freq, o.c.period, o.c.load_id)
-        frame = frame_of(conn.execute(query), ["metric_id", "area_id", "breakdown_id", "freq", "period", "value",
-                                               "status", "load_id", "derived"])
+            where.append(o.c.load_id <= as_at)
+        fetched = [c for c in ("metric_id", "area_id", "breakdown_id", "freq", "period", "value", "status",
+                               "load_id", "derived") if c not in pinned]
+        query = (select(*(o.c[c] for c in fetched)).where(*where)
+                 .order_by(o.c.metric_id, o.c.area_id, o.c.breakdown_id, o.c.freq, o.c.period, o.c.load_id))
+        frame = frame_of(conn.execute(query), fetched, _OBSERVATION_TYPES)
         if frame.empty:
             return pd.DataFrame(columns=columns)
-        key = ["metric_id", "area_id", "breakdown_id", "freq", "period"]
+        frame = frame.assign(**pinned)
+        key = [c for c in ("metric_id", "area_id", "breakdown_id", "freq", "period") if c not in pinned]
         frame = frame.drop_duplicates(key, keep="first" if first_published else "last")
         frame = frame[frame["status"] != "withdrawn"]
         area_codes = ({v: k for k, v in area_ids.items()} if area_ids is not None
