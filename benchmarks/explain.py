@@ -123,6 +123,7 @@ def main() -> None:
     cold = median_time(lambda: explain_change(store, "target", a, b, area=area, use_cache=False), 3)
     print(f"(b) one area: {one * 1000:.1f} ms warm (target <= 20 ms); the API call with a new engine context in "
           f"this process (the metric's frames and the model already in the process's caches): {cold * 1000:.0f} ms")
+
     def in_fresh_process(repeats: int) -> float:
         return statistics.median(float(subprocess.run(
             [sys.executable, "-c", FRESH, str(folder / "bench.db"), a, b, area], check=True, capture_output=True,

@@ -27,7 +27,7 @@ import pandas as pd
 
 from explain.drivers import DriverModel, FittedDrivers
 from explain.errors import AdditivityError, ModelError
-from explain.treeshap import baseline_shap, tree_predict
+from explain.treeshap import baseline_shap
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +211,7 @@ def _attribute_paired(model: DriverModel, a: pd.DataFrame, b: pd.DataFrame, area
     if model.kind == "linear":
         _check_linear_complete(d_from, areas, model.feature_names_, model.design_groups_, "from")
         _check_linear_complete(d_to, areas, model.feature_names_, model.design_groups_, "to")
-    design = np.vstack([d_from, d_to])
-    preds = model.predict_design(design) if model.kind == "linear" else tree_predict(model.estimator_, design)
+    preds = model.predict_design(np.vstack([d_from, d_to]))
     n = len(areas)
     pred_from, pred_to = preds[:n], preds[n:]
     phi = _pair_phi(model, d_from, d_to)
@@ -456,8 +455,7 @@ def attribute_groups(
             ref = np.broadcast_to(d_from[j], d_to.shape)
             acc += baseline_shap(model.estimator_, d_to, ref).sum(axis=0)
         phi = acc / (d_from.shape[0] * d_to.shape[0])
-    design = np.vstack([d_from, d_to])
-    preds = model.predict_design(design) if model.kind == "linear" else tree_predict(model.estimator_, design)
+    preds = model.predict_design(np.vstack([d_from, d_to]))
     pf, pt = float(preds[: len(d_from)].mean()), float(preds[len(d_from):].mean())
     scale = max(1.0, abs(pf), abs(pt))
     _assert_additive(np.array([phi.sum()]), np.array([pt - pf]), np.array([scale]), tolerance, "groups")

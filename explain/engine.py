@@ -99,7 +99,7 @@ class MetricContext:
     @cached_property
     def _lookup(self) -> dict[tuple[str, str], float]:
         frame = self.values
-        return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
+        return _by_area_and_period(frame)
 
     def _series(self, area: str) -> list[float]:
         """The area's values aligned to ``periods`` (NaN where missing), built when first asked for: one
@@ -113,7 +113,7 @@ class MetricContext:
     @cached_property
     def _status(self) -> dict[tuple[str, str], str]:
         frame = self.values[self.values["status"] != ""]
-        return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["status"].tolist()))
+        return _by_area_and_period(frame, "status")
 
     def status(self, area: str, period: str) -> str:
         return self._status.get((area, period), "")
@@ -126,7 +126,7 @@ class MetricContext:
     def _first_lookup(self) -> dict[tuple[str, str], float]:
         """Each value as first published (for the revisions sentence)."""
         frame = metric_frame(self.store, self.info, as_at=self.as_at, first_published=True)
-        return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
+        return _by_area_and_period(frame)
 
     def first_value(self, area: str, period: str) -> float | None:
         """The value of ``area`` in ``period`` as first published, when it has been revised since.
@@ -138,8 +138,7 @@ class MetricContext:
             if lookup is None:
                 frame = read_metric_frame(self.store, self.info, areas=[area], breakdown="", as_at=self.as_at,
                                           first_published=True)
-                lookup = self._first_of_area[area] = dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()),
-                                                              frame["value"].tolist()))
+                lookup = self._first_of_area[area] = _by_area_and_period(frame)
         first, latest = lookup.get((area, period)), self.value(area, period)
         if first is None or latest is None or math.isnan(first):
             return None
@@ -154,7 +153,7 @@ class MetricContext:
         out = {}
         for code in self.components:
             frame = metric_frame(self.store, code, as_at=self.as_at, first_published=self.first_published)
-            out[code] = dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame["value"].tolist()))
+            out[code] = _by_area_and_period(frame)
         return out
 
     def component_values(self, area: str, period: str) -> dict[str, float] | None:
@@ -611,6 +610,11 @@ class MetricContext:
             self.fitted, rows_from[rows_from["area"].isin(common)].sort_values("area"),
             rows_to[rows_to["area"].isin(common)].sort_values("area"))
         return self._attributions[key]
+
+
+def _by_area_and_period(frame: pd.DataFrame, column: str = "value") -> dict:
+    """A metric frame's ``column`` keyed by (area, period label)."""
+    return dict(zip(zip(frame["area"].tolist(), frame["period"].tolist()), frame[column].tolist()))
 
 
 def _incomplete(segments, period_from: str, period_to: str) -> list[str]:

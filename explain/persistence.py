@@ -43,6 +43,8 @@ FORMAT_VERSION = 2
 #: formats this version reads (format 1 keeps the trees inside the skops file)
 READABLE_VERSIONS = (1, 2)
 HEADER_NAME = "whytrend.json"
+#: what a load says of an artefact it cannot read
+DAMAGED = "The model artefact is damaged and cannot be read; refit the model"
 #: the zip members that hold the gradient-boosting trees (format 2)
 NODES_NAME, BITSETS_NAME, COUNTS_NAME = "whytrend/nodes.npy", "whytrend/bitsets.npy", "whytrend/counts.npy"
 
@@ -198,21 +200,20 @@ def _read_trees(blob: bytes, header: dict, n_models: int) -> _Trees:
     counts that add up to the arrays' lengths and agree with the header's layout."""
     from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
 
-    damaged = "The model artefact is damaged and cannot be read; refit the model"
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as zf:
             nodes, bitsets, counts = (np.load(io.BytesIO(zf.read(name)), allow_pickle=False)
                                       for name in (NODES_NAME, BITSETS_NAME, COUNTS_NAME))
         layout = [(int(a), int(b)) for a, b in header["trees"]]
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as e:
-        raise ModelError(damaged) from e
+        raise ModelError(DAMAGED) from e
     ok = (nodes.dtype == PREDICTOR_RECORD_DTYPE and nodes.ndim == 1 and bitsets.dtype == np.uint32
           and bitsets.ndim == 3 and bitsets.shape[1:] == (2, 8) and counts.dtype == np.int64 and counts.ndim == 2
           and counts.shape[1] == 2 and len(layout) == n_models and (counts >= 0).all()
           and counts.shape[0] == sum(a * b for a, b in layout)
           and counts[:, 0].sum() == len(nodes) and counts[:, 1].sum() == len(bitsets))
     if not ok:
-        raise ModelError(damaged)
+        raise ModelError(DAMAGED)
     return _Trees(nodes=nodes, bitsets=bitsets, counts=counts, layout=layout)
 
 
@@ -222,16 +223,15 @@ def _attach_trees(models: list[DriverModel], trees: _Trees) -> None:
     walked by compiled code that trusts those indices). The checks run once over the whole table."""
     from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
-    damaged = "The model artefact is damaged and cannot be read; refit the model"
     n_features = []
     for model, (iterations, per_iteration) in zip(models, trees.layout):
         est = getattr(model, "estimator_", None)
         if iterations and (est is None or getattr(est, "_predictors", None) != []):
-            raise ModelError(damaged)
+            raise ModelError(DAMAGED)
         n_features += [int(getattr(est, "n_features_in_", 0))] * (iterations * per_iteration)
     node_counts, bitset_counts = trees.counts[:, 0], trees.counts[:, 1]
     if (node_counts == 0).any():
-        raise ModelError(damaged)
+        raise ModelError(DAMAGED)
     nodes = trees.nodes
     size = np.repeat(node_counts, node_counts)
     split = nodes["is_leaf"] == 0
@@ -239,7 +239,7 @@ def _attach_trees(models: list[DriverModel], trees: _Trees) -> None:
                    | (nodes["feature_idx"] >= np.repeat(np.asarray(n_features, dtype=np.int64), node_counts))
                    | ((nodes["is_categorical"] != 0) & (nodes["bitset_idx"] >= np.repeat(bitset_counts, node_counts))))
     if bad.any():
-        raise ModelError(damaged)
+        raise ModelError(DAMAGED)
     node_ends, bitset_ends = np.cumsum(node_counts).tolist(), np.cumsum(bitset_counts).tolist()
     node_starts = [end - n for end, n in zip(node_ends, node_counts.tolist())]
     bitset_starts = [end - n for end, n in zip(bitset_ends, bitset_counts.tolist())]
@@ -272,7 +272,7 @@ def load_model(blob: bytes, *, metric: str | None = None) -> FittedDrivers:
     except sio.exceptions.UntrustedTypesFoundException as e:
         raise ModelError(f"The model artefact contains types that are not allowed, so it was not loaded: {e}") from e
     except Exception as e:
-        raise ModelError("The model artefact is damaged and cannot be read; refit the model") from e
+        raise ModelError(DAMAGED) from e
     if not isinstance(payload, dict) or set(payload) != _PAYLOAD_KEYS:
         raise ModelError("The model artefact does not hold a whytrend driver model; refit the model")
     models = [payload["model"], *payload["bootstrap_models"]]
